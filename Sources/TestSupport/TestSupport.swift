@@ -1,0 +1,2 @@
+import Video
+import Dream

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Reverie: dream videos, zoom loops and stills with DeepDream.",
+        version: "0.1.0",
+        subcommands: [])
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class DreamSmokeTests: XCTestCase { func testBuilds() {} }

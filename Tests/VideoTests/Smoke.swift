@@ -1,0 +1,2 @@
+import XCTest
+final class VideoSmokeTests: XCTestCase { func testBuilds() {} }
