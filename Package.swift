@@ -3,7 +3,10 @@ import PackageDescription
 
 // Numeric kernels are compiled optimised even in debug builds: a -Onone conv kernel is
 // 10–50x slower, which would make the test suite crawl.
-let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
+// Swift 5 language mode: the kernels share raw buffers across DispatchQueue.concurrentPerform
+// iterations, which strict Swift 6 concurrency checking cannot express without wrappers.
+let language: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let optimised: [SwiftSetting] = language + [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "Reverie",
@@ -36,12 +39,14 @@ let package = Package(
         // Tool
         .executableTarget(
             name: "render",
-            dependencies: ["Video", "Dream", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Video", "Dream", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: language),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["Video", "Dream"], path: "Sources/TestSupport"),
-        .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"]),
-        .testTarget(name: "DreamTests", dependencies: ["Dream", "TestSupport"]),
-        .testTarget(name: "RenderTests", dependencies: ["render", "Video", "Dream", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Video", "Dream"], path: "Sources/TestSupport",
+                swiftSettings: language),
+        .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: language),
+        .testTarget(name: "DreamTests", dependencies: ["Dream", "TestSupport"], swiftSettings: language),
+        .testTarget(name: "RenderTests", dependencies: ["render", "Video", "Dream", "TestSupport"], swiftSettings: language),
     ]
 )

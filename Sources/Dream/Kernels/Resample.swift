@@ -1,0 +1,132 @@
+import Foundation
+
+// Resampling of planar images: octave pyramids (resize), flow warps and zoom transforms (warp).
+// Shapes: an image tensor is (1, C, H, W); every channel is resampled the same way.
+// Coordinates are pixel centres: pixel (x, y) covers [x, x+1) × [y, y+1), its centre is x + 0.5.
+
+public enum Interpolation: Sendable {
+    case bilinear
+    case bicubic   // Keys cubic, a = -0.5 (Catmull-Rom): sharper, for repeated zoom warps
+}
+
+/// Resizes (1, C, H, W) to (1, C, height, width), half-pixel centres. Downscaling by more than 2
+/// first averages 2×2 blocks so the result does not alias.
+public func resize(_ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear) -> Tensor {
+    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
+    if h == height && w == width { return image }
+    if h >= 2 * height && w >= 2 * width && h >= 2 && w >= 2 {
+        return resize(halve(image), height: height, width: width, interpolation: interpolation)
+    }
+    let sy = Float(h) / Float(height), sx = Float(w) / Float(width)
+    return warp(image, height: height, width: width, interpolation: interpolation) { x, y in
+        ((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5)
+    }
+}
+
+/// Averages 2×2 blocks (odd edges drop their last row/column).
+func halve(_ image: Tensor) -> Tensor {
+    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
+    let (oh, ow) = (h / 2, w / 2)
+    var out = [Float](repeating: 0, count: c * oh * ow)
+    image.data.withUnsafeBufferPointer { src in
+        for ch in 0..<c {
+            let s = ch * h * w, d = ch * oh * ow
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let i = s + 2 * y * w + 2 * x
+                    out[d + y * ow + x] = 0.25 * (src[i] + src[i + 1] + src[i + w] + src[i + w + 1])
+                }
+            }
+        }
+    }
+    return Tensor(shape: [1, c, oh, ow], data: out)
+}
+
+/// Output pixel (x, y) of the (height × width) result takes the input sampled at `source(x, y)`
+/// (input pixel coordinates, integer = pixel index). Outside the input, edge pixels extend.
+/// Rows are processed in parallel.
+public func warp(
+    _ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear,
+    source: (_ x: Float, _ y: Float) -> (Float, Float)
+) -> Tensor {
+    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
+    // Source coordinates once per pixel, shared by all channels.
+    var sx = [Float](repeating: 0, count: height * width)
+    var sy = [Float](repeating: 0, count: height * width)
+    for y in 0..<height {
+        for x in 0..<width {
+            let (u, v) = source(Float(x), Float(y))
+            sx[y * width + x] = u
+            sy[y * width + x] = v
+        }
+    }
+    return warp(image, height: height, width: width, sourceX: sx, sourceY: sy, interpolation: interpolation)
+}
+
+/// As `warp(_:height:width:source:)` with the source coordinates given per output pixel.
+public func warp(
+    _ image: Tensor, height: Int, width: Int, sourceX: [Float], sourceY: [Float],
+    interpolation: Interpolation = .bilinear
+) -> Tensor {
+    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
+    var out = [Float](repeating: 0, count: c * height * width)
+    image.data.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            let dstBase = dst.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: height) { y in
+                for x in 0..<width {
+                    let i = y * width + x
+                    let u = sourceX[i], v = sourceY[i]
+                    for ch in 0..<c {
+                        let plane = UnsafeBufferPointer(rebasing: src[(ch * h * w)..<((ch + 1) * h * w)])
+                        let value: Float
+                        switch interpolation {
+                        case .bilinear: value = sampleBilinear(plane, width: w, height: h, x: u, y: v)
+                        case .bicubic: value = sampleBicubic(plane, width: w, height: h, x: u, y: v)
+                        }
+                        dstBase[ch * height * width + i] = value
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: [1, c, height, width], data: out)
+}
+
+@inline(__always)
+func sampleBilinear(_ p: UnsafeBufferPointer<Float>, width w: Int, height h: Int, x: Float, y: Float) -> Float {
+    let xc = min(max(x, 0), Float(w - 1)), yc = min(max(y, 0), Float(h - 1))
+    let x0 = Int(xc), y0 = Int(yc)
+    let x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+    let fx = xc - Float(x0), fy = yc - Float(y0)
+    let top = p[y0 * w + x0] + (p[y0 * w + x1] - p[y0 * w + x0]) * fx
+    let bottom = p[y1 * w + x0] + (p[y1 * w + x1] - p[y1 * w + x0]) * fx
+    return top + (bottom - top) * fy
+}
+
+@inline(__always)
+func cubicWeight(_ t: Float) -> Float {
+    let a: Float = -0.5, t = abs(t)
+    if t <= 1 { return ((a + 2) * t - (a + 3)) * t * t + 1 }
+    if t < 2 { return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a }
+    return 0
+}
+
+@inline(__always)
+func sampleBicubic(_ p: UnsafeBufferPointer<Float>, width w: Int, height h: Int, x: Float, y: Float) -> Float {
+    let xc = min(max(x, 0), Float(w - 1)), yc = min(max(y, 0), Float(h - 1))
+    let x0 = Int(xc.rounded(.down)), y0 = Int(yc.rounded(.down))
+    let fx = xc - Float(x0), fy = yc - Float(y0)
+    var sum: Float = 0
+    for j in -1...2 {
+        let yy = min(max(y0 + j, 0), h - 1)
+        let wy = cubicWeight(Float(j) - fy)
+        var row: Float = 0
+        for i in -1...2 {
+            let xx = min(max(x0 + i, 0), w - 1)
+            row += p[yy * w + xx] * cubicWeight(Float(i) - fx)
+        }
+        sum += row * wy
+    }
+    return sum
+}
