@@ -1,0 +1,101 @@
+/// What the dream maximises: a weighted sum over layers of a per-layer term, each normalised by
+/// the layer's size so a large layer does not drown a small one.
+///   .l2   : 0.5 · mean(A²)  — the original DeepDream objective; right for signed block outputs
+///           (EfficientNet-Lite's projections have no activation), d/dA = A / N.
+///   .mean : mean(A)         — the TensorFlow tutorial's; for post-ReLU layers, d/dA = 1 / N.
+public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
+    case l2
+    case mean
+}
+
+/// One layer of the objective, optionally restricted to some channels.
+public struct LayerTerm: Codable, Sendable, Equatable {
+    public var name: String
+    public var weight: Float
+    public var channels: [Int]?
+
+    public init(name: String, weight: Float = 1, channels: [Int]? = nil) {
+        self.name = name; self.weight = weight; self.channels = channels
+    }
+
+    /// Parses `block10`, `block10:0.5`, `block10[3,7]`, `block10[3]:2`.
+    public init(parsing text: String) throws {
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var weight: Float = 1
+        if let colon = rest.lastIndex(of: ":") {
+            guard let w = Float(rest[rest.index(after: colon)...]) else {
+                throw DreamError("layer '\(text)': the weight after ':' is not a number")
+            }
+            weight = w
+            rest = rest[..<colon]
+        }
+        var channels: [Int]? = nil
+        if let open = rest.firstIndex(of: "["), rest.hasSuffix("]") {
+            let inner = rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]
+            let parsed = inner.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw DreamError("layer '\(text)': channels must be a list of non-negative integers, like block10[3,7]")
+            }
+            channels = parsed.map { $0! }
+            rest = rest[..<open]
+        }
+        guard !rest.isEmpty else { throw DreamError("layer '\(text)': empty layer name") }
+        self.init(name: String(rest), weight: weight, channels: channels)
+    }
+
+    public var text: String {
+        var s = name
+        if let channels { s += "[" + channels.map(String.init).joined(separator: ",") + "]" }
+        if weight != 1 { s += ":\(weight)" }
+        return s
+    }
+}
+
+public struct Objective: Sendable, Equatable {
+    public var kind: ObjectiveKind
+    public var terms: [LayerTerm]
+
+    public init(kind: ObjectiveKind, terms: [LayerTerm]) {
+        self.kind = kind; self.terms = terms
+    }
+
+    public var layerNames: [String] { terms.map(\.name) }
+
+    /// The loss term of `layer` and its gradient with respect to the activation.
+    /// `normaliser` is the element count the mean is taken over (the whole image's layer size,
+    /// so tiles add up to the untiled objective).
+    public func seed(layer: String, activation a: Tensor, normaliser: Int) -> (loss: Float, grad: Tensor) {
+        var grad = Tensor(zeros: a.shape)
+        var loss: Float = 0
+        for term in terms where term.name == layer {
+            let channelCount = a.shape.count > 1 ? a.shape[1] : 1
+            let planeSize = a.count / max(channelCount, 1)
+            let channels = term.channels ?? Array(0..<channelCount)
+            let n = Float(max(normaliser, 1)) * Float(channels.count) / Float(channelCount)
+            let scale = term.weight / n
+            for c in channels where c < channelCount {
+                let range = (c * planeSize)..<((c + 1) * planeSize)
+                switch kind {
+                case .l2:
+                    for i in range {
+                        loss += 0.5 * a.data[i] * a.data[i] * scale
+                        grad.data[i] += a.data[i] * scale
+                    }
+                case .mean:
+                    for i in range {
+                        loss += a.data[i] * scale
+                        grad.data[i] += scale
+                    }
+                }
+            }
+        }
+        return (loss, grad)
+    }
+}
+
+public struct DreamError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+import Foundation

@@ -1,0 +1,30 @@
+import Dream
+import Video
+
+// The one place where the two worlds meet: decoded 8-bit RGB pictures ↔ float tensors.
+
+/// Interleaved RGB24 → (1, 3, H, W) in [0, 1].
+func tensor(from image: RGBImage) -> Tensor {
+    let plane = image.width * image.height
+    var data = [Float](repeating: 0, count: 3 * plane)
+    image.pixels.withUnsafeBufferPointer { px in
+        for i in 0..<plane {
+            data[i] = Float(px[3 * i]) / 255
+            data[plane + i] = Float(px[3 * i + 1]) / 255
+            data[2 * plane + i] = Float(px[3 * i + 2]) / 255
+        }
+    }
+    return Tensor(shape: [1, 3, image.height, image.width], data: data)
+}
+
+/// (1, 3, H, W) in [0, 1] → interleaved RGB24, clamped and rounded.
+func rgbImage(from t: Tensor) -> RGBImage {
+    let (h, w) = (t.shape[2], t.shape[3]), plane = w * h
+    var pixels = [UInt8](repeating: 0, count: 3 * plane)
+    t.data.withUnsafeBufferPointer { d in
+        for i in 0..<plane {
+            for c in 0..<3 { pixels[3 * i + c] = UInt8(min(max(d[c * plane + i] * 255, 0), 255).rounded()) }
+        }
+    }
+    return RGBImage(width: w, height: h, pixels: pixels)
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Dream
+import Foundation
+
+/// The dream parameters every dreaming command takes. Each option overrides the preset's field.
+struct DreamOptions: ParsableArguments {
+    @Option(help: "Preset name (see `render presets`) or path to a preset JSON file.")
+    var preset: String = "classic"
+
+    @Option(help: "Layers to dream with, comma-separated: name, name:weight, name[channels] (see `render layers`).")
+    var layers: String?
+
+    @Option(help: "Objective: l2 (0.5·mean(A²), for signed layers) or mean (mean(A), for post-ReLU layers).")
+    var objective: ObjectiveKind?
+
+    @Option(help: "Octaves: a count (4 = -3..0) or a range of scale exponents like -3..0.")
+    var octaves: String?
+
+    @Option(name: .customLong("octave-scale"), help: "Size ratio between octaves.")
+    var octaveScale: Float?
+
+    @Option(help: "Gradient steps per octave.")
+    var steps: Int?
+
+    @Option(name: .customLong("step-size"), help: "Step size in model-input units (the gradient is normalised by its std).")
+    var stepSize: Float?
+
+    @Option(help: "Tile side in pixels (0 = largest that fits the memory budget).")
+    var tile: Int?
+
+    @Option(help: "Gaussian sigma (px) to smooth the gradient with; 0 = off.")
+    var smoothing: Float?
+
+    @Option(help: "Seed of the random roll; the same seed and inputs give identical output.")
+    var seed: UInt64?
+
+    @Option(help: "Working width in pixels (height follows the aspect ratio).")
+    var width: Int?
+
+    @Option(help: "An ONNX model to dream with instead of the default EfficientNet-Lite0.")
+    var model: String?
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    /// The command line's overrides (preset fields excluded).
+    func overrides() throws -> ParameterOverrides {
+        var o = ParameterOverrides()
+        if let layers { o.layers = layers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        o.objective = objective
+        if let octaves { o.octaves = try OctaveRange(parsing: octaves) }
+        o.octaveScale = octaveScale
+        o.steps = steps
+        o.stepSize = stepSize
+        o.tile = tile
+        o.smoothing = smoothing
+        o.seed = seed
+        o.width = width
+        return o
+    }
+
+    /// Defaults ← preset ← command line, validated.
+    func resolve(extra: ParameterOverrides = ParameterOverrides()) throws -> DreamParameters {
+        let p = DreamParameters.defaults
+            .applying(try Presets.load(preset))
+            .applying(try overrides())
+            .applying(extra)
+        try p.validate()
+        return p
+    }
+}
+
+extension ObjectiveKind: ExpressibleByArgument {}
