@@ -1,0 +1,109 @@
+import Foundation
+
+/// A PyTorch state dict: parameter names in file order, each a float32 tensor.
+/// Integer tensors (BatchNorm's `num_batches_tracked`) are read past and dropped.
+public struct TorchStateDict: Sendable {
+    public var entries: [(name: String, tensor: Tensor)]
+
+    public init(entries: [(name: String, tensor: Tensor)]) { self.entries = entries }
+
+    public subscript(name: String) -> Tensor? { entries.first { $0.name == name }?.tensor }
+}
+
+/// Reads PyTorch's legacy (pre-zip) serialization without PyTorch:
+///   pickle magic 0x1950a86a20f9469cfc6c · pickle protocol version 1001 · pickle sys info ·
+///   pickle state dict (tensors name storages by persistent id) · pickle list of storage keys ·
+///   per key in that order: int64 LE element count, then the raw LE elements.
+/// Everything goes through `PickleMachine`, which refuses any global it does not know.
+public enum TorchLegacyFile {
+    static let magic: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]  // LE 0x1950a86a20f9469cfc6c
+
+    /// `path` only names the file in errors.
+    public static func read(_ data: Data, path: String) throws -> TorchStateDict {
+        do {
+            return try read([UInt8](data))
+        } catch let error as PickleError {
+            throw PickleError("\(path): not a readable PyTorch legacy checkpoint: \(error.description)")
+        }
+    }
+
+    static func read(_ bytes: [UInt8]) throws -> TorchStateDict {
+        var machine = PickleMachine(bytes: bytes)
+        guard case .bigInt(let m) = try machine.load(), m == magic else {
+            throw PickleError("missing the legacy magic number (a zip-format checkpoint is not supported)")
+        }
+        guard case .int(1001) = try machine.load() else { throw PickleError("unsupported protocol version") }
+        guard case .dict(let sysInfo) = try machine.load() else { throw PickleError("missing sys info") }
+        if case .bool(false) = sysInfo["little_endian"] { throw PickleError("big-endian checkpoints are not supported") }
+        guard case .dict(let stateDict) = try machine.load() else { throw PickleError("the top-level object is not a dict") }
+        guard case .list(let keyList) = try machine.load() else { throw PickleError("missing the storage key list") }
+
+        // Raw storages follow the last pickle, in key-list order.
+        var storages: [String: [Float]] = [:]
+        var offset = machine.position
+        for keyValue in keyList.items {
+            guard let key = keyValue.asString else { throw PickleError("storage key \(keyValue) is not a string") }
+            guard let storage = findStorage(key, in: stateDict) else { throw PickleError("storage \(key) is not used by any tensor") }
+            let count = try int64(bytes, at: offset)
+            let size = storage.type.elementSize ?? 4
+            guard count == storage.count, count >= 0, count <= (bytes.count - offset - 8) / size else {
+                throw PickleError("storage \(key) holds \(count) elements, expected \(storage.count) (file truncated?)")
+            }
+            offset += 8
+            if storage.type == .floatStorage { storages[key] = floats(bytes, at: offset, count: count) }
+            offset += count * size
+        }
+
+        var entries: [(name: String, tensor: Tensor)] = []
+        for (nameValue, value) in stateDict.items {
+            guard let name = nameValue.asString, case .tensor(let t) = value else {
+                throw PickleError("state dict entry \(nameValue) is not a named tensor")
+            }
+            guard t.storage.type == .floatStorage else { continue }
+            guard let data = storages[t.storage.key] else { throw PickleError("tensor \(name): storage \(t.storage.key) missing") }
+            entries.append((name, try contiguous(t, data, name: name)))
+        }
+        return TorchStateDict(entries: entries)
+    }
+
+    private static func findStorage(_ key: String, in dict: PickleDict) -> PickleStorage? {
+        for (_, value) in dict.items {
+            if case .tensor(let t) = value, t.storage.key == key { return t.storage }
+        }
+        return nil
+    }
+
+    /// Only row-major views are accepted (every tensor a state dict saves from a module is).
+    private static func contiguous(_ t: PickleTensor, _ data: [Float], name: String) throws -> Tensor {
+        let count = t.size.reduce(1, *)
+        var expected = 1
+        for (dim, stride) in zip(t.size, t.stride).reversed() {
+            guard dim == 1 || stride == expected else { throw PickleError("tensor \(name) is not contiguous (stride \(t.stride))") }
+            expected *= dim
+        }
+        guard t.size.allSatisfy({ $0 >= 0 }), t.offset >= 0, t.offset + count <= data.count else {
+            throw PickleError("tensor \(name) of size \(t.size) at offset \(t.offset) overruns its storage of \(data.count)")
+        }
+        return Tensor(shape: t.size, data: Array(data[t.offset ..< t.offset + count]))
+    }
+
+    private static func int64(_ bytes: [UInt8], at offset: Int) throws -> Int {
+        guard offset + 8 <= bytes.count else { throw PickleError("file ends before a storage") }
+        var v = UInt64(0)
+        for i in 0 ..< 8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        return Int(Int64(bitPattern: v))
+    }
+
+    private static func floats(_ bytes: [UInt8], at offset: Int, count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset ..< offset + count * 4]))
+            }
+        }
+        #if _endian(big)
+        for i in out.indices { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
+        #endif
+        return out
+    }
+}
