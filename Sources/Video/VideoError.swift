@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// Every failure of the media layer: the operation, the file, and FFmpeg's own message.
 public struct VideoError: Error, CustomStringConvertible, Sendable {
@@ -22,8 +23,32 @@ func check(_ code: Int32, _ operation: String, path: String) throws -> Int32 {
     throw VideoError(operation, path: path, message: ffmpegMessage(code))
 }
 
+/// The funnel for FFmpeg calls that signal failure with a null pointer.
+func checkPointer<T>(_ pointer: T?, _ operation: String, path: String, message: String = "out of memory or unsupported") throws -> T {
+    guard let pointer else { throw VideoError(operation, path: path, message: message) }
+    return pointer
+}
+
 func ffmpegMessage(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     reverie_err2str(code, &buffer, buffer.count)
     return String(cString: buffer)
+}
+
+let errorEOF = reverie_averror_eof()
+let errorAgain = reverie_averror_eagain()
+let noPTS = reverie_nopts_value()
+
+/// FFmpeg logs only errors; our own errors carry the message that matters.
+let quietFFmpeg: Void = { av_log_set_level(AV_LOG_ERROR) }()
+
+/// Warnings the library prints once per cause (odd sizes padded, audio dropped, ...).
+func warn(_ path: String, _ message: String) {
+    FileHandle.standardErrorWrite("reverie: warning: \(path): \(message)\n")
+}
+
+extension FileHandle {
+    static func standardErrorWrite(_ text: String) {
+        FileHandle.standardError.write(text.data(using: .utf8) ?? Data())
+    }
 }

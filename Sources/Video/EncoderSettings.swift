@@ -1,0 +1,62 @@
+import Foundation
+
+/// How `VideoWriter` encodes. Defaults: H.264 CRF 18, preset medium, yuv420p.
+public struct EncoderSettings: Sendable {
+    /// Constant rate factor (x264 and VP9): lower is better quality; 18 is visually lossless.
+    public var crf: Int
+    /// x264 preset (ultrafast ... veryslow); for VP9 it picks the speed.
+    public var preset: String
+    /// Lossless FFV1 (Matroska outputs only).
+    public var lossless: Bool
+    /// An encoder name that overrides the choice by extension (e.g. "ffv1", "libx264").
+    public var codec: String?
+    /// A pixel format that overrides the encoder's default (e.g. "yuv420p10le", "gray").
+    public var pixelFormat: String?
+    /// The unit of timestamps; default 1/frameRate. Use the source's time base to keep variable timing exactly.
+    public var timeBase: Rational?
+    /// Degrees clockwise a player should turn the picture (stored as a display matrix).
+    public var rotation: Int
+    /// Encoder threads; 0 = one per core.
+    public var threads: Int
+
+    public init(crf: Int = 18, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
+                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 0) {
+        self.crf = crf
+        self.preset = preset
+        self.lossless = lossless
+        self.codec = codec
+        self.pixelFormat = pixelFormat
+        self.timeBase = timeBase
+        self.rotation = rotation
+        self.threads = threads
+    }
+}
+
+/// Container and default encoder for an output file name.
+struct OutputKind {
+    var format: String
+    var codec: String
+    var pixelFormat: String
+    var fastStart: Bool
+
+    init(path: String, settings: EncoderSettings) throws {
+        let ext = (path as NSString).pathExtension.lowercased()
+        switch ext {
+        case "mp4", "m4v": (format, codec, pixelFormat, fastStart) = ("mp4", "libx264", "yuv420p", true)
+        case "mov": (format, codec, pixelFormat, fastStart) = ("mov", "libx264", "yuv420p", true)
+        case "mkv": (format, codec, pixelFormat, fastStart) = ("matroska", "libx264", "yuv420p", false)
+        case "webm": (format, codec, pixelFormat, fastStart) = ("webm", "libvpx-vp9", "yuv420p", false)
+        default:
+            throw VideoError("create", path: path, message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv or .webm)")
+        }
+        if settings.lossless {
+            guard format == "matroska" else {
+                throw VideoError("create", path: path, message: "lossless output needs a .mkv file name")
+            }
+            (codec, pixelFormat) = ("ffv1", "bgr0")  // packed RGB: exact round trip of RGB24
+        }
+        if let c = settings.codec { codec = c }
+        if let p = settings.pixelFormat { pixelFormat = p }
+    }
+}
+

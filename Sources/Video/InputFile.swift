@@ -1,0 +1,79 @@
+import CFFmpeg
+import Foundation
+
+/// Owns one opened AVFormatContext (a demuxer over a local file).
+final class InputFile {
+    let path: String
+    private(set) var context: UnsafeMutablePointer<AVFormatContext>
+
+    /// Opens `path`; with `probeStreams` also reads enough of the file to fill in codec parameters.
+    init(path: String, probeStreams: Bool = true) throws {
+        _ = quietFFmpeg
+        self.path = path
+        try InputFile.checkIsReadableFile(path)
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        try check(avformat_open_input(&ctx, ffmpegURL(path), nil, nil), "open", path: path)
+        context = try checkPointer(ctx, "open", path: path)
+        if probeStreams {
+            do {
+                try check(avformat_find_stream_info(context, nil), "read stream info", path: path)
+            } catch {
+                avformat_close_input(&ctx)
+                throw error
+            }
+        }
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&ctx)
+    }
+
+    /// Directories and empty files give FFmpeg errors that do not say what is wrong; say it first.
+    static func checkIsReadableFile(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw VideoError("open", path: path, message: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw VideoError("open", path: path, message: "is a directory") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if size == 0 { throw VideoError("open", path: path, message: "empty file (0 bytes)") }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw VideoError("open", path: path, message: "permission denied")
+        }
+    }
+
+    var streamCount: Int { Int(context.pointee.nb_streams) }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        context.pointee.streams[index]!
+    }
+
+    /// The stream FFmpeg ranks best for `type`, or nil.
+    func bestStream(_ type: AVMediaType) -> Int? {
+        let i = av_find_best_stream(context, type, -1, -1, nil, 0)
+        return i >= 0 ? Int(i) : nil
+    }
+
+    var formatName: String { cString(context.pointee.iformat.pointee.name) }
+    var metadata: [String: String] { dictionary(context.pointee.metadata) }
+
+    /// Container duration in seconds, or nil when unknown.
+    var duration: Double? {
+        let d = context.pointee.duration
+        return d == noPTS || d <= 0 ? nil : Double(d) / Double(reverie_time_base())
+    }
+
+    /// Audio streams, in file order.
+    func audioStreams() -> [AudioStreamInfo] {
+        (0..<streamCount).compactMap { i in
+            let st = stream(i).pointee
+            let par = st.codecpar.pointee
+            guard par.codec_type == AVMEDIA_TYPE_AUDIO else { return nil }
+            let d = st.duration == noPTS ? (duration ?? 0) : Double(st.duration) * Rational(st.time_base).value
+            return AudioStreamInfo(index: i, codec: cString(avcodec_get_name(par.codec_id)),
+                                   sampleRate: Int(par.sample_rate), channels: Int(par.ch_layout.nb_channels),
+                                   duration: d)
+        }
+    }
+}

@@ -1,0 +1,250 @@
+import CFFmpeg
+
+/// One decoded picture with its place in the stream.
+public struct VideoFrame: Sendable {
+    public var image: RGBImage
+    /// 0-based position in display order.
+    public var index: Int
+    /// Presentation timestamp in the stream's time base.
+    public var pts: Int64
+    /// Seconds since the first frame.
+    public var seconds: Double
+}
+
+/// Decodes the best video stream of a file into upright, square-pixel RGB frames.
+public final class VideoReader {
+    public let path: String
+    public let info: VideoInfo
+
+    private let input: InputFile
+    private let streamIndex: Int
+    private let decoder: CodecContext
+    private let packet: Packet
+    private let frame: Frame
+    private let converter: FrameToRGB
+    private let table: FrameTable
+    private let streamOrientation: Orientation
+    private let startPTS: Int64
+    private var nextIndex = 0
+    private var draining = false
+    private var pending: VideoFrame?
+    private var consecutiveErrors = 0
+    private var warnedReadError = false
+
+    /// Consecutive undecodable packets after which the file counts as broken rather than glitched.
+    private let maxConsecutiveErrors = 100
+
+    /// Opens `path`, picks the best video stream, counts its frames; refuses absurd sizes.
+    public init(path: String) throws {
+        self.path = path
+        input = try InputFile(path: path)
+        guard let index = input.bestStream(AVMEDIA_TYPE_VIDEO) else {
+            throw VideoError("open", path: path, message: "no video stream (audio-only or not a video file)")
+        }
+        streamIndex = index
+        let stream = input.stream(index)
+        let par = stream.pointee.codecpar.pointee
+        try SizeLimit.check(width: Int(par.width), height: Int(par.height), path: path, operation: "open")
+        guard let codec = avcodec_find_decoder(par.codec_id) else {
+            throw VideoError("open decoder", path: path, message: "no decoder for codec \(cString(avcodec_get_name(par.codec_id)))")
+        }
+        decoder = try CodecContext(codec, path: path)
+        try check(avcodec_parameters_to_context(decoder.pointer, stream.pointee.codecpar), "open decoder", path: path)
+        decoder.pointer.pointee.thread_count = 0  // one per core
+        decoder.pointer.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        decoder.pointer.pointee.pkt_timebase = stream.pointee.time_base
+        try check(avcodec_open2(decoder.pointer, codec, nil), "open decoder", path: path)
+        packet = try Packet(path: path)
+        frame = try Frame(path: path)
+        converter = FrameToRGB(path: path)
+        table = try FrameTable.scan(path: path, streamIndex: index)
+        streamOrientation = Orientation.of(stream: stream)
+        let st = stream.pointee
+        startPTS = table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
+        info = VideoReader.describe(input: input, stream: stream, table: table, orientation: streamOrientation, startPTS: startPTS)
+    }
+
+    private static func describe(input: InputFile, stream: UnsafeMutablePointer<AVStream>, table: FrameTable,
+                                 orientation: Orientation, startPTS: Int64) -> VideoInfo {
+        let st = stream.pointee
+        let par = st.codecpar.pointee
+        let timeBase = Rational(st.time_base)
+        let sar = Rational(av_guess_sample_aspect_ratio(input.context, stream, nil))
+        var width = Int(par.width), height = Int(par.height)
+        if sar.isValid && sar.num != sar.den { width = max(1, Int((Double(width) * sar.value).rounded())) }
+        if orientation.swapsSides { swap(&width, &height) }
+        // r_frame_rate is the clean base rate of constant-rate streams; avg_frame_rate suits variable ones.
+        var rate = table.isVariable ? Rational(st.avg_frame_rate) : Rational(st.r_frame_rate)
+        if !rate.isValid { rate = Rational(av_guess_frame_rate(input.context, stream, nil)) }
+        var duration = input.duration ?? 0
+        if st.duration != noPTS && st.duration > 0 {
+            duration = Double(st.duration) * timeBase.value
+        } else if table.complete, let last = table.pts.last, rate.isValid {
+            duration = Double(last - startPTS) * timeBase.value + 1 / rate.value
+        }
+        return VideoInfo(
+            container: input.formatName, videoCodec: cString(avcodec_get_name(par.codec_id)), duration: duration,
+            width: width, height: height, codedWidth: Int(par.width), codedHeight: Int(par.height),
+            pixelFormat: cString(av_get_pix_fmt_name(AVPixelFormat(rawValue: par.format))),
+            frameRate: rate, timeBase: timeBase, sampleAspectRatio: sar.isValid ? sar : Rational(1, 1),
+            frameCount: table.count, rotation: orientation.rotation, isVariableFrameRate: table.isVariable,
+            audio: input.audioStreams(), metadata: input.metadata)
+    }
+
+    // MARK: Sequential decoding
+
+    /// The next frame in display order, or nil after the last one (the decoder is flushed: all frames).
+    public func nextFrame() throws -> VideoFrame? {
+        if let p = pending {
+            pending = nil
+            return p
+        }
+        guard try decodeRaw() else { return nil }
+        return try deliver()
+    }
+
+    /// Decodes into `frame`; true when it holds a picture (caller unrefs), false at the end.
+    private func decodeRaw() throws -> Bool {
+        while true {
+            let r = avcodec_receive_frame(decoder.pointer, frame.pointer)
+            if r >= 0 {
+                consecutiveErrors = 0
+                return true
+            }
+            if r == errorEOF { return false }
+            if r != errorAgain {
+                try countError(r, "decode")
+                continue
+            }
+            if draining { return false }
+            try feed()
+        }
+    }
+
+    /// Sends the next packet of our stream to the decoder, or the flush signal at the end of the file.
+    private func feed() throws {
+        while true {
+            let r = av_read_frame(input.context, packet.pointer)
+            if r < 0 {
+                if r != errorEOF && !warnedReadError {
+                    warn(path, "reading stopped early: \(ffmpegMessage(r))")
+                    warnedReadError = true
+                }
+                draining = true
+                avcodec_send_packet(decoder.pointer, nil)
+                return
+            }
+            defer { av_packet_unref(packet.pointer) }
+            guard Int(packet.pointer.pointee.stream_index) == streamIndex else { continue }
+            let s = avcodec_send_packet(decoder.pointer, packet.pointer)
+            if s >= 0 { return }
+            try countError(s, "decode")
+        }
+    }
+
+    /// Corrupt packets are skipped (as players do) until too many come in a row.
+    private func countError(_ code: Int32, _ operation: String) throws {
+        consecutiveErrors += 1
+        if consecutiveErrors > maxConsecutiveErrors { try check(code, operation, path: path) }
+    }
+
+    private var framePTS: Int64 { frame.pointer.pointee.best_effort_timestamp }
+
+    /// Converts the decoded `frame` to an upright RGB frame numbered `nextIndex`, and releases it.
+    private func deliver() throws -> VideoFrame {
+        defer { av_frame_unref(frame.pointer) }
+        let sar = Rational(input.stream(streamIndex).pointee.sample_aspect_ratio)
+        let orientation = Orientation.of(frame: frame.pointer) ?? streamOrientation
+        let image = orientation.apply(try converter.convert(frame.pointer, sampleAspect: sar))
+        let pts = framePTS
+        let index = nextIndex
+        nextIndex += 1
+        let seconds = pts != noPTS ? Double(pts - startPTS) * info.timeBase.value
+                                   : Double(index) / max(info.frameRate.value, 1e-9)
+        return VideoFrame(image: image, index: index, pts: pts, seconds: seconds)
+    }
+
+    // MARK: Accurate seeking
+
+    /// After this, `nextFrame()` returns exactly frame `index` (as sequential decoding numbers it).
+    public func seek(toFrame index: Int) throws {
+        guard index >= 0 && index < info.frameCount else {
+            throw VideoError("seek", path: path, message: "frame \(index) is out of range 0..<\(info.frameCount)")
+        }
+        if table.complete {
+            try seek(toPTS: table.pts[index], index: index)
+        } else {
+            try decodeFromStart { frameIndex, _ in frameIndex >= index }
+        }
+    }
+
+    /// After this, `nextFrame()` returns the first frame whose time is >= `t` seconds (nil past the end).
+    public func seek(toSeconds t: Double) throws {
+        guard t.isFinite else { throw VideoError("seek", path: path, message: "time \(t) is not a number") }
+        if table.complete {
+            let ticks = Int64((max(0, t) / info.timeBase.value - 1e-6).rounded(.up))
+            let index = table.firstIndex(atOrAfter: startPTS + ticks)
+            if index >= table.pts.count {
+                try decodeFromStart { _, _ in false }  // past the end: nothing left to return
+            } else {
+                try seek(toPTS: table.pts[index], index: index)
+            }
+        } else {
+            try decodeFromStart { _, seconds in seconds >= t - 1e-9 }
+        }
+    }
+
+    /// Seeks to the keyframe before `target`, decodes forward to it; backs off further when the
+    /// demuxer's keyframe lies after the target (decode-order timestamps), finally from the start.
+    private func seek(toPTS target: Int64, index: Int) throws {
+        let tb = info.timeBase.value
+        let margins: [Int64?] = [0, Int64(1 / tb), Int64(10 / tb), nil]
+        for margin in margins {
+            try rawSeek(to: margin.map { target - $0 } ?? startPTS)
+            guard try decodeRaw() else { continue }
+            if framePTS > target && margin != nil {
+                av_frame_unref(frame.pointer)
+                continue
+            }
+            while framePTS < target {
+                av_frame_unref(frame.pointer)
+                guard try decodeRaw() else {
+                    throw VideoError("seek", path: path, message: "frame \(index) could not be decoded")
+                }
+            }
+            nextIndex = index
+            pending = try deliver()
+            return
+        }
+        throw VideoError("seek", path: path, message: "frame \(index) could not be reached")
+    }
+
+    /// For streams without timestamps: rewinds and decodes until `isTarget(index, seconds)`.
+    private func decodeFromStart(until isTarget: (Int, Double) -> Bool) throws {
+        try rawSeek(to: startPTS)
+        nextIndex = 0
+        while try decodeRaw() {
+            let index = nextIndex
+            let pts = framePTS
+            let seconds = pts != noPTS ? Double(pts - startPTS) * info.timeBase.value
+                                       : Double(index) / max(info.frameRate.value, 1e-9)
+            if isTarget(index, seconds) {
+                pending = try deliver()
+                return
+            }
+            av_frame_unref(frame.pointer)
+            nextIndex += 1
+        }
+    }
+
+    private func rawSeek(to ts: Int64) throws {
+        avcodec_flush_buffers(decoder.pointer)
+        pending = nil
+        draining = false
+        var r = av_seek_frame(input.context, Int32(streamIndex), ts, AVSEEK_FLAG_BACKWARD)
+        if r < 0 {
+            r = avformat_seek_file(input.context, Int32(streamIndex), Int64.min, ts, ts, 0)
+        }
+        try check(r, "seek", path: path)
+    }
+}
