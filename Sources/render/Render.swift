@@ -6,5 +6,5 @@ struct Render: ParsableCommand {
         commandName: "render",
         abstract: "Reverie: dream videos, zoom loops and stills with DeepDream.",
         version: "0.1.0",
-        subcommands: [PresetsCommand.self])
+        subcommands: [ProbeCommand.self, PresetsCommand.self])
 }
