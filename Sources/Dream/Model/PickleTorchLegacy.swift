@@ -44,7 +44,8 @@ public enum TorchLegacyFile {
         for keyValue in keyList.items {
             guard let key = keyValue.asString else { throw PickleError("storage key \(keyValue) is not a string") }
             guard let storage = findStorage(key, in: stateDict) else { throw PickleError("storage \(key) is not used by any tensor") }
-            let count = try int64(bytes, at: offset)
+            guard offset + 8 <= bytes.count else { throw PickleError("file ends before storage \(key)") }
+            let count = int64(bytes, at: offset)
             let size = storage.type.elementSize ?? 4
             guard count == storage.count, count >= 0, count <= (bytes.count - offset - 8) / size else {
                 throw PickleError("storage \(key) holds \(count) elements, expected \(storage.count) (file truncated?)")
@@ -61,7 +62,7 @@ public enum TorchLegacyFile {
             }
             guard t.storage.type == .floatStorage else { continue }
             guard let data = storages[t.storage.key] else { throw PickleError("tensor \(name): storage \(t.storage.key) missing") }
-            entries.append((name, try contiguous(t, data, name: name)))
+            entries.append((name, try gather(t, data, name: name)))
         }
         return TorchStateDict(entries: entries)
     }
@@ -73,22 +74,37 @@ public enum TorchLegacyFile {
         return nil
     }
 
-    /// Only row-major views are accepted (every tensor a state dict saves from a module is).
-    private static func contiguous(_ t: PickleTensor, _ data: [Float], name: String) throws -> Tensor {
+    /// Gathers a strided view into a row-major tensor. The converted TensorFlow weights are
+    /// stored transposed (e.g. stride [1, 32, 288, 96] for a (32, 3, 3, 3) conv), so views are common.
+    private static func gather(_ t: PickleTensor, _ data: [Float], name: String) throws -> Tensor {
+        guard t.size.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
+            throw PickleError("tensor \(name) has a negative size, stride or offset")
+        }
         let count = t.size.reduce(1, *)
-        var expected = 1
-        for (dim, stride) in zip(t.size, t.stride).reversed() {
-            guard dim == 1 || stride == expected else { throw PickleError("tensor \(name) is not contiguous (stride \(t.stride))") }
-            expected *= dim
+        if count == 0 { return Tensor(shape: t.size, data: []) }
+        let last = t.offset + zip(t.size, t.stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        guard last < data.count else {
+            throw PickleError("tensor \(name) of size \(t.size), stride \(t.stride) at offset \(t.offset) overruns its storage of \(data.count)")
         }
-        guard t.size.allSatisfy({ $0 >= 0 }), t.offset >= 0, t.offset + count <= data.count else {
-            throw PickleError("tensor \(name) of size \(t.size) at offset \(t.offset) overruns its storage of \(data.count)")
+        var out = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: t.size.count)   // odometer over the view, last dim fastest
+        var source = t.offset
+        for i in 0 ..< count {
+            out[i] = data[source]
+            var d = t.size.count - 1
+            while d >= 0 {
+                index[d] += 1
+                source += t.stride[d]
+                if index[d] < t.size[d] { break }
+                source -= t.stride[d] * t.size[d]
+                index[d] = 0
+                d -= 1
+            }
         }
-        return Tensor(shape: t.size, data: Array(data[t.offset ..< t.offset + count]))
+        return Tensor(shape: t.size, data: out)
     }
 
-    private static func int64(_ bytes: [UInt8], at offset: Int) throws -> Int {
-        guard offset + 8 <= bytes.count else { throw PickleError("file ends before a storage") }
+    private static func int64(_ bytes: [UInt8], at offset: Int) -> Int {
         var v = UInt64(0)
         for i in 0 ..< 8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         return Int(Int64(bitPattern: v))
