@@ -1,0 +1,54 @@
+import Foundation
+
+/// Pointwise activations over `count` floats. Backward kernels ADD into dx (gradients accumulate).
+///   relu: y = max(x, 0)            dx += dy·[x > 0]
+///   clip: y = min(max(x, lo), hi)  dx += dy·[lo < x < hi]
+///   sigmoid: y = 1/(1+e^−x)        dx += dy·y·(1−y)
+///   affine (standalone BatchNorm), NC…: y = x·a[c] + b[c]   dx += dy·a[c]
+
+func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { lo, hi in for i in lo..<hi { y[i] = max(x[i], 0) } }
+}
+
+func reluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { lo, hi in for i in lo..<hi { dx[i] += x[i] > 0 ? dy[i] : 0 } }
+}
+
+func clip(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
+    parallelChunks(count) { a, b in for i in a..<b { y[i] = min(max(x[i], lo), hi) } }
+}
+
+func clipBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
+                  lo: Float, hi: Float) {
+    parallelChunks(count) { a, b in for i in a..<b { dx[i] += (x[i] > lo && x[i] < hi) ? dy[i] : 0 } }
+}
+
+func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { a, b in for i in a..<b { y[i] = 1 / (1 + exp(-x[i])) } }
+}
+
+func sigmoidBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { a, b in for i in a..<b { dx[i] += dy[i] * y[i] * (1 - y[i]) } }
+}
+
+/// x, y: (outer, C, inner) with outer = N, inner = spatial size.
+func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
+            scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+    parallelFor(outer * channels) { p in
+        let c = p % channels, a = scale[c], b = shift[c]
+        for i in p * inner..<(p + 1) * inner { y[i] = x[i] * a + b }
+    }
+}
+
+func affineBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
+                    scale: UnsafePointer<Float>) {
+    parallelFor(outer * channels) { p in
+        let a = scale[p % channels]
+        for i in p * inner..<(p + 1) * inner { dx[i] += dy[i] * a }
+    }
+}
+
+/// dst += src over `count` floats.
+func accumulate(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { a, b in for i in a..<b { dst[i] += src[i] } }
+}

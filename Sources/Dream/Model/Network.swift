@@ -1,0 +1,226 @@
+import COpenBLAS
+import Foundation
+
+/// A bad graph, an unknown layer, or an input that does not fit the model.
+public struct NetworkError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A Graph ready to run: BatchNorms folded, values numbered, and a scratch arena per input size.
+/// Not reentrant: one gradient at a time (it owns scratch memory; calls are serialised by a lock).
+public final class Network: @unchecked Sendable {
+    /// The graph as executed (BatchNorms folded into their convs).
+    public let graph: Graph
+    public let preprocessing: Preprocessing
+    /// Dreamable value names in graph order (node outputs).
+    public let layers: [String]
+    public let recommendedLayers: [String]
+
+    private let program: Program
+    private var plans: [[Int]: Plan] = [:]
+    private var planOrder: [[Int]] = []
+    private let lock = NSLock()
+    /// Why 4: tiles come in a few sizes (full tiles, right/bottom edges, the corner).
+    private static let maxPlans = 4
+
+    public init(graph: Graph) throws {
+        Network.configureBLAS
+        let folded = foldBatchNorms(graph)
+        self.graph = folded
+        program = try Program(graph: folded)
+        for o in folded.outputs where program.valueIndex[o] == nil {
+            throw NetworkError("graph output \"\(o)\" is not produced by any node")
+        }
+        preprocessing = try Preprocessing.from(metadata: folded.metadata, channels: folded.inputChannels)
+        let outputs = folded.nodes.map(\.output)
+        if let listed = folded.metadata["reverie.layers"] {
+            let names = Network.list(listed)
+            for n in names where !outputs.contains(n) {
+                throw NetworkError("metadata reverie.layers names \"\(n)\", which no node outputs")
+            }
+            layers = outputs.filter(names.contains)
+        } else {
+            layers = folded.nodes.filter { Network.isDreamable($0.op) }.map(\.output)
+        }
+        if let listed = folded.metadata["reverie.recommended"] {
+            let names = Network.list(listed)
+            for n in names where !layers.contains(n) {
+                throw NetworkError("metadata reverie.recommended names \"\(n)\", which is not a layer")
+            }
+            recommendedLayers = names
+        } else {
+            // Why ~60 % depth: mid-depth layers dream object parts; shallow ones only texture.
+            recommendedLayers = layers.isEmpty ? [] : [layers[min(layers.count - 1, layers.count * 6 / 10)]]
+        }
+    }
+
+    /// Set the BLAS thread count once per process: both cores, and nothing nests around BLAS.
+    private static let configureBLAS: Void = { openblas_set_num_threads(2) }()
+
+    private static func list(_ s: String) -> [String] {
+        s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private static func isDreamable(_ op: Op) -> Bool {
+        switch op {
+        case .conv, .add, .relu, .clip, .concat, .maxPool, .averagePool, .globalAveragePool, .lrn: true
+        default: false
+        }
+    }
+
+    // MARK: Public API
+
+    /// Shapes of every layer for a (1, C, height, width) input, in order. Layers that do not fit
+    /// this size (e.g. a classifier after a fixed-size flatten) are left out.
+    public func shapes(height: Int, width: Int) throws -> [(name: String, shape: [Int])] {
+        try locked {
+            let plan = try self.plan(for: inputShape(height: height, width: width))
+            var result = [(name: String, shape: [Int])]()
+            for layer in layers {
+                let id = program.valueIndex[layer]!
+                do { try plan.infer(program, steps: neededSteps(for: [id])) } catch { break }
+                result.append((layer, plan.shapes[id]!))
+            }
+            if result.isEmpty, let first = layers.first {
+                try plan.infer(program, steps: neededSteps(for: [program.valueIndex[first]!]))
+            }
+            return result
+        }
+    }
+
+    /// Runs forward only as far as `outputs` need and returns them by name.
+    public func forward(_ input: Tensor, outputs: [String]) throws -> [String: Tensor] {
+        try locked {
+            let ids = try valueIDs(outputs, allowAny: true)
+            let (plan, _) = try forwardPass(input, ids: ids)
+            var result = [String: Tensor]()
+            for (name, id) in zip(outputs, ids) { result[name] = plan.value(id).tensor(shape: plan.shapes[id]!) }
+            return result
+        }
+    }
+
+    /// One gradient evaluation: forward as far as `layers` need; `seed` maps each layer's activation
+    /// to (loss term, d loss / d activation); backward from those layers to the input.
+    public func gradient(of input: Tensor, layers: [String],
+                         seed: (_ layer: String, _ activation: Tensor) -> (loss: Float, grad: Tensor)) throws
+        -> (loss: Float, gradient: Tensor) {
+        try locked {
+            let ids = try valueIDs(layers, allowAny: false)
+            let (plan, tape) = try forwardPass(input, ids: ids)
+            let wanted = dependsOnInput(tape.steps)
+            var seeded = [Bool](repeating: false, count: program.valueNames.count)
+            var loss: Float = 0
+            for (name, id) in zip(layers, ids) {
+                let shape = plan.shapes[id]!
+                let (l, g) = seed(name, plan.value(id).tensor(shape: shape))
+                guard g.count == plan.count(id) else {
+                    throw NetworkError("seed for layer \(name) returned a gradient of shape \(g.shape), expected \(shape)")
+                }
+                loss += l
+                let buf = plan.grad(id)
+                if !seeded[id] { buf.zero(); seeded[id] = true }
+                g.data.withUnsafeBufferPointer { accumulate($0.baseAddress!, into: buf.pointer, count: buf.count) }
+            }
+            backward(plan, tape: tape, wanted: wanted, seeded: &seeded)
+            let dx = plan.grad(0)
+            if !seeded[0] { dx.zero() }
+            return (loss, dx.tensor(shape: input.shape))
+        }
+    }
+
+    /// Bytes a gradient step through `layers` holds at (1, C, height, width); 0 if the layers are unknown.
+    public func estimatedPeakBytes(height: Int, width: Int, layers: [String]) -> Int {
+        (try? locked {
+            let ids = try valueIDs(layers, allowAny: false)
+            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
+            let steps = neededSteps(for: ids)
+            try plan.infer(program, steps: steps)
+            return plan.estimatedBytes(program, steps: steps) + (plans.isEmpty ? 0 : 0)
+        }) ?? 0
+    }
+
+    // MARK: Execution
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    private func inputShape(height: Int, width: Int) -> [Int] { [1, max(graph.inputChannels, 1), height, width] }
+
+    private func valueIDs(_ names: [String], allowAny: Bool) throws -> [Int] {
+        try names.map { name in
+            guard let id = program.valueIndex[name], allowAny || layers.contains(name) || program.producer[id] != nil else {
+                let valid = allowAny ? program.valueNames.joined(separator: ", ") : layers.joined(separator: ", ")
+                throw NetworkError("unknown layer \"\(name)\"; valid names: \(valid)")
+            }
+            return id
+        }
+    }
+
+    /// Steps needed to compute `ids`, in graph order.
+    private func neededSteps(for ids: [Int]) -> [Int] {
+        var need = Set<Int>(), stack = ids
+        while let v = stack.popLast() {
+            guard let s = program.producer[v], !need.contains(s) else { continue }
+            need.insert(s)
+            stack.append(contentsOf: program.steps[s].inputs)
+        }
+        return need.sorted()
+    }
+
+    private func plan(for shape: [Int]) throws -> Plan {
+        if let p = plans[shape] {
+            planOrder.removeAll { $0 == shape }; planOrder.append(shape)
+            return p
+        }
+        if plans.count >= Network.maxPlans, let oldest = planOrder.first {
+            plans[oldest] = nil; planOrder.removeFirst()
+        }
+        let p = Plan(program: program, inputShape: shape)
+        plans[shape] = p; planOrder.append(shape)
+        return p
+    }
+
+    private func forwardPass(_ input: Tensor, ids: [Int]) throws -> (Plan, Tape) {
+        if input.shape.count == 4, graph.inputChannels > 0, input.shape[1] != graph.inputChannels {
+            throw NetworkError("input has \(input.shape[1]) channels, the model expects \(graph.inputChannels) (input \(input.shape))")
+        }
+        guard input.shape.allSatisfy({ $0 > 0 }) else { throw NetworkError("input shape \(input.shape) is empty") }
+        let plan = try plan(for: input.shape)
+        let steps = neededSteps(for: ids)
+        try plan.infer(program, steps: steps)
+        plan.value(0).copy(from: input)
+        var tape = Tape(plan: plan)
+        for s in steps {
+            runForward(program, plan, step: s)
+            tape.record(s)
+        }
+        return (plan, tape)
+    }
+
+    /// For each step, whether each input's gradient is wanted (the input depends on the image).
+    private func dependsOnInput(_ steps: [Int]) -> [[Bool]] {
+        var depends = [Bool](repeating: false, count: program.valueNames.count)
+        depends[0] = true
+        var wanted = [[Bool]](repeating: [], count: program.steps.count)
+        for s in steps {
+            let step = program.steps[s]
+            wanted[s] = step.inputs.map { depends[$0] }
+            depends[step.output] = wanted[s].contains(true)
+        }
+        return wanted
+    }
+
+    private func backward(_ plan: Plan, tape: Tape, wanted: [[Bool]], seeded: inout [Bool]) {
+        for s in tape.steps.reversed() {
+            let step = program.steps[s]
+            guard seeded[step.output], wanted[s].contains(true) else { continue }
+            for (i, v) in step.inputs.enumerated() where wanted[s][i] && !seeded[v] {
+                plan.grad(v).zero(); seeded[v] = true
+            }
+            runPullback(program, plan, step: s, wanted: wanted[s])
+        }
+    }
+}

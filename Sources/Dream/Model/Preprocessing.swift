@@ -1,0 +1,42 @@
+/// Model-space preprocessing: model input = (rgb255 − mean[c]) / std[c]. Belongs to the model
+/// (read from the graph's metadata), never to callers.
+public struct Preprocessing: Sendable, Equatable {
+    public var mean: [Float]   // per channel, 0...255 units
+    public var std: [Float]
+
+    public init(mean: [Float], std: [Float]) {
+        self.mean = mean; self.std = std
+    }
+
+    /// ImageNet statistics, used when a model carries no `reverie.mean` / `reverie.std`.
+    public static let imageNet = Preprocessing(mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375])
+
+    /// The model-space value of RGB 0: the dreamed image is clipped to [lower, upper].
+    public func lowerBound(channel: Int) -> Float { (0 - mean[channel % mean.count]) / std[channel % std.count] }
+    /// The model-space value of RGB 255.
+    public func upperBound(channel: Int) -> Float { (255 - mean[channel % mean.count]) / std[channel % std.count] }
+
+    /// Reads `reverie.mean` / `reverie.std` ("127,127,127"); a single value applies to every channel.
+    static func from(metadata: [String: String], channels: Int) throws -> Preprocessing {
+        guard metadata["reverie.mean"] != nil || metadata["reverie.std"] != nil else { return .imageNet }
+        func parse(_ key: String, fallback: [Float]) throws -> [Float] {
+            guard let text = metadata[key] else { return fallback }
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = parts.compactMap(Float.init)
+            guard !values.isEmpty, values.count == parts.count else {
+                throw NetworkError("metadata \(key) = \"\(text)\" is not a comma list of numbers")
+            }
+            if values.count == 1 { return [Float](repeating: values[0], count: max(channels, 1)) }
+            guard channels <= 0 || values.count == channels else {
+                throw NetworkError("metadata \(key) has \(values.count) values for \(channels) input channels")
+            }
+            return values
+        }
+        let mean = try parse("reverie.mean", fallback: Preprocessing.imageNet.mean)
+        let std = try parse("reverie.std", fallback: Preprocessing.imageNet.std)
+        guard std.allSatisfy({ $0 > 0 }) else { throw NetworkError("metadata reverie.std must be positive, got \(std)") }
+        return Preprocessing(mean: mean, std: std)
+    }
+}
+
+import Foundation
