@@ -6,5 +6,8 @@ struct Render: ParsableCommand {
         commandName: "render",
         abstract: "Reverie: dream videos, zoom loops and stills with DeepDream.",
         version: "0.1.0",
-        subcommands: [ProbeCommand.self, PresetsCommand.self])
+        subcommands: [
+            VideoCommand.self, ZoomCommand.self, ImageCommand.self, LayersCommand.self, PresetsCommand.self,
+            ProbeCommand.self, ModelCommand.self,
+        ])
 }
