@@ -1,0 +1,138 @@
+import Foundation
+
+/// Where a dream is, for progress reports.
+public struct DreamProgress: Sendable {
+    public var octave: Int, octaves: Int
+    public var step: Int, steps: Int
+    public var tile: Int, tiles: Int
+    /// Share of the whole dream's work done, 0...1 (octaves weighted by their pixel count).
+    public var fraction: Double
+}
+
+/// The façade: dreams a picture with a network and a set of parameters.
+/// Pictures are (1, 3, H, W) RGB in [0, 1]; the dream itself runs in the model's input space.
+public final class Dreamer {
+    public let model: Network
+    /// Peak memory a dream may use; the tile size is chosen to fit it.
+    public var memoryBudget: Int
+
+    public init(model: Network, memoryBudget: Int = 4 << 30) {
+        self.model = model
+        self.memoryBudget = memoryBudget
+    }
+
+    /// Dreams `picture` over the given octaves with `steps` steps each (the parameters' own
+    /// octaves and steps when nil). Same inputs and generator state give identical output.
+    public func dream(
+        _ picture: Tensor, parameters: DreamParameters, octaves: OctaveRange? = nil, steps: Int? = nil,
+        rng: inout SeededGenerator, progress: ((DreamProgress) -> Void)? = nil
+    ) throws -> Tensor {
+        let objective = try parameters.objectiveDescription
+        let (h, w) = (picture.shape[2], picture.shape[3])
+        let pyramid = octaveSizes(width: w, height: h, range: octaves ?? parameters.octaves, scale: parameters.octaveScale)
+        let largest = pyramid.max { $0.width * $0.height < $1.width * $1.height }!
+        let tile = try tileSize(for: largest.width, largest.height, parameters: parameters)
+        let stepCount = steps ?? parameters.steps
+        let pre = model.preprocessing
+        let step = GradientStep(
+            model: model, objective: objective, tile: tile, stepSize: parameters.stepSize,
+            smoothing: parameters.smoothing,
+            bounds: (0..<3).map { (pre.lowerBound(channel: $0), pre.upperBound(channel: $0)) })
+
+        let source = toModelSpace(picture)
+        let totalWork = Double(pyramid.reduce(0) { $0 + $1.width * $1.height } * max(stepCount, 1))
+        var doneWork = 0.0
+        // Detail: what the dream has added so far, carried from one octave to the next
+        // (google/deepdream's scheme), so every octave starts from the sharp source at its size.
+        var detail = Tensor(zeros: [1, 3, pyramid[0].height, pyramid[0].width])
+        var image = source
+        for (o, octave) in pyramid.enumerated() {
+            let base = resize(source, height: octave.height, width: octave.width)
+            image = add(base, resize(detail, height: octave.height, width: octave.width))
+            for s in 0..<stepCount {
+                _ = try step.apply(to: &image, rng: &rng) { t, tiles in
+                    progress?(DreamProgress(octave: o, octaves: pyramid.count, step: s, steps: stepCount,
+                                            tile: t, tiles: tiles, fraction: doneWork / totalWork))
+                }
+                doneWork += Double(octave.width * octave.height)
+            }
+            detail = subtract(image, base)
+        }
+        return fromModelSpace(resize(image, height: h, width: w))
+    }
+
+    /// The objective's value for a picture (no tiling or roll): for tests and diagnostics.
+    public func objectiveValue(_ picture: Tensor, parameters: DreamParameters) throws -> Float {
+        let objective = try parameters.objectiveDescription
+        let (h, w) = (picture.shape[2], picture.shape[3])
+        let step = GradientStep(model: model, objective: objective, tile: max(h, w), stepSize: 0, smoothing: 0, bounds: [])
+        return try step.tiledGradient(toModelSpace(picture)).0
+    }
+
+    /// The gradient of the objective for a model-space image, tiled (tests compare it with the
+    /// untiled one).
+    public func gradient(modelSpace image: Tensor, parameters: DreamParameters, tile: Int) throws -> Tensor {
+        let step = GradientStep(model: model, objective: try parameters.objectiveDescription, tile: tile,
+                                stepSize: 0, smoothing: 0, bounds: [])
+        return try step.tiledGradient(image).1
+    }
+
+    /// Peak bytes of a dream of a `width × height` picture with tiles of side `tile`.
+    public func estimatedPeakBytes(width: Int, height: Int, tile: Int, layers: [String]) -> Int {
+        let t = min(tile, max(width, height))
+        let network = model.estimatedPeakBytes(height: min(t, height), width: min(t, width), layers: layers)
+        // Source, base, detail, image, rolled copy, gradient, rolled gradient, output: 8 images.
+        let images = 8 * 3 * width * height * MemoryLayout<Float>.size
+        return network + images
+    }
+
+    /// The tile side: the parameters' own if it fits the budget, else the largest that does.
+    func tileSize(for width: Int, _ height: Int, parameters: DreamParameters) throws -> Int {
+        let layers = try parameters.objectiveDescription.layerNames
+        let fits = { (t: Int) in self.estimatedPeakBytes(width: width, height: height, tile: t, layers: layers) <= self.memoryBudget }
+        if parameters.tile > 0 {
+            guard fits(parameters.tile) else {
+                let need = estimatedPeakBytes(width: width, height: height, tile: parameters.tile, layers: layers)
+                throw DreamError("a \(width)x\(height) dream with \(parameters.tile)-px tiles needs about \(need >> 20) MiB, over the \(memoryBudget >> 20) MiB budget: use a smaller --tile or --width")
+            }
+            return parameters.tile
+        }
+        for t in stride(from: 1024, through: 128, by: -64) where fits(t) { return t }
+        let need = estimatedPeakBytes(width: width, height: height, tile: 128, layers: layers)
+        throw DreamError("a \(width)x\(height) dream needs about \(need >> 20) MiB even with 128-px tiles, over the \(memoryBudget >> 20) MiB budget: use a smaller --width")
+    }
+
+    /// [0, 1] RGB → the model's input space.
+    public func toModelSpace(_ picture: Tensor) -> Tensor {
+        var out = picture
+        let pre = model.preprocessing, plane = picture.shape[2] * picture.shape[3]
+        for c in 0..<3 {
+            let m = pre.mean[c], s = pre.std[c]
+            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = (picture.data[i] * 255 - m) / s }
+        }
+        return out
+    }
+
+    /// The model's input space → [0, 1] RGB, clamped.
+    public func fromModelSpace(_ image: Tensor) -> Tensor {
+        var out = image
+        let pre = model.preprocessing, plane = image.shape[2] * image.shape[3]
+        for c in 0..<3 {
+            let m = pre.mean[c], s = pre.std[c]
+            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = min(max((image.data[i] * s + m) / 255, 0), 1) }
+        }
+        return out
+    }
+}
+
+func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    var out = a
+    for i in out.data.indices { out.data[i] += b.data[i] }
+    return out
+}
+
+func subtract(_ a: Tensor, _ b: Tensor) -> Tensor {
+    var out = a
+    for i in out.data.indices { out.data[i] -= b.data[i] }
+    return out
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Dream
+import Foundation
+import Video
+
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Dream a still image, or preview exactly one frame of a video.",
+        discussion: """
+            IN is any image, or a video with --frame N or --at SECONDS: that frame is dreamed with the \
+            same parameters a video render would use. OUT is PNG or JPEG by extension; the parameters \
+            are recorded in its metadata (see `render probe OUT`).
+            """)
+
+    @Argument(help: "Input image or video.") var input: String
+    @Option(name: .shortAndLong, help: "Output PNG or JPEG.") var output: String
+    @Option(help: "Video frame number to preview (0-based).") var frame: Int?
+    @Option(help: "Video time in seconds to preview.") var at: Double?
+    @OptionGroup var dream: DreamOptions
+
+    func validate() throws {
+        guard ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) else {
+            throw ValidationError("\(output): the output must end in .png, .jpg or .jpeg")
+        }
+        if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let parameters = try dream.resolve()
+            let progress = Progress(quiet: dream.quiet)
+            let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
+            let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+            let dreamer = Dreamer(model: network)
+            let size = workingSize(of: picture, width: parameters.width)
+            let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
+            var rng = SeededGenerator(seed: parameters.seed)
+            let dreamed = try dreamer.dream(start, parameters: parameters, rng: &rng) { p in
+                progress.update(fraction: p.fraction,
+                                "octave \(p.octave + 1)/\(p.octaves) step \(p.step + 1)/\(p.steps) tile \(p.tile + 1)/\(p.tiles)")
+            }
+            progress.finish()
+            let record = RenderRecord(command: "image", preset: dream.preset, parameters: parameters,
+                                      model: dream.model ?? "default:efficientnet-lite0", source: input)
+            try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
+            progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")
+        }
+    }
+}

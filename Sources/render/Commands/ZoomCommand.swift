@@ -1,0 +1,92 @@
+import ArgumentParser
+import Dream
+import Foundation
+import Video
+
+struct ZoomCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoom",
+        abstract: "Make an infinite zoom into a dreamed picture, optionally as a seamless loop.",
+        discussion: """
+            Motion is per second, so the same command gives the same motion at any --fps: --zoom is the \
+            zoom factor per second (above 1 zooms in; per frame it is zoom^(1/fps)), --rotate degrees per \
+            second, --drift x,y fractions of the frame per second, about the --focus point (relative \
+            x,y; default the centre). Each frame moves the last dreamed frame on and dreams a few steps \
+            (--zoom-steps). --loop closes the loop: the last frames are blended towards the first frame \
+            moved back along the motion, and the seam ratio (the jump at the loop point over a median \
+            step; 1 is seamless) is printed.
+            """)
+
+    @Argument(help: "Start picture: an image, or a video with --frame/--at.") var input: String
+    @Option(name: .shortAndLong, help: "Output: .mp4, .webm, .mkv, .mov.") var output: String
+    @Option(help: "Length in seconds.") var duration: Double?
+    @Option(help: "Length in frames.") var frames: Int?
+    @Option(help: "Frames per second.") var fps: Double = 24
+    @Option(help: "Zoom factor per second (above 1 zooms in).") var zoom: Float?
+    @Option(help: "Rotation in degrees per second.") var rotate: Float?
+    @Option(help: "Focus point, relative x,y in 0...1.") var focus: String = "0.5,0.5"
+    @Option(help: "Drift of the focus, relative x,y per second.") var drift: String = "0,0"
+    @Option(name: .customLong("zoom-steps"), help: "Gradient steps per frame.") var zoomSteps: Int?
+    @Flag(help: "Make the video loop seamlessly.") var loop = false
+    @Option(help: "Video frame number of the start picture.") var frame: Int?
+    @Option(help: "Video time in seconds of the start picture.") var at: Double?
+    @Option(help: "H.264/VP9 quality (lower is better).") var crf: Int = 18
+    @Flag(help: "Continue an interrupted render from its checkpoint.") var resume = false
+    @Flag(help: "Replace an existing output.") var overwrite = false
+    @Option(help: .hidden) var stopAfter: Int?
+    @Option(help: .hidden) var checkpointEvery: Int = 10
+    @OptionGroup var dream: DreamOptions
+
+    func validate() throws {
+        guard ["mp4", "mov", "mkv", "webm"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) else {
+            throw ValidationError("\(output): the output must end in .mp4, .mov, .mkv or .webm")
+        }
+        guard (duration == nil) != (frames == nil) else { throw ValidationError("give exactly one of --duration or --frames") }
+        if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be positive, got \(duration)") } }
+        if let frames { guard frames >= 2 else { throw ValidationError("--frames must be at least 2, got \(frames)") } }
+        guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be in (0, 240], got \(fps)") }
+        if let zoom { guard zoom > 0 else { throw ValidationError("--zoom must be a positive factor per second, got \(zoom)") } }
+        _ = try pair(focus, "--focus"); _ = try pair(drift, "--drift")
+        if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var extra = ParameterOverrides()
+            extra.zoom = zoom
+            extra.rotate = rotate
+            extra.zoomSteps = zoomSteps
+            let parameters = try dream.resolve(extra: extra)
+            let f = try pair(focus, "--focus"), d = try pair(drift, "--drift")
+            let motion = try ZoomMotion(zoom: Double(parameters.zoom), rotate: Double(parameters.rotate),
+                                        focus: (f.0, f.1), drift: (d.0, d.1), fps: fps)
+            let count = frames ?? max(2, Int((duration! * fps).rounded()))
+            let progress = Progress(quiet: dream.quiet)
+            let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
+            let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+            var job = ZoomJob(
+                picture: picture, output: output, parameters: parameters,
+                record: RenderRecord(command: "zoom", preset: dream.preset, parameters: parameters,
+                                     model: dream.model ?? "default:efficientnet-lite0", source: input),
+                motion: motion, frames: count, loop: loop)
+            job.encoder.crf = crf
+            job.resume = resume
+            job.overwrite = overwrite
+            job.stopAfter = stopAfter
+            job.checkpointEvery = checkpointEvery
+            Interrupt.install()
+            let result = try renderZoom(job, network: network, progress: progress)
+            let minutes = progress.elapsed / 60
+            print("wrote \(output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
+            if let r = result.seamRatio { print(String(format: "loop seam ratio %.3f (1 = an ordinary step%@)", r, loop ? "" : "; add --loop to close the loop")) }
+        }
+    }
+}
+
+private func pair(_ text: String, _ name: String) throws -> (Double, Double) {
+    let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 2, let a = parts[0], let b = parts[1], a.isFinite, b.isFinite else {
+        throw ValidationError("\(name) expects two numbers x,y, got '\(text)'")
+    }
+    return (a, b)
+}

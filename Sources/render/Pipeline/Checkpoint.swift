@@ -1,0 +1,208 @@
+import Dream
+import Foundation
+import Video
+
+/// A render's resumable state, kept in `<destination>.reverie-resume/` beside the destination:
+///   state.json      what was done: fingerprint, frames done, segment files, rng state
+///   carry.bin       the carried float state (previous dreamed frame, ...), exact
+///   segment-N.mkv   the dreamed frames so far, lossless (FFV1), one file per checkpoint
+/// Frames after the last checkpoint are dreamed again on resume; since the carry, the rng and
+/// the inputs are restored exactly, the finished video is the same as an uninterrupted one.
+struct CheckpointState: Codable {
+    var fingerprint: String
+    var framesDone: Int
+    var segments: [String]
+    var rng: UInt64
+    var times: [Double]          // presentation time of each frame done, seconds from the range start
+}
+
+final class ResumableOutput {
+    let destination: String
+    let directory: URL
+    let fingerprint: String
+    let width: Int, height: Int
+    let frameRate: Rational
+    private(set) var state: CheckpointState
+    private var segment: VideoWriter?
+
+    /// Refuses an existing destination without `overwrite`, and an existing checkpoint without
+    /// `resume` (or with different parameters).
+    init(destination: String, fingerprint: String, width: Int, height: Int, frameRate: Rational,
+         resume: Bool, overwrite: Bool) throws {
+        self.destination = destination
+        self.directory = URL(fileURLWithPath: destination + ".reverie-resume")
+        self.fingerprint = fingerprint
+        self.width = width; self.height = height; self.frameRate = frameRate
+        let fm = FileManager.default
+        if fm.fileExists(atPath: destination) && !overwrite {
+            throw DreamError("\(destination): already exists (use --overwrite to replace it)")
+        }
+        let parent = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
+            throw DreamError("\(destination): the folder \(parent) does not exist")
+        }
+        let stateURL = directory.appendingPathComponent("state.json")
+        if resume {
+            guard let data = fm.contents(atPath: stateURL.path) else {
+                throw DreamError("\(destination): nothing to resume (no checkpoint in \(directory.path))")
+            }
+            let saved = try JSONDecoder().decode(CheckpointState.self, from: data)
+            guard saved.fingerprint == fingerprint else {
+                throw DreamError("\(directory.path): the checkpoint was made with other inputs or parameters; run the same command as before, or start over with --overwrite")
+            }
+            state = saved
+        } else {
+            if fm.fileExists(atPath: stateURL.path) && !overwrite {
+                throw DreamError("\(destination): an interrupted render of it exists in \(directory.path): add --resume to continue it, or --overwrite to start over")
+            }
+            try? fm.removeItem(at: directory)
+            state = CheckpointState(fingerprint: fingerprint, framesDone: 0, segments: [], rng: 0, times: [])
+        }
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Segments written after the last checkpoint belong to no state: drop them.
+        for f in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where f.hasPrefix("segment-") && !state.segments.contains(f) {
+            try? fm.removeItem(at: directory.appendingPathComponent(f))
+        }
+    }
+
+    var framesDone: Int { state.framesDone }
+
+    private var pendingTimes: [Double] = []
+
+    func append(_ image: RGBImage, seconds: Double) throws {
+        if segment == nil {
+            let name = String(format: "segment-%05d.mkv", state.segments.count)
+            segment = try VideoWriter(path: directory.appendingPathComponent(name).path, width: width, height: height,
+                                      frameRate: frameRate, settings: EncoderSettings(lossless: true))
+        }
+        try segment!.write(image)
+        pendingTimes.append(seconds)
+    }
+
+    /// Closes the open segment and records the carried state, atomically.
+    func checkpoint(framesDone: Int, rng: SeededGenerator, carry: [String: Tensor]) throws {
+        if let s = segment {
+            try s.finish()
+            state.segments.append(URL(fileURLWithPath: s.path).lastPathComponent)
+            segment = nil
+            state.times += pendingTimes
+            pendingTimes = []
+        }
+        state.framesDone = framesDone
+        state.rng = rng.state
+        try writeAtomically(encodeTensors(carry), to: directory.appendingPathComponent("carry.bin"))
+        try writeAtomically(JSONEncoder().encode(state), to: directory.appendingPathComponent("state.json"))
+    }
+
+    func loadCarry() throws -> [String: Tensor] {
+        let url = directory.appendingPathComponent("carry.bin")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [:] }
+        return try decodeTensors(data, file: url.path)
+    }
+
+    /// The frames of the checkpointed segments, one at a time, in order.
+    func writtenFrames() throws -> SegmentFrames {
+        SegmentFrames(paths: state.segments.map { directory.appendingPathComponent($0).path })
+    }
+
+    /// Every frame written so far, in order (for the final encode).
+    func forEachFrame(_ body: (_ index: Int, _ seconds: Double, RGBImage) throws -> Void) throws {
+        var i = 0
+        for name in state.segments {
+            let reader = try VideoReader(path: directory.appendingPathComponent(name).path)
+            while let f = try reader.nextFrame() {
+                guard i < state.times.count else { throw DreamError("\(directory.path): a segment holds more frames than the checkpoint records") }
+                try body(i, state.times[i], f.image)
+                i += 1
+            }
+        }
+    }
+
+    /// The final encode: every frame at its recorded time into the destination (written beside it
+    /// and renamed into place by the writer), then the checkpoint is removed.
+    func encode(settings: EncoderSettings, audioFrom: String?, audioRange: ClosedRange<Double>?,
+                metadata: [String: String]) throws {
+        let writer = try VideoWriter(path: destination, width: width, height: height, frameRate: frameRate,
+                                     settings: settings, audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
+        do {
+            try forEachFrame { _, seconds, image in try writer.write(image, seconds: seconds) }
+            try writer.finish()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+        remove()
+    }
+
+    /// After the destination is written: the checkpoint is no longer needed.
+    func remove() {
+        segment?.cancel()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+private func writeAtomically(_ data: Data, to url: URL) throws {
+    let tmp = url.appendingPathExtension("tmp")
+    try data.write(to: tmp)
+    _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+}
+
+/// name, rank, dims, float32 values, little-endian.
+private func encodeTensors(_ tensors: [String: Tensor]) -> Data {
+    var d = Data()
+    func put(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+    put(UInt64(tensors.count))
+    for (name, t) in tensors.sorted(by: { $0.key < $1.key }) {
+        let n = Array(name.utf8)
+        put(UInt64(n.count)); d.append(contentsOf: n)
+        put(UInt64(t.shape.count)); t.shape.forEach { put(UInt64($0)) }
+        t.data.withUnsafeBytes { d.append(contentsOf: $0) }
+    }
+    return d
+}
+
+private func decodeTensors(_ data: Data, file: String) throws -> [String: Tensor] {
+    let bytes = [UInt8](data)
+    var at = 0
+    func get() throws -> Int {
+        guard at + 8 <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        at += 8
+        guard v < 1 << 40 else { throw DreamError("\(file): corrupt checkpoint") }
+        return Int(v)
+    }
+    var out: [String: Tensor] = [:]
+    for _ in 0..<(try get()) {
+        let n = try get()
+        guard at + n <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        let name = String(decoding: bytes[at..<(at + n)], as: UTF8.self); at += n
+        let rank = try get()
+        var shape: [Int] = []
+        for _ in 0..<rank { shape.append(try get()) }
+        let count = shape.reduce(1, *)
+        guard at + 4 * count <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { $0.copyBytes(from: bytes[at..<(at + 4 * count)]) }
+        at += 4 * count
+        out[name] = Tensor(shape: shape, data: values)
+    }
+    return out
+}
+
+/// Streams the frames of a list of segment files.
+final class SegmentFrames {
+    private var paths: [String]
+    private var reader: VideoReader?
+
+    init(paths: [String]) { self.paths = paths }
+
+    func next() throws -> RGBImage? {
+        while true {
+            if let r = reader, let f = try r.nextFrame() { return f.image }
+            guard !paths.isEmpty else { return nil }
+            reader = try VideoReader(path: paths.removeFirst())
+        }
+    }
+}

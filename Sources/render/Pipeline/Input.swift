@@ -1,0 +1,45 @@
+import Dream
+import Foundation
+import Video
+
+/// Where a still comes from: an image file, or one frame of a video.
+struct FrameChoice {
+    var frame: Int?
+    var at: Double?
+    var isSet: Bool { frame != nil || at != nil }
+}
+
+let stillExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+
+func isStillPath(_ path: String) -> Bool {
+    stillExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+}
+
+/// Reads the picture to dream: a still, or exactly frame N (or the frame shown at a time) of a
+/// video — the same frame a video render starting there would begin with.
+func readPicture(_ path: String, choice: FrameChoice) throws -> RGBImage {
+    if isStillPath(path) && !choice.isSet { return try ImageFile.read(path: path) }
+    if isStillPath(path) { throw DreamError("\(path): --frame and --at apply to videos, not to still images") }
+    let reader = try VideoReader(path: path)
+    if let n = choice.frame {
+        guard n >= 0 else { throw DreamError("\(path): --frame must be 0 or more, got \(n)") }
+        guard n < reader.info.frameCount else {
+            throw DreamError("\(path): frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
+        }
+        try reader.seek(toFrame: n)
+    } else if let t = choice.at {
+        guard t >= 0, t < reader.info.duration else {
+            throw DreamError("\(path): --at \(t) is outside the video (duration \(String(format: "%.3f", reader.info.duration)) s)")
+        }
+        try reader.seek(toSeconds: t)
+    }
+    guard let frame = try reader.nextFrame() else { throw DreamError("\(path): no frame could be decoded") }
+    return frame.image
+}
+
+/// The working size: `width` wide with the aspect kept (even height), or the picture's own.
+func workingSize(of image: RGBImage, width: Int?) -> (width: Int, height: Int) {
+    guard let width, width != image.width else { return (image.width, image.height) }
+    let height = max(2, Int((Double(image.height) * Double(width) / Double(image.width)).rounded()))
+    return (width, height)
+}

@@ -1,0 +1,119 @@
+import Dream
+import Foundation
+import Video
+
+/// What `render video` does: decode → carry → dream → checkpointed segments → final encode
+/// with the source's timing and audio.
+struct VideoJob {
+    var input: String
+    var output: String
+    var parameters: DreamParameters
+    var record: RenderRecord
+    var start: Double = 0                // seconds
+    var duration: Double?                // seconds; nil = to the end
+    var encoder = EncoderSettings()
+    var resume = false
+    var overwrite = false
+    var checkpointEvery = 10             // frames
+    var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
+}
+
+struct VideoResult {
+    var frames: Int
+    var seconds: Double
+    var score: CoherenceScore
+}
+
+func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -> VideoResult {
+    let reader = try VideoReader(path: job.input)
+    let info = reader.info
+    let end = job.duration.map { job.start + $0 } ?? Double.infinity
+    guard job.start >= 0, job.start < info.duration else {
+        throw DreamError("\(job.input): --start \(job.start) is outside the video (duration \(String(format: "%.3f", info.duration)) s)")
+    }
+    if let d = job.duration, d <= 0 { throw DreamError("--duration must be positive, got \(d)") }
+    let size = workingSize(of: RGBImage(width: info.width, height: info.height), width: job.parameters.width)
+    let expected = max(1, Int((min(end, info.duration) - job.start) * info.frameRate.value + 0.5))
+
+    let output = try ResumableOutput(
+        destination: job.output, fingerprint: try fingerprint(job, info: info),
+        width: size.width, height: size.height, frameRate: info.frameRate,
+        resume: job.resume, overwrite: job.overwrite)
+    let dreamer = Dreamer(model: network)
+    let carry = TemporalCarry(blend: job.parameters.blend, useFlow: job.parameters.flow)
+    var rng = SeededGenerator(seed: job.parameters.seed)
+    var previous: (source: Tensor, dream: Tensor)? = nil
+    var meter = CoherenceMeter()
+    let done = output.framesDone
+    if done > 0 {
+        let saved = try output.loadCarry()
+        guard let s = saved["source"], let d = saved["dream"] else {
+            throw DreamError("\(job.output).reverie-resume: the checkpoint has no carried state")
+        }
+        previous = (s, d)
+        rng = SeededGenerator(seed: output.state.rng)
+        progress.say("resuming \(job.output) at frame \(done + 1)")
+    }
+
+    if job.start > 0 { try reader.seek(toSeconds: job.start) }
+    var index = 0
+    let began = Date()
+    let written = try output.writtenFrames()   // on resume: replayed into the coherence meter
+    while let frame = try reader.nextFrame(), frame.seconds < end - 1e-9 {
+        defer { index += 1 }
+        let source = resize(tensor(from: frame.image), height: size.height, width: size.width, interpolation: .bicubic)
+        if index < done {    // dreamed before the checkpoint
+            guard let image = try written.next() else { throw DreamError("\(job.output).reverie-resume: a segment is missing frames") }
+            meter.add(source: source, output: tensor(from: image))
+            continue
+        }
+        let dreamed: Tensor
+        let report = { (p: DreamProgress) in
+            let f = (Double(index - done) + p.fraction) / Double(max(expected - done, 1))
+            progress.update(fraction: f, "frame \(index + 1)/\(expected)\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")")
+        }
+        if let previous {
+            let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream)
+            dreamed = try dreamer.dream(start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
+                                        steps: job.parameters.frameSteps, rng: &rng, progress: report)
+        } else {
+            dreamed = try dreamer.dream(source, parameters: job.parameters, rng: &rng, progress: report)
+        }
+        meter.add(source: source, output: dreamed)
+        previous = (source, dreamed)
+        try output.append(rgbImage(from: dreamed), seconds: max(0, frame.seconds - job.start))
+        let framesDone = index + 1
+        if framesDone % job.checkpointEvery == 0 || Interrupt.requested {
+            try output.checkpoint(framesDone: framesDone, rng: rng, carry: ["source": source, "dream": dreamed])
+        }
+        if Interrupt.requested { throw Interrupted(destination: job.output) }
+        if let stop = job.stopAfter, framesDone >= stop { _exit(137) }   // simulated SIGKILL: no cleanup
+    }
+    guard index > 0 else { throw DreamError("\(job.input): no frames in the chosen range") }
+    try output.checkpoint(framesDone: index, rng: rng, carry: ["source": previous!.source, "dream": previous!.dream])
+    progress.finish()
+
+    // The final encode: every dreamed frame at its source time, the source's audio trimmed to the range.
+    let lastTime = output.state.times.last ?? 0
+    try output.encode(
+        settings: job.encoder, audioFrom: info.audio.isEmpty ? nil : job.input,
+        audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value),
+        metadata: ["reverie": try job.record.json()])
+    return VideoResult(frames: index, seconds: lastTime, score: meter.score)
+}
+
+/// Identifies a render: the same inputs and parameters give the same fingerprint.
+private func fingerprint(_ job: VideoJob, info: VideoInfo) throws -> String {
+    let attributes = try? FileManager.default.attributesOfItem(atPath: job.input)
+    let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    var record = job.record
+    record.version = ""
+    return "\(try record.json())|\(size)|\(modified)|\(job.start)|\(job.duration ?? -1)|\(info.frameCount)"
+}
+
+func rate(_ frames: Int, since start: Date) -> String {
+    let minutes = Date().timeIntervalSince(start) / 60
+    guard frames > 0, minutes > 0 else { return "" }
+    return String(format: " %.1f frames/min", Double(frames) / minutes)
+}
