@@ -13,5 +13,10 @@ func loadNetwork(modelPath: String?, quiet: Bool) throws -> Network {
     let path = try DefaultModel.ensure(progress: { line in
         if !quiet { FileHandle.standardError.write(Data("default model: \(line)\n".utf8)) }
     })
-    return try Network(onnxPath: path)
+    do {
+        return try Network(onnxPath: path)
+    } catch {
+        // Only a damaged cache gets here (the file is written by rename); say how to redo it.
+        throw DefaultModelError("\(error) (the cached default model looks damaged: run `render model fetch --force`)")
+    }
 }
