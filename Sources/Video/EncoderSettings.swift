@@ -18,9 +18,14 @@ public struct EncoderSettings: Sendable {
     public var rotation: Int
     /// Encoder threads; 0 = one per core.
     public var threads: Int
+    /// Maximum frames between keyframes; nil: the encoder's default (250 for x264).
+    public var keyframeInterval: Int?
+    /// Stored pixel shape (players stretch the width by it); nil: square pixels.
+    public var sampleAspectRatio: Rational?
 
     public init(crf: Int = 18, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
-                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 0) {
+                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 0,
+                keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil) {
         self.crf = crf
         self.preset = preset
         self.lossless = lossless
@@ -29,6 +34,8 @@ public struct EncoderSettings: Sendable {
         self.timeBase = timeBase
         self.rotation = rotation
         self.threads = threads
+        self.keyframeInterval = keyframeInterval
+        self.sampleAspectRatio = sampleAspectRatio
     }
 }
 

@@ -16,7 +16,7 @@ final class InputFile {
         context = try checkPointer(ctx, "open", path: path)
         if probeStreams {
             do {
-                try check(avformat_find_stream_info(context, nil), "read stream info", path: path)
+                try check(InputFile.findStreamInfo(context), "read stream info", path: path)
             } catch {
                 avformat_close_input(&ctx)
                 throw error
@@ -43,6 +43,15 @@ final class InputFile {
         }
     }
 
+    /// Probes the streams with decoders that refuse pictures over the size limit before allocating them.
+    private static func findStreamInfo(_ context: UnsafeMutablePointer<AVFormatContext>) -> Int32 {
+        let n = Int(context.pointee.nb_streams)
+        var options = [OpaquePointer?](repeating: nil, count: max(n, 1))
+        for i in 0..<n { av_dict_set(&options[i], "max_pixels", "\(SizeLimit.pixels)", 0) }
+        defer { for i in 0..<n { av_dict_free(&options[i]) } }
+        return options.withUnsafeMutableBufferPointer { avformat_find_stream_info(context, $0.baseAddress) }
+    }
+
     var streamCount: Int { Int(context.pointee.nb_streams) }
 
     func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
@@ -56,7 +65,10 @@ final class InputFile {
     }
 
     var formatName: String { cString(context.pointee.iformat.pointee.name) }
-    var metadata: [String: String] { dictionary(context.pointee.metadata) }
+    /// Container tags with lower-cased keys (Matroska stores them upper-case).
+    var metadata: [String: String] {
+        Dictionary(dictionary(context.pointee.metadata).map { ($0.key.lowercased(), $0.value) }) { a, _ in a }
+    }
 
     /// Container duration in seconds, or nil when unknown.
     var duration: Double? {

@@ -44,6 +44,9 @@ public final class VideoReader {
         streamIndex = index
         let stream = input.stream(index)
         let par = stream.pointee.codecpar.pointee
+        guard par.width > 0 && par.height > 0 else {
+            throw VideoError("open", path: path, message: "picture size unknown: the file is broken, or larger than the limit (\(SizeLimit.pixels / 1_000_000)M pixels)")
+        }
         try SizeLimit.check(width: Int(par.width), height: Int(par.height), path: path, operation: "open")
         guard let codec = avcodec_find_decoder(par.codec_id) else {
             throw VideoError("open decoder", path: path, message: "no decoder for codec \(cString(avcodec_get_name(par.codec_id)))")
@@ -53,6 +56,7 @@ public final class VideoReader {
         decoder.pointer.pointee.thread_count = 0  // one per core
         decoder.pointer.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         decoder.pointer.pointee.pkt_timebase = stream.pointee.time_base
+        decoder.pointer.pointee.max_pixels = Int64(SizeLimit.pixels)  // refuse oversized pictures before allocating
         try check(avcodec_open2(decoder.pointer, codec, nil), "open decoder", path: path)
         packet = try Packet(path: path)
         frame = try Frame(path: path)

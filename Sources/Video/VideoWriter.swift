@@ -57,7 +57,8 @@ public final class VideoWriter {
             e.pointee.pix_fmt = format
             e.pointee.time_base = timeBase.av
             e.pointee.framerate = frameRate.av
-            e.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+            e.pointee.sample_aspect_ratio = (settings.sampleAspectRatio ?? Rational(1, 1)).av
+            if let g = settings.keyframeInterval { e.pointee.gop_size = Int32(max(1, g)) }
             e.pointee.thread_count = Int32(settings.threads)
             e.pointee.colorspace = AVCOL_SPC_BT709
             e.pointee.color_primaries = AVCOL_PRI_BT709
@@ -85,11 +86,13 @@ public final class VideoWriter {
         stream = try checkPointer(avformat_new_stream(output.context, nil), "add video stream", path: path)
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "add video stream", path: path)
         stream.pointee.time_base = timeBase.av
+        stream.pointee.sample_aspect_ratio = encoder.pointer.pointee.sample_aspect_ratio
         stream.pointee.avg_frame_rate = frameRate.av
         stream.pointee.r_frame_rate = frameRate.av
         if settings.rotation % 360 != 0 {
             let matrix = try checkPointer(av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 36), "set rotation", path: path)
-            matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, -Double(settings.rotation)) }
+            // av_display_rotation_set takes clockwise degrees (av_display_rotation_get returns counter-clockwise).
+            matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(settings.rotation)) }
         }
 
         var headerOptions: [String: String] = [:]
