@@ -73,3 +73,92 @@ public enum ONNXTestData {
         return worst
     }
 }
+
+/// Builders for small ONNX models in tests, with the generated protobuf types.
+public enum ONNXBuild {
+    /// A float initializer; `raw` stores it as little-endian raw_data instead of float_data.
+    public static func tensor(_ name: String, _ dims: [Int], _ values: [Float], raw: Bool = false) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = dims.map { Int64($0) }
+        t.dataType = 1
+        if raw {
+            var bytes = Data()
+            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            t.rawData = bytes
+        } else {
+            t.floatData = values
+        }
+        return t
+    }
+
+    public static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = [Int64(values.count)]
+        t.dataType = 7
+        t.int64Data = values.map { Int64($0) }
+        return t
+    }
+
+    public static func attr(_ name: String, ints: [Int]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = ints.map { Int64($0) }; return a
+    }
+    public static func attr(_ name: String, int: Int) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .int; a.i = Int64(int); return a
+    }
+    public static func attr(_ name: String, float: Float) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = float; return a
+    }
+    public static func attr(_ name: String, string: String) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .string; a.s = Data(string.utf8); return a
+    }
+    public static func attr(_ name: String, tensor: Onnx_TensorProto) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .tensor; a.t = tensor; return a
+    }
+
+    public static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String,
+                            _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+        var n = Onnx_NodeProto()
+        n.opType = op; n.input = inputs; n.output = outputs; n.name = name; n.attribute = attributes
+        return n
+    }
+
+    /// A float tensor value; each dim is an Int (fixed) or a String (symbolic).
+    public static func value(_ name: String, _ dims: [Any]? = nil) -> Onnx_ValueInfoProto {
+        var tt = Onnx_TypeProto.Tensor()
+        tt.elemType = 1
+        if let dims {
+            var shape = Onnx_TensorShapeProto()
+            shape.dim = dims.map { d in
+                var dim = Onnx_TensorShapeProto.Dimension()
+                if let i = d as? Int { dim.dimValue = Int64(i) } else { dim.dimParam = "\(d)" }
+                return dim
+            }
+            tt.shape = shape
+        }
+        var type = Onnx_TypeProto()
+        type.tensorType = tt
+        var v = Onnx_ValueInfoProto()
+        v.name = name; v.type = type
+        return v
+    }
+
+    public static func model(nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
+                             inputs: [Onnx_ValueInfoProto], outputs: [String], opset: Int = 13,
+                             metadata: [String: String] = [:]) -> Onnx_ModelProto {
+        var g = Onnx_GraphProto()
+        g.name = "test"
+        g.node = nodes; g.initializer = initializers; g.input = inputs
+        g.output = outputs.map { value($0) }
+        var m = Onnx_ModelProto()
+        m.irVersion = 7
+        var o = Onnx_OperatorSetIdProto(); o.domain = ""; o.version = Int64(opset)
+        m.opsetImport = [o]
+        m.graph = g
+        m.metadataProps = metadata.sorted { $0.key < $1.key }.map { k, v in
+            var e = Onnx_StringStringEntryProto(); e.key = k; e.value = v; return e
+        }
+        return m
+    }
+}

@@ -9,11 +9,14 @@ public struct ONNXError: Error, CustomStringConvertible, LocalizedError, Equatab
     public var errorDescription: String? { description }
 }
 
-/// ONNX (opset 7 and later) → `Graph`. Graph-level work lives here (reading the file, opset,
+/// ONNX → `Graph` (opset 7 and later is the target; older opsets load where they mean the same). Graph-level work lives here (reading the file, opset,
 /// initializers, the image input, topological order, outputs, metadata); the per-op mapping is in
 /// ONNXNodes.swift. Anything we would not run exactly as ONNX specifies is an `ONNXError`.
 public enum ONNXLoader {
-    public static let minimumOpset = 7
+    /// Opsets before 7 load too: their semantic differences are attributes (`broadcast`,
+    /// `consumed_inputs`, `is_test`, `paddings`) that the per-op checks reject or require,
+    /// so an old model either loads with today's meaning or fails with a clear error.
+    public static let minimumOpset = 1
 
     /// Loads an ONNX file whose input is an image, (1, C, H, W) with fixed C.
     public static func load(path: String) throws -> Graph {

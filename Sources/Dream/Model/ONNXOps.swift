@@ -53,7 +53,8 @@ extension GraphBuilder {
     }
 
     func batchNorm(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> BatchNormParams {
-        try attrs.allowOnly(["epsilon", "momentum", "spatial", "training_mode"])
+        try attrs.allowOnly(["epsilon", "momentum", "spatial", "training_mode", "is_test"])
+        try requireTestModeBefore7(attrs)
         if let spatial = try attrs.int("spatial"), spatial != 1 { throw ONNXProblem("attribute spatial=\(spatial) is not supported") }
         if let t = try attrs.int("training_mode"), t != 0 { throw ONNXProblem("attribute training_mode=\(t) is not supported (inference only)") }
         try checkOutputs(n, max: 1)   // the extra outputs exist only in training mode
@@ -184,7 +185,8 @@ extension GraphBuilder {
     /// Dropout is the identity at inference. Opset 12 added `ratio` and `training_mode` inputs;
     /// training mode (random masking) is refused, as is the mask output.
     func checkDropout(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws {
-        try attrs.allowOnly(["ratio", "seed"])
+        try attrs.allowOnly(["ratio", "seed", "is_test"])
+        try requireTestModeBefore7(attrs)
         if optional(n, 2) != nil {
             let c = try constant(n, 2, what: "training_mode")
             guard c.ints.allSatisfy({ $0 == 0 }) && c.floats.allSatisfy({ $0 == 0 }) else {
@@ -192,5 +194,12 @@ extension GraphBuilder {
             }
         }
         try checkOutputs(n, max: 1)
+    }
+
+    /// Before opset 7, BatchNormalization and Dropout default to training mode (is_test=0).
+    func requireTestModeBefore7(_ attrs: ONNXAttributes) throws {
+        let isTest = try attrs.int("is_test")
+        if opset < 7 && isTest != 1 { throw ONNXProblem("training mode (is_test=\(isTest ?? 0), opset \(opset)) is not supported") }
+        if opset >= 7 && isTest != nil { throw ONNXProblem("attribute is_test is not supported") }
     }
 }
