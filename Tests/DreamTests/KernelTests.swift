@@ -1,0 +1,93 @@
+@testable import Dream
+import TestSupport
+import XCTest
+
+/// Fast kernels against their naive oracles on random shapes, and the padding rules.
+final class KernelTests: XCTestCase {
+    func testSamePaddingMatchesTensorFlow() {
+        // Even input, stride 2: k3 pads (0, 1), k5 pads (1, 2); odd input: (1, 1) and (2, 2).
+        XCTAssertEqual(resolveWindow(.sameUpper, axis: 0, n: 224, k: 3, s: 2, d: 1, ceilMode: false), AxisWindow(padBegin: 0, padEnd: 1, output: 112))
+        XCTAssertEqual(resolveWindow(.sameUpper, axis: 0, n: 224, k: 5, s: 2, d: 1, ceilMode: false), AxisWindow(padBegin: 1, padEnd: 2, output: 112))
+        XCTAssertEqual(resolveWindow(.sameUpper, axis: 1, n: 45, k: 5, s: 2, d: 1, ceilMode: false), AxisWindow(padBegin: 2, padEnd: 2, output: 23))
+        XCTAssertEqual(resolveWindow(.sameLower, axis: 1, n: 224, k: 3, s: 2, d: 1, ceilMode: false), AxisWindow(padBegin: 1, padEnd: 0, output: 112))
+        XCTAssertEqual(resolveWindow(.valid, axis: 0, n: 8, k: 3, s: 2, d: 1, ceilMode: true).output, 4)
+        XCTAssertEqual(resolveWindow(.valid, axis: 0, n: 8, k: 3, s: 2, d: 1, ceilMode: false).output, 3)
+    }
+
+    private struct Case { var n, c, h, w, o, kh, kw, s, d, groups: Int; var padding: Padding }
+
+    private let cases: [Case] = [
+        Case(n: 1, c: 3, h: 17, w: 23, o: 8, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameUpper),
+        Case(n: 2, c: 6, h: 9, w: 11, o: 4, kh: 3, kw: 5, s: 1, d: 2, groups: 2, padding: .explicit(top: 0, left: 3, bottom: 2, right: 1)),
+        Case(n: 1, c: 16, h: 12, w: 10, o: 24, kh: 1, kw: 1, s: 1, d: 1, groups: 1, padding: .valid),
+        Case(n: 2, c: 8, h: 13, w: 14, o: 8, kh: 5, kw: 5, s: 2, d: 1, groups: 8, padding: .sameUpper),
+        Case(n: 1, c: 12, h: 20, w: 33, o: 12, kh: 3, kw: 3, s: 1, d: 1, groups: 12, padding: .sameUpper),
+        Case(n: 1, c: 4, h: 10, w: 10, o: 4, kh: 3, kw: 3, s: 3, d: 2, groups: 4, padding: .explicit(top: 1, left: 2, bottom: 0, right: 3)),
+        Case(n: 1, c: 5, h: 6, w: 7, o: 3, kh: 2, kw: 2, s: 2, d: 1, groups: 1, padding: .sameLower),
+    ]
+
+    func testFastConvMatchesNaiveForwardAndBackward() {
+        for (i, t) in cases.enumerated() {
+            let weight = randomTensor([t.o, t.c / t.groups, t.kh, t.kw], seed: UInt64(10 + i))
+            let bias = randomTensor([t.o], seed: UInt64(20 + i))
+            let g = convGeometry(input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
+                                 dilations: (t.d, t.d), padding: t.padding, groups: t.groups)
+            let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(30 + i))
+            let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(40 + i))
+            let outCount = dy.count
+            var fast = [Float](repeating: 0, count: outCount), slow = fast
+            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast   // backward adds into dx
+            var col = [Float](repeating: 0, count: max(convColumnCount(g), 1))
+            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
+                dy.data.withUnsafeBufferPointer { dp in col.withUnsafeMutableBufferPointer { cp in
+                    let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!
+                    fast.withUnsafeMutableBufferPointer {
+                        if g.isDepthwise { depthwiseConv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
+                        else { conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cb) }
+                    }
+                    slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
+                    dxFast.withUnsafeMutableBufferPointer {
+                        if g.isDepthwise { depthwiseConv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!) }
+                        else { conv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, col: cb) }
+                    }
+                    dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: db, weight: wb, dx: $0.baseAddress!) }
+                } }
+            } } }
+            assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "conv forward case \(i) \(g)")
+            assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "conv input gradient case \(i) \(g)")
+        }
+    }
+
+    func testBroadcastAddMatchesExplicitLoop() {
+        let a = randomTensor([2, 3, 4, 5], seed: 1), b = randomTensor([3, 1, 1], seed: 2)
+        var y = [Float](repeating: 0, count: a.count)
+        a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer {
+            binary(.add, a: ap.baseAddress!, aShape: a.shape, b: bp.baseAddress!, bShape: b.shape, y: $0.baseAddress!, outShape: a.shape)
+        } } }
+        let want = (0..<a.count).map { a.data[$0] + b.data[($0 / 20) % 3] }
+        assertClose(y, want, rtol: 0, atol: 0, "per-channel broadcast add")
+        XCTAssertNil(broadcastShape([2, 3], [4]))
+        XCTAssertEqual(broadcastShape([2, 1, 5], [3, 1]), [2, 3, 5])
+    }
+
+    func testMaxPoolPicksWindowMaximumAndRoutesGradient() throws {
+        let x = Tensor(shape: [1, 1, 2, 4], data: [1, 5, 2, 0, 3, 4, 9, 8])
+        let net = try Network(graph: Graph(input: "x", inputChannels: 1, nodes: [
+            Node(name: "p", op: .maxPool(PoolParams(kernel: (2, 2), strides: (2, 2), padding: .valid)), inputs: ["x"], output: "y")],
+            outputs: ["y"]))
+        XCTAssertEqual(try net.forward(x, outputs: ["y"])["y"]!.data, [5, 9])
+        let g = try net.gradient(of: x, layers: ["y"]) { _, a in (0, Tensor(shape: a.shape, data: [1, 2])) }
+        XCTAssertEqual(g.gradient.data, [0, 1, 0, 0, 0, 0, 2, 0])
+    }
+
+    func testAveragePoolDivisors() throws {
+        // 3x3 window, stride 1, pad 1 on a 2x2 input of ones: exclude-pad gives 1, include-pad 4/9.
+        let x = Tensor(shape: [1, 1, 2, 2], data: [1, 1, 1, 1])
+        for (include, want) in [(false, Float(1)), (true, Float(4) / 9)] {
+            let p = PoolParams(kernel: (3, 3), strides: (1, 1), padding: .explicit(top: 1, left: 1, bottom: 1, right: 1), countIncludePad: include)
+            let net = try Network(graph: Graph(input: "x", inputChannels: 1,
+                nodes: [Node(name: "p", op: .averagePool(p), inputs: ["x"], output: "y")], outputs: ["y"]))
+            assertClose(try net.forward(x, outputs: ["y"])["y"]!.data, [want, want, want, want], "countIncludePad \(include)")
+        }
+    }
+}
