@@ -44,4 +44,12 @@ static inline int reverie_sws_colorspace(struct SwsContext *c, int srcSpace, int
     return sws_setColorspaceDetails(c, sws_getCoefficients(srcSpace), srcFull,
                                     sws_getCoefficients(dstSpace), dstFull, 0, 1 << 16, 1 << 16);
 }
+
+/* Audio re-encoding: resample a decoded frame (or flush with in = NULL) into out's buffers; FIFO by frame. */
+static inline int reverie_swr_convert_frame_into(struct SwrContext *s, AVFrame *out, int capacity, const AVFrame *in) {
+    return swr_convert(s, out->extended_data, capacity,
+                       in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
+}
+static inline int reverie_fifo_write(AVAudioFifo *f, AVFrame *frame, int n) { return av_audio_fifo_write(f, (void **)frame->extended_data, n); }
+static inline int reverie_fifo_read(AVAudioFifo *f, AVFrame *frame, int n) { return av_audio_fifo_read(f, (void **)frame->extended_data, n); }
 #endif

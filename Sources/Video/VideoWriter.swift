@@ -49,7 +49,9 @@ public final class VideoWriter {
         guard timeBase.isValid else { throw VideoError("create", path: path, message: "invalid time base \(timeBase)") }
 
         encoder = try CodecContext(codec, path: path)
-        let colour = ColourDetails(space: Int32(AVCOL_SPC_BT709.rawValue), full: false)
+        // Video YUV is limited range; gray is stored full range, as FFmpeg's gray readers assume.
+        let isGray = (av_pix_fmt_desc_get(format)?.pointee.nb_components ?? 3) <= 2
+        let colour = ColourDetails(space: Int32(AVCOL_SPC_BT709.rawValue), full: isGray)
         do {
             let e = encoder.pointer
             e.pointee.width = Int32(encodedWidth)
@@ -63,7 +65,7 @@ public final class VideoWriter {
             e.pointee.colorspace = AVCOL_SPC_BT709
             e.pointee.color_primaries = AVCOL_PRI_BT709
             e.pointee.color_trc = AVCOL_TRC_BT709
-            e.pointee.color_range = AVCOL_RANGE_MPEG
+            e.pointee.color_range = colour.full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
             if output.needsGlobalHeader { e.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
             var options: OpaquePointer? = nil
             defer { av_dict_free(&options) }
