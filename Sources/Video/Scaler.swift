@@ -8,12 +8,12 @@ struct ColourDetails: Equatable {
     var space: Int32
     var full: Bool
 
-    /// The frame's tags; untagged pictures use BT.709 at 720 lines and up, BT.601 below,
-    /// because that is what players assume for untagged HD and SD video.
+    /// The frame's tags; untagged pictures use BT.601, because FFmpeg (which made most untagged
+    /// files, e.g. the samples) converts RGB with BT.601 unless told otherwise, whatever the size.
     static func of(_ f: AVFrame) -> ColourDetails {
         var space = Int32(f.colorspace.rawValue)
         if space == Int32(AVCOL_SPC_UNSPECIFIED.rawValue) || space == Int32(AVCOL_SPC_RGB.rawValue) || space >= Int32(AVCOL_SPC_NB.rawValue) {
-            space = f.height >= 720 ? Int32(AVCOL_SPC_BT709.rawValue) : Int32(AVCOL_SPC_SMPTE170M.rawValue)
+            space = Int32(AVCOL_SPC_SMPTE170M.rawValue)
         }
         let format = AVPixelFormat(rawValue: f.format)
         let jpegFormats: [AVPixelFormat] = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P]

@@ -39,8 +39,11 @@ let errorEOF = reverie_averror_eof()
 let errorAgain = reverie_averror_eagain()
 let noPTS = reverie_nopts_value()
 
-/// FFmpeg logs only errors; our own errors carry the message that matters.
-let quietFFmpeg: Void = { av_log_set_level(AV_LOG_ERROR) }()
+/// FFmpeg's log stays quiet (our errors carry the call, the file and FFmpeg's message; corrupt input
+/// would otherwise spray decoder complaints); REVERIE_FFMPEG_LOG=1 shows its warnings for debugging.
+let quietFFmpeg: Void = {
+    av_log_set_level(ProcessInfo.processInfo.environment["REVERIE_FFMPEG_LOG"] == "1" ? AV_LOG_WARNING : AV_LOG_FATAL)
+}()
 
 /// Warnings the library prints once per cause (odd sizes padded, audio dropped, ...).
 func warn(_ path: String, _ message: String) {

@@ -58,20 +58,20 @@ struct ProbeReport: Encodable {
             kind = "video"
             (width, height) = (info.width, info.height)
             duration = info.duration
-            frameRate = info.frameRate.description
+            frameRate = "\(info.frameRate.num)/\(info.frameRate.den)"
             frameCount = info.frameCount
             variableFrameRate = info.isVariableFrameRate
-            timeBase = info.timeBase.description
+            timeBase = "\(info.timeBase.num)/\(info.timeBase.den)"
             metadata = info.metadata
         }
     }
 
     var text: String {
         var lines = ["file:         \(file)", "container:    \(container) (\(kind))", "codec:        \(codec), \(pixelFormat)",
-                     "size:         \(width)x\(height)" + (rotation != 0 ? " (rotated \(rotation)°)" : "")]
+                     "size:         \(width)x\(height)" + (rotation != 0 ? " (turned \(rotation)° clockwise for display)" : "")]
         if let duration, let frameRate, let frameCount {
             lines.append("duration:     \(String(format: "%.3f", duration)) s")
-            lines.append("frame rate:   \(frameRate) fps" + (variableFrameRate == true ? " (variable)" : ""))
+            lines.append("frame rate:   \(frameRate) fps" + (variableFrameRate == true ? " (variable; this is the average)" : ""))
             lines.append("frames:       \(frameCount)")
         }
         for (i, a) in audio.enumerated() {
