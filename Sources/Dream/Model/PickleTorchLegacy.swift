@@ -80,10 +80,16 @@ public enum TorchLegacyFile {
         guard t.size.allSatisfy({ $0 >= 0 }), t.stride.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
             throw PickleError("tensor \(name) has a negative size, stride or offset")
         }
-        let count = t.size.reduce(1, *)
-        if count == 0 { return Tensor(shape: t.size, data: []) }
-        let last = t.offset + zip(t.size, t.stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard last < data.count else {
+        // Overflow-checked: a hostile file could name absurd sizes.
+        var count = 1, last = t.offset, overflow = false
+        for (dim, stride) in zip(t.size, t.stride) {
+            let c = count.multipliedReportingOverflow(by: dim), reach = max(dim - 1, 0).multipliedReportingOverflow(by: stride)
+            let l = last.addingReportingOverflow(reach.partialValue)
+            overflow = overflow || c.overflow || reach.overflow || l.overflow
+            count = c.partialValue; last = l.partialValue
+        }
+        if !overflow && count == 0 { return Tensor(shape: t.size, data: []) }
+        guard !overflow, last < data.count, count <= data.count else {   // count: no broadcast (stride 0) views
             throw PickleError("tensor \(name) of size \(t.size), stride \(t.stride) at offset \(t.offset) overruns its storage of \(data.count)")
         }
         var out = [Float](repeating: 0, count: count)
