@@ -24,6 +24,10 @@ final class KernelTests: XCTestCase {
         Case(n: 1, c: 12, h: 20, w: 33, o: 12, kh: 3, kw: 3, s: 1, d: 1, groups: 12, padding: .sameUpper),
         Case(n: 1, c: 4, h: 10, w: 10, o: 4, kh: 3, kw: 3, s: 3, d: 2, groups: 4, padding: .explicit(top: 1, left: 2, bottom: 0, right: 3)),
         Case(n: 1, c: 5, h: 6, w: 7, o: 3, kh: 2, kw: 2, s: 2, d: 1, groups: 1, padding: .sameLower),
+        // Depthwise rows wide enough for the SIMD8 path plus a scalar tail.
+        Case(n: 1, c: 3, h: 11, w: 37, o: 3, kh: 5, kw: 5, s: 2, d: 1, groups: 3, padding: .sameUpper),
+        Case(n: 2, c: 2, h: 9, w: 29, o: 2, kh: 3, kw: 3, s: 1, d: 2, groups: 2, padding: .explicit(top: 2, left: 1, bottom: 0, right: 3)),
+        Case(n: 1, c: 4, h: 8, w: 40, o: 4, kh: 3, kw: 3, s: 3, d: 1, groups: 4, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
     ]
 
     func testFastConvMatchesNaiveForwardAndBackward() {
@@ -37,17 +41,17 @@ final class KernelTests: XCTestCase {
             let outCount = dy.count
             var fast = [Float](repeating: 0, count: outCount), slow = fast
             var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast   // backward adds into dx
-            var col = [Float](repeating: 0, count: max(convColumnCount(g), 1))
+            var col = [Float](repeating: 0, count: max(convColumnCount(g), depthwiseScratchCount(g), 1))
             x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
                 dy.data.withUnsafeBufferPointer { dp in col.withUnsafeMutableBufferPointer { cp in
                     let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!
                     fast.withUnsafeMutableBufferPointer {
-                        if g.isDepthwise { depthwiseConv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
+                        if g.isDepthwise { depthwiseConv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, scratch: cb) }
                         else { conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cb) }
                     }
                     slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
                     dxFast.withUnsafeMutableBufferPointer {
-                        if g.isDepthwise { depthwiseConv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!) }
+                        if g.isDepthwise { depthwiseConv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, scratch: cb) }
                         else { conv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, col: cb) }
                     }
                     dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: db, weight: wb, dx: $0.baseAddress!) }

@@ -10,7 +10,7 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
         let g = plan.geometry[s]!
         let w = UnsafePointer(step.weight!.pointer), b = step.bias.map { UnsafePointer($0.pointer) }
         if g.isDepthwise {
-            depthwiseConv2d(g, x: x, weight: w, bias: b, y: out)
+            depthwiseConv2d(g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!)
         } else {
             conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)))
         }

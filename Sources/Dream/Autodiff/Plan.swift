@@ -67,7 +67,7 @@ final class Plan {
             let step = program.steps[s]
             floats += count(step.output) * 2
             if let g = geometry[s] {
-                if case .conv = step.op, !g.isDepthwise { col = max(col, convColumnCount(g)) }
+                if case .conv = step.op { col = max(col, g.isDepthwise ? depthwiseScratchCount(g) : convColumnCount(g)) }
                 if case .maxPool = step.op { ints += count(step.output) }
             }
         }

@@ -15,7 +15,8 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool]) 
         guard let d = dx() else { return }
         let g = plan.geometry[s]!
         if g.isDepthwise {
-            depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d)
+            depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
+                                    scratch: plan.colScratch(depthwiseScratchCount(g))!)
         } else {
             conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)))
         }

@@ -11,7 +11,7 @@ func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: In
 }
 
 func reluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-    parallelChunks(count) { lo, hi in for i in lo..<hi { dx[i] += x[i] > 0 ? dy[i] : 0 } }
+    clipBackward(x: x, dy: dy, dx: dx, count: count, lo: 0, hi: .infinity)
 }
 
 func clip(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
@@ -20,7 +20,21 @@ func clip(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: In
 
 func clipBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
                   lo: Float, hi: Float) {
-    parallelChunks(count) { a, b in for i in a..<b { dx[i] += (x[i] > lo && x[i] < hi) ? dy[i] : 0 } }
+    // Branch-free SIMD masks: activations sit on both sides of the kinks at random, so a branch
+    // per element mispredicts half the time (10x slower than the forward pass).
+    parallelChunks(count) { a, b in
+        var i = a
+        let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi), zero = SIMD8<Float>()
+        while i + 8 <= b {
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let gv = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+            let dv = UnsafeRawPointer(dx + i).loadUnaligned(as: SIMD8<Float>.self)
+            let pass = (xv .> vlo) .& (xv .< vhi)
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: dv + zero.replacing(with: gv, where: pass), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < b { if x[i] > lo && x[i] < hi { dx[i] += dy[i] }; i += 1 }
+    }
 }
 
 func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {

@@ -17,6 +17,12 @@ public final class Network: @unchecked Sendable {
     public let layers: [String]
     public let recommendedLayers: [String]
 
+    /// Collect per-op-kind wall time in `profile` (for the benchmark; off by default).
+    public var profiling = false
+    /// Seconds per "<op kind> forward|backward" since the last `resetProfile()`.
+    public private(set) var profile: [String: Double] = [:]
+    public func resetProfile() { profile = [:] }
+
     private let program: Program
     private var plans: [[Int]: Plan] = [:]
     private var planOrder: [[Int]] = []
@@ -194,7 +200,9 @@ public final class Network: @unchecked Sendable {
         plan.value(0).copy(from: input)
         var tape = Tape(plan: plan)
         for s in steps {
+            let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             runForward(program, plan, step: s)
+            if profiling { record(s, plan, "forward", since: t0) }
             tape.record(s)
         }
         return (plan, tape)
@@ -220,7 +228,41 @@ public final class Network: @unchecked Sendable {
             for (i, v) in step.inputs.enumerated() where wanted[s][i] && !seeded[v] {
                 plan.grad(v).zero(); seeded[v] = true
             }
+            let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             runPullback(program, plan, step: s, wanted: wanted[s])
+            if profiling { record(s, plan, "backward", since: t0) }
+        }
+    }
+
+    private func record(_ s: Int, _ plan: Plan, _ pass: String, since t0: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var kind = opName(program.steps[s].op)
+        if let g = plan.geometry[s], case .conv = program.steps[s].op {
+            kind = g.isDepthwise ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : "Conv (im2col+sgemm)"
+        }
+        profile["\(kind) \(pass)", default: 0] += seconds
+    }
+
+    /// Forward multiply-adds of the convs and dense ops needed for `layers` at (1, C, height, width).
+    public func multiplyAdds(height: Int, width: Int, layers: [String]) throws -> Int {
+        try locked {
+            let ids = try valueIDs(layers, allowAny: true)
+            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
+            let steps = neededSteps(for: ids)
+            try plan.infer(program, steps: steps)
+            var macs = 0
+            for s in steps {
+                let step = program.steps[s]
+                switch step.op {
+                case .conv:
+                    let g = plan.geometry[s]!
+                    macs += g.batch * g.outC * g.outPlane * g.colRows
+                case let .gemm(b, _, _, _, _, _), let .matMul(b):
+                    macs += plan.count(step.output) * b.count / (plan.shapes[step.output]!.last ?? 1)
+                default: break
+                }
+            }
+            return macs
         }
     }
 }
