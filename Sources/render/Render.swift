@@ -8,6 +8,6 @@ struct Render: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             VideoCommand.self, ZoomCommand.self, ImageCommand.self, LayersCommand.self, PresetsCommand.self,
-            ProbeCommand.self, ModelCommand.self,
+            ProbeCommand.self, ModelCommand.self, ScoreCommand.self,
         ])
 }
