@@ -1,18 +1,7 @@
 import Dream
 import XCTest
 
-/// A small seeded generator (SplitMix64) so tests draw the same "random" tensors every run.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// Seeded randomness: Dream's `SeededGenerator` (SplitMix64), the one the renders use.
 
 /// A tensor of uniform values in `range`, reproducible from `seed`.
 public func randomTensor(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1...1) -> Tensor {

@@ -145,7 +145,9 @@ final class ResumableOutput {
 private func writeAtomically(_ data: Data, to url: URL) throws {
     let tmp = url.appendingPathExtension("tmp")
     try data.write(to: tmp)
-    _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+    guard rename(tmp.path, url.path) == 0 else {
+        throw DreamError("\(url.path): cannot write the checkpoint (\(String(cString: strerror(errno))))")
+    }
 }
 
 /// name, rank, dims, float32 values, little-endian.

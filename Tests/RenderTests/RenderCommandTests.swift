@@ -1,0 +1,137 @@
+import Dream
+import TestSupport
+import Video
+import XCTest
+
+/// The `render` executable end to end, with a tiny generated model and tiny media.
+final class RenderCommandTests: XCTestCase {
+    var dir = ""
+    var model = ""
+
+    override func setUpWithError() throws {
+        dir = try SyntheticMedia.temporaryDirectory("render-cli")
+        model = dir + "/tiny.onnx"
+        try writeTinyDreamModel(to: model)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func writePicture(_ name: String, width: Int = 72, height: Int = 48) throws -> String {
+        let path = dir + "/" + name
+        try ImageFile.write(SyntheticMedia.frame(width: width, height: height, index: 3), to: path)
+        return path
+    }
+
+    func assertFails(_ args: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try runRender(args)
+        XCTAssertNotEqual(r.status, 0, "must fail: \(args)", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        XCTAssertEqual(lines.count, 1, "one-line error expected, got: \(r.stderr)", file: file, line: line)
+        for m in mentions { XCTAssertTrue(r.stderr.contains(m), "error should mention \(m): \(r.stderr)", file: file, line: line) }
+    }
+
+    func testImageDreamsAndRecordsItsParameters() throws {
+        let input = try writePicture("in.png")
+        let out = dir + "/out.png", again = dir + "/again.png", other = dir + "/other.png"
+        let common = ["--model", model, "--layers", "block1", "--octaves", "2", "--steps", "3", "--quiet"]
+        var r = try runRender(["image", input, "-o", out] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try runRender(["image", input, "-o", again] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try runRender(["image", input, "-o", other, "--seed", "5"] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try ImageFile.read(path: out), b = try ImageFile.read(path: again), c = try ImageFile.read(path: other)
+        let source = try ImageFile.read(path: input)
+        XCTAssertEqual([a.width, a.height], [72, 48])
+        XCTAssertEqual(a.pixels, b.pixels, "same seed, same bytes")
+        XCTAssertNotEqual(a.pixels, c.pixels, "another seed, another dream")
+        XCTAssertGreaterThan(SyntheticMedia.meanAbsoluteError(a, source), 1, "the dream must change the picture")
+        let probe = try runRender(["probe", out])
+        XCTAssertEqual(probe.status, 0, probe.stderr)
+        XCTAssertTrue(probe.stdout.contains("block1") && probe.stdout.contains("\"steps\":3"), probe.stdout)
+    }
+
+    func testBadInputsGiveOneLineErrorsAndNoOutput() throws {
+        let input = try writePicture("in.png")
+        let out = dir + "/never.png"
+        try assertFails(["image", dir + "/missing.png", "-o", out, "--model", model, "--quiet"], mentions: ["missing.png"])
+        let broken = dir + "/broken.png"
+        try Data("not a png at all".utf8).write(to: URL(fileURLWithPath: broken))
+        try assertFails(["image", broken, "-o", out, "--model", model, "--quiet"], mentions: ["broken.png"])
+        try assertFails(["image", input, "-o", out, "--model", model, "--layers", "block99", "--quiet"], mentions: ["block99", "block0", "block1"])
+        try assertFails(["image", input, "-o", out, "--model", model, "--preset", "nosuch", "--quiet"], mentions: ["nosuch", "classic"])
+        let clip = dir + "/clip.mp4"
+        try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 5)
+        try assertFails(["image", clip, "--frame", "5", "-o", out, "--model", model, "--quiet"], mentions: ["frame 5", "5 frames"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    func testVideoKeepsFramesTimingAndAudioAndResumesIdentically() throws {
+        guard let sample = ImageNetInput.samplePath("cockatoo.mp4") else { throw XCTSkip("samples/cockatoo.mp4 is not fetched (run samples/fetch)") }
+        let full = dir + "/full.mp4", resumed = dir + "/resumed.mp4"
+        let common = ["--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--frame-steps", "1",
+                      "--width", "64", "--duration", "0.5", "--quiet", "--checkpoint-every", "3"]
+        var r = try runRender(["video", sample, "-o", full] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("excess warping error"), r.stdout)
+        // A kill after 7 frames: the checkpoint holds 6; the resumed render must match the full one.
+        r = try runRender(["video", sample, "-o", resumed, "--stop-after", "7"] + common)
+        XCTAssertEqual(r.status, 137)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: resumed), "nothing at the destination after a kill")
+        r = try runRender(["video", sample, "-o", resumed] + common)
+        XCTAssertNotEqual(r.status, 0, "an existing checkpoint needs --resume or --overwrite")
+        r = try runRender(["video", sample, "-o", resumed, "--resume"] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: resumed + ".reverie-resume"))
+
+        let a = try VideoReader(path: full), b = try VideoReader(path: resumed)
+        XCTAssertEqual(a.info.frameCount, 10, "0.5 s at 20 fps")
+        XCTAssertEqual(a.info.frameRate, Rational(20, 1))
+        XCTAssertEqual(a.info.audio.count, 1, "the source's audio is carried over")
+        XCTAssertEqual(a.info.width, 64)
+        var n = 0
+        while let fa = try a.nextFrame() {
+            let fb = try XCTUnwrap(b.nextFrame())
+            XCTAssertEqual(fa.image.pixels, fb.image.pixels, "frame \(n) differs after resume")
+            XCTAssertEqual(fa.seconds, Double(n) / 20, accuracy: 1e-3)
+            n += 1
+        }
+        XCTAssertEqual(n, 10)
+        // Refuses to overwrite without --overwrite.
+        r = try runRender(["video", sample, "-o", full] + common)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--overwrite"), r.stderr)
+    }
+
+    func testVideoFlowAndPlainBlendPathsBothRun() throws {
+        let clip = dir + "/clip.mp4"
+        try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 4)
+        for flow in ["on", "off"] {
+            let out = dir + "/flow-\(flow).mp4"
+            let r = try runRender(["video", clip, "-o", out, "--model", model, "--layers", "block1", "--octaves", "1",
+                                   "--steps", "2", "--frame-steps", "1", "--flow", flow, "--quiet"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try VideoReader(path: out).info.frameCount, 4)
+        }
+    }
+
+    func testZoomLoopReportsTheSeamAndRefusesBadArguments() throws {
+        let input = try writePicture("start.png", width: 64, height: 48)
+        let out = dir + "/zoom.mp4"
+        let r = try runRender(["zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "1.3", "--loop",
+                               "--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--zoom-steps", "1", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("loop seam ratio"), r.stdout)
+        XCTAssertEqual(try VideoReader(path: out).info.frameCount, 12)
+        XCTAssertEqual(try VideoReader(path: out).info.frameRate, Rational(12, 1))
+        for bad in [["--zoom", "0"], ["--zoom", "-2"], ["--frames", "0"], ["--focus", "1.5,0.5"]] {
+            let args = ["zoom", input, "-o", dir + "/bad.mp4", "--model", model, "--quiet"] + (bad.contains("--frames") ? [] : ["--frames", "4"]) + bad
+            let result = try runRender(args)
+            XCTAssertNotEqual(result.status, 0, "\(bad) must be refused")
+            XCTAssertFalse(result.stderr.isEmpty)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.mp4"))
+    }
+}
