@@ -85,6 +85,21 @@ final class DefaultModelConversionTests: XCTestCase {
         XCTAssertEqual(try Onnx_ModelProto(serializedBytes: bytes), model)
     }
 
+    func testCutKeepsOnlyWhatALayerNeeds() throws {
+        let model = try EfficientNetLite.lite0ONNX(from: Self.synthetic)
+        let cut = try EfficientNetLite.cut(model, at: ["block10"])
+        XCTAssertEqual(cut.graph.output.map(\.name), ["block10"])
+        XCTAssertEqual(cut.graph.node.last?.output, ["block10"])
+        let outputs = Set(cut.graph.node.flatMap(\.output))
+        XCTAssertTrue(outputs.isSuperset(of: ["stem", "block0", "block9", "blocks.10.project"]))
+        XCTAssertTrue(outputs.isDisjoint(with: ["block11", "head", "logits"]))
+        let weights = Set(cut.graph.initializer.map(\.name))
+        XCTAssertTrue(weights.contains("_blocks.10._project_conv.weight"))
+        XCTAssertFalse(weights.contains("_blocks.11._expand_conv.weight"))
+        XCTAssertFalse(weights.contains("_fc.weight"))
+        XCTAssertThrowsError(try EfficientNetLite.cut(model, at: ["block99"])) { XCTAssertTrue("\($0)".contains("block99"), "\($0)") }
+    }
+
     func testMissingOrMisshapenWeightsNameTheKey() {
         var missing = Self.synthetic
         missing.entries.removeAll { $0.name == "_blocks.7._bn1.running_var" }

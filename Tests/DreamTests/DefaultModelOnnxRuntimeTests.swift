@@ -19,6 +19,16 @@ final class DefaultModelOnnxRuntimeTests: XCTestCase {
         let exposedPath = work.appendingPathComponent("exposed.onnx").path
         try EfficientNetLite.exposing(["block10"], in: model).serializedData().write(to: URL(fileURLWithPath: exposedPath))
 
+        // The model cut at block10 (what the benchmark times) computes the same block10.
+        let cutPath = work.appendingPathComponent("cut.onnx").path
+        try EfficientNetLite.cut(model, at: ["block10"]).serializedData().write(to: URL(fileURLWithPath: cutPath))
+        let probe = Self.pattern(height: 64, width: 96)
+        let whole = try runOnnxRuntime(exposedPath, probe, names: ["block10"], work: work)["block10"]
+        let cut = try runOnnxRuntime(cutPath, probe, names: ["block10"], work: work)["block10"]
+        let (c, w) = (try XCTUnwrap(cut), try XCTUnwrap(whole))
+        XCTAssertEqual(c.shape, w.shape)
+        XCTAssertLessThanOrEqual(zip(c.data, w.data).map { abs($0 - $1) }.max() ?? 1, 1e-5, "cutting must not change the layer")
+
         // 224x224 (even: stride-2 convs pad (0,1)/(1,2)) and 161x237 (odd: (1,1)/(2,2)).
         for (h, w) in [(224, 224), (161, 237)] {
             let x = Self.pattern(height: h, width: w)

@@ -112,6 +112,26 @@ public enum EfficientNetLite {
         return copy
     }
 
+    /// Returns `model` cut after `layers`: only the nodes they depend on, and the layers as the
+    /// graph outputs. For timing another runtime on exactly the work a dream objective needs.
+    public static func cut(_ model: Onnx_ModelProto, at layers: [String]) throws -> Onnx_ModelProto {
+        var needed = Set(layers)
+        var kept: [Onnx_NodeProto] = []
+        for node in model.graph.node.reversed() where node.output.contains(where: needed.contains) {
+            kept.append(node)     // ONNX nodes are topologically sorted: walking back finds every producer
+            needed.formUnion(node.input)
+        }
+        let produced = Set(kept.flatMap(\.output))
+        if let missing = layers.first(where: { !produced.contains($0) }) {
+            throw DefaultModelError("cannot cut the model at \(missing): no node outputs it")
+        }
+        var copy = model
+        copy.graph.node = kept.reversed()
+        copy.graph.initializer = model.graph.initializer.filter { needed.contains($0.name) }
+        copy.graph.output = layers.map { valueInfo($0, dims: nil) }
+        return copy
+    }
+
     enum Dim { case fixed(Int), named(String) }
 
     static func valueInfo(_ name: String, dims: [Dim]?) -> Onnx_ValueInfoProto {
