@@ -17,7 +17,8 @@ struct FrameTable {
         var table = FrameTable()
         while av_read_frame(input.context, packet.pointer) >= 0 {
             let p = packet.pointer.pointee
-            if Int(p.stream_index) == streamIndex {
+            // Packets flagged discard (cut by an MP4 edit list) never become frames.
+            if Int(p.stream_index) == streamIndex && (p.flags & AV_PKT_FLAG_DISCARD) == 0 {
                 table.count += 1
                 let t = p.pts != noPTS ? p.pts : p.dts
                 if t != noPTS { table.pts.append(t) }

@@ -188,8 +188,9 @@ public final class VideoReader {
         if table.complete {
             let ticks = Int64((max(0, t) / info.timeBase.value - 1e-6).rounded(.up))
             let index = table.firstIndex(atOrAfter: startPTS + ticks)
-            if index >= table.pts.count {
-                try decodeFromStart { _, _ in false }  // past the end: nothing left to return
+            if index >= table.pts.count, let last = table.pts.last {
+                try seek(toPTS: last, index: table.pts.count - 1)  // past the end: after the last frame
+                pending = nil
             } else {
                 try seek(toPTS: table.pts[index], index: index)
             }
