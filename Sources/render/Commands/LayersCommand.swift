@@ -1,25 +1,61 @@
 import ArgumentParser
 import Dream
 import Foundation
+import Video
 
 struct LayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
-        abstract: "List the layers a model can dream with, in order, with their shapes at an input size.")
+        abstract: "List the layers a model can dream with, or show what each does on a contact sheet.",
+        discussion: """
+            Without IN: one line per dreamable layer, in order, with its shape at --size; recommended \
+            layers are marked. With IN and -o SHEET.png: IN dreamed once per layer (all dreamable layers, \
+            or --layers), or once per channel of one layer (--channels LAYER), each tile labelled.
+            """)
 
-    @Option(help: "An ONNX model (default: the built-in EfficientNet-Lite0).") var model: String?
-    @Option(help: "Input size WIDTHxHEIGHT for the shapes.") var size = "224x224"
-    @Flag(help: "No progress lines on stderr.") var quiet = false
+    @Argument(help: "A picture to dream on a contact sheet (optional).") var input: String?
+    @Option(name: .shortAndLong, help: "The contact sheet to write (PNG or JPEG).") var output: String?
+    @Option(help: "Input size WIDTHxHEIGHT for the listed shapes.") var size = "224x224"
+    @Option(help: "One sheet tile per channel of this layer (the first --count channels).") var channels: String?
+    @Option(help: "How many channels with --channels.") var count = 16
+    @OptionGroup var dream: DreamOptions
 
     func validate() throws {
         guard parseSize(size) != nil else { throw ValidationError("--size must look like 640x360, got \"\(size)\"") }
+        if (input == nil) != (output == nil) { throw ValidationError("a contact sheet needs both IN and -o SHEET.png") }
+        if let output, !["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) {
+            throw ValidationError("\(output): the sheet must end in .png, .jpg or .jpeg")
+        }
+        guard count >= 1 && count <= 256 else { throw ValidationError("--count must be 1...256") }
     }
 
     func run() throws {
         try reportingErrors {
-            let (width, height) = parseSize(size) ?? (224, 224)
-            let network = try loadNetwork(modelPath: model, quiet: quiet)
-            print(try layerListing(network, width: width, height: height), terminator: "")
+            let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+            guard let input, let output else {
+                let (width, height) = parseSize(size) ?? (224, 224)
+                print(try layerListing(network, width: width, height: height), terminator: "")
+                return
+            }
+            var parameters = try dream.resolve()
+            let terms: [String]
+            if let layer = channels {
+                terms = (0..<count).map { "\(layer)[\($0)]" }
+            } else if dream.layers != nil {
+                terms = parameters.layers
+            } else {
+                terms = network.layers
+            }
+            parameters.layers = [terms[0]]
+            try parameters.validate()
+            let progress = Progress(quiet: dream.quiet)
+            let picture = try readPicture(input, choice: FrameChoice())
+            let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
+                                       tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
+            let record = RenderRecord(command: "layers", preset: dream.preset, parameters: parameters,
+                                      model: dream.model ?? "default:efficientnet-lite0", source: input)
+            try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
+            progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
         }
     }
 }
