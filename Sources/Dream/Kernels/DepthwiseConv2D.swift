@@ -1,23 +1,65 @@
 /// Depthwise convolution (groups = C = O), NCHW, weights (C, 1, kh, kw), optional bias (C).
 ///   forward:  y (N, C, outH, outW)      backward: dx (N, C, H, W) += Σ taps w·dy
-/// Each (batch, channel) plane is copied into a zero-padded scratch plane, so the inner loops need
-/// no bounds checks: 8 outputs accumulate in a SIMD8 register over all kh·kw taps (stride 2 loads
-/// 16 and keeps the even lanes). Planes run in parallel on both cores, each task with its own
-/// scratch plane. The `...Naive` oracle is `conv2dNaive` / `conv2dBackwardNaive` (Conv2D.swift).
+/// Each (batch, channel) plane is copied into a zero-padded scratch plane split by column phase
+/// (column c goes to phase c % strideW, index c / strideW), so every tap of a strided conv reads
+/// contiguous memory and the inner loops need no bounds checks: 8 outputs accumulate in a SIMD8
+/// register over all kh·kw taps. Planes run in parallel on both cores, each task with its own
+/// scratch. The oracle is `conv2dNaive` / `conv2dBackwardNaive` (Conv2D.swift).
 
 /// Tasks per kernel call: more than the 2 cores so uneven planes balance.
 let depthwiseTasks = 8
 
-/// Padded plane geometry: rows, row length (+16 slack so SIMD16 loads near the right edge stay inside).
-@inline(__always)
-private func paddedPlane(_ g: ConvGeometry) -> (rows: Int, width: Int) {
-    (g.inH + g.padTop + g.padBottom + 1, g.inW + g.padLeft + g.padRight + 16)
+/// Phase-split padded plane: `rows` rows of `strideW` phases, each `phaseWidth` long (+8 slack so a
+/// SIMD8 load at the last output stays inside).
+private struct PhasePlane {
+    let rows: Int, phases: Int, phaseWidth: Int
+    init(_ g: ConvGeometry) {
+        rows = g.inH + g.padTop + g.padBottom
+        phases = g.strideW
+        phaseWidth = (g.inW + g.padLeft + g.padRight + g.strideW - 1) / g.strideW + 8
+    }
+    var rowLength: Int { phases * phaseWidth }
+    var count: Int { rows * rowLength }
+    /// Offset of padded column `c` within a row.
+    @inline(__always) func column(_ c: Int) -> Int { (c % phases) * phaseWidth + c / phases }
+
+    /// Writes `count` values into padded columns padLeft..<padLeft+count of a row (no divisions).
+    @inline(__always) func scatterRow(_ from: UnsafePointer<Float>, count: Int, padLeft: Int, into row: UnsafeMutablePointer<Float>) {
+        if phases == 1 { (row + padLeft).update(from: from, count: count); return }
+        for q in 0..<phases {
+            // Columns c ≡ q (mod phases), c in [padLeft, padLeft + count).
+            var c = padLeft + ((q - padLeft % phases) + phases) % phases
+            var dst = row + q * phaseWidth + c / phases
+            while c < padLeft + count { dst.pointee = from[c - padLeft]; dst += 1; c += phases }
+        }
+    }
+
+    /// Adds padded columns padLeft..<padLeft+count of a row into `to`.
+    @inline(__always) func gatherRowAdding(_ row: UnsafePointer<Float>, count: Int, padLeft: Int, into to: UnsafeMutablePointer<Float>) {
+        if phases == 1 { let src = row + padLeft; for i in 0..<count { to[i] += src[i] }; return }
+        for q in 0..<phases {
+            var c = padLeft + ((q - padLeft % phases) + phases) % phases
+            var src = row + q * phaseWidth + c / phases
+            while c < padLeft + count { to[c - padLeft] += src.pointee; src += 1; c += phases }
+        }
+    }
 }
 
 /// Floats of scratch the depthwise kernels need for geometry `g`.
 func depthwiseScratchCount(_ g: ConvGeometry) -> Int {
-    let p = paddedPlane(g)
-    return depthwiseTasks * p.rows * p.width
+    depthwiseTasks * max(PhasePlane(g).count, GradientPlane(g).count)
+}
+
+/// Stride-1 backward: dy zero-padded by (k−1)·d on every side (+8 columns slack), so the input
+/// gradient is a plain correlation of it with the flipped kernel.
+private struct GradientPlane {
+    let rows: Int, width: Int, top: Int, left: Int
+    init(_ g: ConvGeometry) {
+        top = (g.kH - 1) * g.dilH; left = (g.kW - 1) * g.dilW
+        rows = g.outH + 2 * top
+        width = g.outW + 2 * left + 8
+    }
+    var count: Int { rows * width }
 }
 
 /// Runs body(task, i) for i in 0..<count, `depthwiseTasks` tasks striding over i.
@@ -29,98 +71,138 @@ private func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
     }
 }
 
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
-    switch stride {
-    case 1: return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    case 2: return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-    default:
-        var v = SIMD8<Float>()
-        for l in 0..<8 { v[l] = p[l * stride] }
-        return v
-    }
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-    let taps = g.kH * g.kW, pp = paddedPlane(g), s = g.strideW
+    let taps = g.kH * g.kW, pp = PhasePlane(g)
+    // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
+    let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
-        let pad = scratch + task * pp.rows * pp.width
-        // Zero-padded copy of the input plane.
-        pad.update(repeating: 0, count: pp.rows * pp.width)
-        for r in 0..<g.inH { (pad + (r + g.padTop) * pp.width + g.padLeft).update(from: src + r * g.inW, count: g.inW) }
+        let pad = scratch + task * pp.count
+        pad.update(repeating: 0, count: pp.count)
+        for r in 0..<g.inH {
+            pp.scatterRow(src + r * g.inW, count: g.inW, padLeft: g.padLeft, into: pad + (r + g.padTop) * pp.rowLength)
+        }
         let b = bias?[c] ?? 0
-        for oy in 0..<g.outH {
-            let top = pad + oy * g.strideH * pp.width
-            let out = dst + oy * g.outW
-            var ox = 0
-            while ox + 8 <= g.outW {
-                var acc = SIMD8<Float>(repeating: b)
-                for ky in 0..<g.kH {
-                    let row = UnsafePointer(top + ky * g.dilH * pp.width + ox * s)
-                    for kx in 0..<g.kW {
-                        acc.addProduct(SIMD8(repeating: w[ky * g.kW + kx]), load8(row + kx * g.dilW, stride: s))
+        tapOffsets.withUnsafeBufferPointer { offs in
+            for oy in 0..<g.outH {
+                let top = UnsafePointer(pad + oy * g.strideH * pp.rowLength)
+                let out = dst + oy * g.outW
+                var ox = 0
+                while ox + 8 <= g.outW {
+                    var acc = SIMD8<Float>(repeating: b)
+                    for ky in 0..<g.kH {
+                        let row = top + ky * g.dilH * pp.rowLength + ox
+                        for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: w[ky * g.kW + kx]) * load8(row + offs[kx]) }
                     }
+                    store8(acc, out + ox)
+                    ox += 8
                 }
-                UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
-                ox += 8
-            }
-            while ox < g.outW {
-                var acc = b
-                for ky in 0..<g.kH {
-                    let row = top + ky * g.dilH * pp.width + ox * s
-                    for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[kx * g.dilW] }
+                while ox < g.outW {
+                    var acc = b
+                    for ky in 0..<g.kH {
+                        let row = top + ky * g.dilH * pp.rowLength + ox
+                        for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[offs[kx]] }
+                    }
+                    out[ox] = acc
+                    ox += 1
                 }
-                out[ox] = acc
-                ox += 1
             }
         }
     }
 }
 
-/// Input gradient: scatter w·dy into a zero padded plane (SIMD8 rows for stride 1), then add its
+/// Input gradient. Stride 1: gather form, dx[iy][ix] += Σ w[kh−1−a][kw−1−b] · dyPad[iy+pt+a·d][ix+pl+b·d]
+/// (SIMD8 accumulators, one store per 8 outputs). Other strides: scatter w·dy into a zero phase-split padded plane (SIMD8 rows), then add its
 /// interior into dx.
 func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                              dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-    let taps = g.kH * g.kW, pp = paddedPlane(g), s = g.strideW
+    if g.strideW == 1 && g.strideH == 1 && g.padTop <= (g.kH - 1) * g.dilH && g.padLeft <= (g.kW - 1) * g.dilW {
+        depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch)
+        return
+    }
+    let taps = g.kH * g.kW, pp = PhasePlane(g)
+    let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
-        let pad = scratch + task * pp.rows * pp.width
-        pad.update(repeating: 0, count: pp.rows * pp.width)
-        for oy in 0..<g.outH {
-            let top = pad + oy * g.strideH * pp.width
-            let grow = d + oy * g.outW
-            var ox = 0
-            if s == 1 {
+        let pad = scratch + task * pp.count
+        pad.update(repeating: 0, count: pp.count)
+        tapOffsets.withUnsafeBufferPointer { offs in
+            for oy in 0..<g.outH {
+                let top = pad + oy * g.strideH * pp.rowLength
+                let grow = d + oy * g.outW
+                var ox = 0
                 while ox + 8 <= g.outW {
-                    let gv = UnsafeRawPointer(grow + ox).loadUnaligned(as: SIMD8<Float>.self)
+                    let gv = load8(grow + ox)
                     for ky in 0..<g.kH {
-                        let row = top + ky * g.dilH * pp.width + ox
+                        let row = top + ky * g.dilH * pp.rowLength + ox
                         for kx in 0..<g.kW {
-                            let q = UnsafeMutableRawPointer(row + kx * g.dilW)
-                            var v = q.loadUnaligned(as: SIMD8<Float>.self)
-                            v.addProduct(SIMD8(repeating: w[ky * g.kW + kx]), gv)
-                            q.storeBytes(of: v, as: SIMD8<Float>.self)
+                            let q = row + offs[kx]
+                            store8(load8(q) + SIMD8<Float>(repeating: w[ky * g.kW + kx]) * gv, q)
                         }
                     }
                     ox += 8
                 }
-            }
-            while ox < g.outW {
-                let gv = grow[ox]
-                for ky in 0..<g.kH {
-                    let row = top + ky * g.dilH * pp.width + ox * s
-                    for kx in 0..<g.kW { row[kx * g.dilW] += w[ky * g.kW + kx] * gv }
+                while ox < g.outW {
+                    let gv = grow[ox]
+                    for ky in 0..<g.kH {
+                        let row = top + ky * g.dilH * pp.rowLength + ox
+                        for kx in 0..<g.kW { row[offs[kx]] += w[ky * g.kW + kx] * gv }
+                    }
+                    ox += 1
                 }
-                ox += 1
             }
         }
         for r in 0..<g.inH {
-            let from = pad + (r + g.padTop) * pp.width + g.padLeft, to = dst + r * g.inW
-            for i in 0..<g.inW { to[i] += from[i] }
+            pp.gatherRowAdding(pad + (r + g.padTop) * pp.rowLength, count: g.inW, padLeft: g.padLeft, into: dst + r * g.inW)
+        }
+    }
+}
+
+private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    let taps = g.kH * g.kW, gp = GradientPlane(g)
+    // Row/column offset of flipped tap (a, b) from dyPad's origin for output (iy, ix) = (0, 0).
+    let rowBase = g.padTop, colBase = g.padLeft
+    parallelTasks(g.batch * g.inC) { task, p in
+        let c = p % g.inC
+        let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
+        let pad = scratch + task * gp.count
+        pad.update(repeating: 0, count: gp.count)
+        for r in 0..<g.outH { (pad + (r + gp.top) * gp.width + gp.left).update(from: d + r * g.outW, count: g.outW) }
+        for iy in 0..<g.inH {
+            let out = dst + iy * g.inW
+            var ix = 0
+            while ix + 8 <= g.inW {
+                var acc = SIMD8<Float>()
+                for a in 0..<g.kH {
+                    let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
+                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    for b in 0..<g.kW { acc += SIMD8<Float>(repeating: wrow[g.kW - 1 - b]) * load8(row + b * g.dilW) }
+                }
+                store8(load8(out + ix) + acc, out + ix)
+                ix += 8
+            }
+            while ix < g.inW {
+                var acc: Float = 0
+                for a in 0..<g.kH {
+                    let row = pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase
+                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    for b in 0..<g.kW { acc += wrow[g.kW - 1 - b] * row[b * g.dilW] }
+                }
+                out[ix] += acc
+                ix += 1
+            }
         }
     }
 }

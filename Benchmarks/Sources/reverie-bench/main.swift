@@ -1,0 +1,117 @@
+import Dream
+import Foundation
+
+// reverie-bench [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720]
+// Prints JSON lines {"bench":..., "size":..., "ms":...} and a table: forward and
+// forward+input-gradient medians, this machine's sgemm rate, and the step's sgemm floor.
+
+struct Options {
+    var model = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/reverie/models/efficientnet-lite0.onnx"
+    var layer = "block10"
+    var runs = 7
+    var sizes: [(w: Int, h: Int)] = [(224, 224), (512, 512), (1280, 720)]
+    var profile = true
+
+    init(_ args: [String]) throws {
+        var i = 1
+        func value() throws -> String {
+            i += 1
+            guard i < args.count else { throw NetworkError("missing value after \(args[i - 1])") }
+            return args[i]
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--model": model = try value()
+            case "--layer": layer = try value()
+            case "--runs": runs = Int(try value()) ?? runs
+            case "--no-profile": profile = false
+            case "--sizes":
+                sizes = try value().split(separator: ",").map { s in
+                    let p = s.split(separator: "x").compactMap { Int($0) }
+                    guard p.count == 2 else { throw NetworkError("size \(s) is not WxH") }
+                    return (p[0], p[1])
+                }
+            default: throw NetworkError("unknown argument \(args[i])")
+            }
+            i += 1
+        }
+    }
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var times = [Double]()
+    for _ in 0..<runs { let t = now(); try body(); times.append(now() - t) }
+    return times.sorted()[times.count / 2]
+}
+
+/// GFLOP/s of one 1024³ sgemm through Dream's single sgemm call site (2 threads).
+func sgemmRate() -> Double {
+    let n = 1024
+    let a = [Float](repeating: 0.5, count: n * n), b = a
+    var c = [Float](repeating: 0, count: n * n)
+    let ms = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+        median(7) { gemm(transA: false, transB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
+                         c: cp.baseAddress!, ldc: n) }
+    } } }
+    return 2 * Double(n * n * n) / (ms / 1000) / 1e9
+}
+
+func json(_ bench: String, _ size: String, _ ms: Double) {
+    print("{\"bench\": \"\(bench)\", \"size\": \"\(size)\", \"ms\": \(String(format: "%.2f", ms))}")
+}
+
+do {
+    let opt = try Options(CommandLine.arguments)
+    guard FileManager.default.fileExists(atPath: opt.model) else {
+        throw NetworkError("\(opt.model): no such model (run `render model fetch` first)")
+    }
+    let net = try Network(onnxPath: opt.model)
+    let rate = sgemmRate()
+    json("sgemm_gflops", "1024^3", rate)
+    var rows = [String]()
+    for (w, h) in opt.sizes {
+        let size = "\(w)x\(h)"
+        var g = SeededGenerator(seed: 1)
+        let x = Tensor(shape: [1, 3, h, w], data: (0..<3 * h * w).map { _ in Float.random(in: -1...1, using: &g) })
+        let seed: (String, Tensor) -> (loss: Float, grad: Tensor) = { _, a in
+            // L2 objective 0.5·mean(A²): seed A / numel.
+            let n = Float(a.count)
+            var grad = a
+            var loss: Float = 0
+            for i in 0..<a.count { loss += a.data[i] * a.data[i]; grad.data[i] = a.data[i] / n }
+            return (0.5 * loss / n, grad)
+        }
+        _ = try net.forward(x, outputs: [opt.layer])                        // warm: allocates the arena
+        _ = try net.gradient(of: x, layers: [opt.layer], seed: seed)
+        let fwd = try median(opt.runs) { _ = try net.forward(x, outputs: [opt.layer]) }
+        let step = try median(opt.runs) { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
+        let macs = try net.multiplyAdds(height: h, width: w, layers: [opt.layer])
+        // Floor: forward MACs plus the input gradient's (the same count) at the sgemm rate.
+        let fwdFloor = 2 * Double(macs) / rate / 1e6, stepFloor = 2 * fwdFloor
+        json("forward", size, fwd)
+        json("gradient_step", size, step)
+        json("forward_sgemm_floor", size, fwdFloor)
+        json("step_sgemm_floor", size, stepFloor)
+        rows.append(String(format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx", size as NSString, fwd, step, step / fwd,
+                           Double(macs) / 1e9, stepFloor, step / stepFloor))
+        if opt.profile {
+            net.profiling = true; net.resetProfile()
+            let profRuns = 3
+            for _ in 0..<profRuns { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
+            net.profiling = false
+            let total = net.profile.values.reduce(0, +)
+            print("profile \(size) (gradient step, \(opt.layer), mean of \(profRuns)):")
+            for (k, v) in net.profile.sorted(by: { $0.value > $1.value }) {
+                print(String(format: "  %-34@ %8.2f ms %5.1f %%", k as NSString, v * 1000 / Double(profRuns), 100 * v / total))
+            }
+        }
+    }
+    print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs, sgemm \(String(format: "%.1f", rate)) GFLOP/s")
+    print("size      fwd ms    step ms  step/fwd  GMACs   floor ms  step/floor")
+    rows.forEach { print($0) }
+} catch {
+    FileHandle.standardError.write("reverie-bench: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}
