@@ -58,11 +58,15 @@ final class InputFile {
         context.pointee.streams[index]!
     }
 
-    /// The stream FFmpeg ranks best for `type`, or nil.
+    /// The stream FFmpeg ranks best for `type`, or nil. Cover art (an attached picture) is not video.
     func bestStream(_ type: AVMediaType) -> Int? {
         let i = av_find_best_stream(context, type, -1, -1, nil, 0)
-        return i >= 0 ? Int(i) : nil
+        guard i >= 0 else { return nil }
+        guard type == AVMEDIA_TYPE_VIDEO && isCoverArt(Int(i)) else { return Int(i) }
+        return (0..<streamCount).first { stream($0).pointee.codecpar.pointee.codec_type == type && !isCoverArt($0) }
     }
+
+    private func isCoverArt(_ index: Int) -> Bool { (stream(index).pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 }
 
     var formatName: String { cString(context.pointee.iformat.pointee.name) }
     /// Container tags with lower-cased keys (Matroska stores them upper-case).
