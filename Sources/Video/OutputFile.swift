@@ -35,6 +35,7 @@ final class OutputFile {
     func open(headerOptions: [String: String]) throws {
         try check(avio_open(&context.pointee.pb, ffmpegURL(tempPath), AVIO_FLAG_WRITE), "open for writing", path: path)
         ioOpen = true
+        PartialFiles.register(tempPath)
         var options: OpaquePointer? = nil
         defer { av_dict_free(&options) }
         for (k, v) in headerOptions { av_dict_set(&options, k, v, 0) }
@@ -51,6 +52,7 @@ final class OutputFile {
         try check(av_write_trailer(context), "write trailer", path: path)
         avio_closep(&context.pointee.pb)
         ioOpen = false
+        PartialFiles.unregister(tempPath)
         guard rename(tempPath, path) == 0 else {
             let message = String(cString: strerror(errno))
             discard()
@@ -67,5 +69,6 @@ final class OutputFile {
             ioOpen = false
         }
         unlink(tempPath)
+        PartialFiles.unregister(tempPath)
     }
 }

@@ -148,6 +148,14 @@ final class AwkwardInputTests: XCTestCase {
             let w = try VideoWriter(path: path, width: 16, height: 16, frameRate: Rational(25, 1))
             try w.write(SyntheticMedia.frame(width: 16, height: 16, index: 0))
         }
+        do {  // interrupted: what a SIGINT handler does
+            let w = try VideoWriter(path: path, width: 16, height: 16, frameRate: Rational(25, 1))
+            try w.write(SyntheticMedia.frame(width: 16, height: 16, index: 0))
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).count, 1, "the hidden temp file")
+            XCTAssertEqual(PartialFiles.removeAll(), 1)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+            XCTAssertThrowsError(try w.finish())
+        }
         let empty = try VideoWriter(path: path, width: 16, height: 16, frameRate: Rational(25, 1))
         XCTAssertThrowsError(try empty.finish()) { XCTAssertTrue("\($0)".contains("no frames"), "\($0)") }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "leftover files")
