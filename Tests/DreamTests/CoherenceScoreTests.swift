@@ -46,6 +46,19 @@ final class CoherenceScoreTests: XCTestCase {
                              "independent \(i.excessWarpingError) vs carried \(c.excessWarpingError)")
     }
 
+    /// Passing the motion a render already computed gives the same score as estimating it inside.
+    func testKnownMotionGivesTheSameScore() {
+        var inside = CoherenceMeter(), given = CoherenceMeter()
+        for t in 0..<3 {
+            let src = sourceFrame(t)
+            let out = Tensor(shape: src.shape, data: zip(src.data, noise(seed: t, amplitude: 0.1) { ($0, $1) }).map { $0 + $1 })
+            inside.add(source: src, output: out)
+            given.add(source: src, output: out, motion: t == 0 ? nil : OpticalFlow.motion(from: sourceFrame(t - 1), to: src))
+        }
+        XCTAssertEqual(inside.score, given.score)
+        XCTAssertGreaterThan(given.score.excessWarpingError, 0)
+    }
+
     /// An output at another size is resized to the source's size, not rejected.
     func testOutputOfAnotherSizeIsResized() {
         var meter = CoherenceMeter()

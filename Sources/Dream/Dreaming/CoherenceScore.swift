@@ -32,13 +32,21 @@ public struct CoherenceMeter {
     /// Adds the next frame: `source` and `output` are (1,3,H,W) in [0,1]; an output of another
     /// size is resized (bilinear) to the source's size.
     public mutating func add(source: Tensor, output: Tensor) {
+        add(source: source, output: output, motion: nil)
+    }
+
+    /// As `add(source:output:)`, reusing `motion` = `OpticalFlow.motion(from: previous source, to: source,
+    /// settings: settings)` when the caller has already computed it (a render carrying its dream
+    /// along the flow does), instead of estimating it again.
+    public mutating func add(source: Tensor, output: Tensor, motion known: FrameMotion?) {
         let (h, w) = (source.shape[2], source.shape[3])
         let out = resize(output, height: h, width: w)
         precondition(out.shape == source.shape, "CoherenceMeter: output \(output.shape) vs source \(source.shape)")
         strengthSum += meanAbsoluteDifference(out.data, source.data)
         frames += 1
         if let ps = previousSource, let po = previousOutput, ps.shape == source.shape {
-            let motion = OpticalFlow.motion(from: ps, to: source, settings: settings)
+            let motion = known ?? OpticalFlow.motion(from: ps, to: source, settings: settings)
+            precondition(motion.backward.width == w && motion.backward.height == h, "CoherenceMeter: motion of another size")
             if motion.reliable.contains(true) {
                 outputErrorSum += maskedMeanSquaredError(warp(po, along: motion.backward), out, motion.reliable)
                 sourceErrorSum += maskedMeanSquaredError(warp(ps, along: motion.backward), source, motion.reliable)

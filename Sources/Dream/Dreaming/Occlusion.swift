@@ -9,6 +9,7 @@ import Foundation
 /// For p in frame t, q = p + f_b(p) in frame t-1 and the test is
 ///     |f_b(p) + f_f(q)|² <= 0.01 (|f_b(p)|² + |f_f(q)|²) + 0.5     (pixels² of the fields' size)
 /// with f_f sampled bilinearly at q. A q outside frame t-1 is unreliable (it came from outside).
+/// The mask has the backward field's size (row-major); a forward field of another size is resized.
 /// The 0.5 px² tolerance is meant for the estimation scale: check at the size flow was estimated
 /// (as `OpticalFlow.motion` does), not on fields upscaled to a large frame.
 public func reliabilityMask(backward: FlowField, forward: FlowField) -> [Bool] {
