@@ -20,6 +20,7 @@ final class TranscodedAudio: AudioPackets {
     private var inputDone = false
     private var decoderFlushed = false
     private var encoderFlushed = false
+    private var consecutiveErrors = 0
 
     init(input: InputFile, index: Int, start: Double, encoderName: String, output: OutputFile) throws {
         let path = input.path
@@ -119,7 +120,6 @@ final class TranscodedAudio: AudioPackets {
 
     /// Decodes until some samples reach the FIFO, or the input ends (then flushes decoder and resampler).
     private func decodeMore() throws {
-        let path = input.path
         while true {
             let r = avcodec_receive_frame(decoder.pointer, decoded.pointer)
             if r >= 0 {
@@ -132,7 +132,12 @@ final class TranscodedAudio: AudioPackets {
                 inputDone = true
                 return
             }
-            if r != errorAgain { continue }  // a corrupt audio frame: skip it, as players do
+            if r != errorAgain {  // a corrupt audio frame: skip it, as players do, unless it keeps happening
+                consecutiveErrors += 1
+                if consecutiveErrors > 100 { try check(r, "decode audio", path: input.path) }
+                continue
+            }
+            consecutiveErrors = 0
             if decoderFlushed { inputDone = true; return }
             let rr = av_read_frame(input.context, packet.pointer)
             if rr < 0 {
