@@ -113,6 +113,11 @@ final class FlowTests: XCTestCase {
         XCTAssertEqual(flow.width, w); XCTAssertEqual(flow.height, h)
         let epe = meanEndpointError(flow, margin: 16) { _, _ in d }
         XCTAssertLessThan(epe, 0.5, "shift (-6.4, 3.7) at 400x240: mean endpoint error \(epe) px")
+        // Without the pyramid (one level) the same motion is out of reach: the test tells them apart.
+        var single = FlowSettings()
+        single.levels = 1
+        let flat = meanEndpointError(OpticalFlow.estimate(from: a, to: b, settings: single), margin: 16) { _, _ in d }
+        XCTAssertGreaterThan(flat, 0.5, "single-level estimate should miss a 7 px motion, got \(flat) px")
     }
 
     /// warp(b, along: flow a → b) reproduces a: the documented direction convention of `warp`.
