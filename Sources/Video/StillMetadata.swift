@@ -1,6 +1,7 @@
 import Foundation
 
-/// PNG tEXt chunks ("key\0value"), inserted right after IHDR; FFmpeg's PNG encoder cannot write them.
+/// PNG text chunks, inserted right after IHDR (FFmpeg's PNG encoder cannot write them): tEXt
+/// ("key\0value") for ASCII values, iTXt (uncompressed UTF-8) otherwise, since tEXt is Latin-1.
 enum PNGText {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 
@@ -13,7 +14,9 @@ enum PNGText {
         }
         // IHDR is always the first chunk: 8 signature + 4 length + 4 type + 13 data + 4 CRC.
         guard isPNG(png), png.count > 33 else { throw VideoError("write metadata", path: path, message: "not a PNG stream") }
-        let body = Array("tEXt".utf8) + keyBytes + [0] + Array(value.utf8)
+        let ascii = value.utf8.allSatisfy { $0 < 0x80 }
+        let body = ascii ? Array("tEXt".utf8) + keyBytes + [0] + Array(value.utf8)
+                         : Array("iTXt".utf8) + keyBytes + [0, 0, 0, 0, 0] + Array(value.utf8)  // no compression, no language
         var chunk = bigEndian(UInt32(body.count - 4)) + body
         chunk += bigEndian(CRC32.of(body))
         return Array(png[0..<33]) + chunk + Array(png[33...])
@@ -29,6 +32,11 @@ enum PNGText {
             guard length >= 0, end + 4 <= png.count else { break }
             if type == "tEXt", let zero = png[start..<end].firstIndex(of: 0) {
                 out[String(decoding: png[start..<zero], as: UTF8.self)] = String(decoding: png[(zero + 1)..<end], as: UTF8.self)
+            }
+            // iTXt: key \0 compressed? method language \0 translated-key \0 text (uncompressed only).
+            if type == "iTXt", let zero = png[start..<end].firstIndex(of: 0), zero + 2 < end, png[zero + 1] == 0,
+               let langEnd = png[(zero + 3)..<end].firstIndex(of: 0), let keyEnd = png[(langEnd + 1)..<end].firstIndex(of: 0) {
+                out[String(decoding: png[start..<zero], as: UTF8.self)] = String(decoding: png[(keyEnd + 1)..<end], as: UTF8.self)
             }
             if type == "IEND" { break }
             i = end + 4
@@ -66,7 +74,8 @@ enum JPEGComment {
             let length = Int(jpeg[i + 2]) << 8 | Int(jpeg[i + 3])
             guard length >= 2, i + 2 + length <= jpeg.count else { break }
             if marker == 0xFE {
-                let text = String(decoding: jpeg[(i + 4)..<(i + 2 + length)], as: UTF8.self)
+                var text = String(decoding: jpeg[(i + 4)..<(i + 2 + length)], as: UTF8.self)
+                while text.hasSuffix("\0") { text.removeLast() }  // C writers (FFmpeg's own comment) end with NUL
                 if let eq = text.firstIndex(of: "="), text[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }), eq != text.startIndex {
                     out[String(text[..<eq])] = String(text[text.index(after: eq)...])
                 } else {

@@ -15,6 +15,7 @@ public struct VideoInfo: Sendable {
     /// Seconds, from the first to the end of the last video frame.
     public var duration: Double
     /// Size of the frames `VideoReader` returns: after rotation and sample-aspect correction.
+    /// (A JPEG's EXIF orientation is known only once decoded: `ImageFile.read` and `render probe` apply it.)
     public var width: Int
     public var height: Int
     /// Size as stored in the stream, before rotation and aspect correction.

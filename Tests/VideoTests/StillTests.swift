@@ -13,11 +13,16 @@ final class StillTests: XCTestCase {
     func testPNGRoundTripIsExactAndKeepsMetadata() throws {
         let image = SyntheticMedia.frame(width: 41, height: 23, index: 3)
         let path = dir + "/still.png"
-        try ImageFile.write(image, to: path, metadata: ["reverie": json, "Software": "Reverie"])
+        let ascii = #"{"preset":"deep"}"#
+        try ImageFile.write(image, to: path, metadata: ["reverie": json, "Software": "Reverie", "plain": ascii])
         XCTAssertEqual(try ImageFile.read(path: path), image)
         let meta = try ImageFile.readMetadata(path: path)
         XCTAssertEqual(meta["reverie"], json)
         XCTAssertEqual(meta["Software"], "Reverie")
+        XCTAssertEqual(meta["plain"], ascii)
+        // Non-ASCII goes to iTXt (tEXt is Latin-1); FFmpeg's PNG reader must still accept the file.
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertNotNil(bytes.indices.first { Array(bytes[$0..<min($0 + 4, bytes.count)]) == Array("iTXt".utf8) })
         XCTAssertEqual(try VideoReader(path: path).info.isStill, true)
     }
 
