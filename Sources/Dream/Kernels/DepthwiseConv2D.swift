@@ -88,9 +88,12 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
         let c = p % g.inC
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
         let pad = scratch + task * pp.count
-        pad.update(repeating: 0, count: pp.count)
-        for r in 0..<g.inH {
-            pp.scatterRow(src + r * g.inW, count: g.inW, padLeft: g.padLeft, into: pad + (r + g.padTop) * pp.rowLength)
+        // Zero each row just before filling it (it is then hot in L1), not the whole plane in a separate pass.
+        for r in 0..<pp.rows {
+            let row = pad + r * pp.rowLength
+            row.update(repeating: 0, count: pp.rowLength)
+            let iy = r - g.padTop
+            if iy >= 0 && iy < g.inH { pp.scatterRow(src + iy * g.inW, count: g.inW, padLeft: g.padLeft, into: row) }
         }
         let b = bias?[c] ?? 0
         tapOffsets.withUnsafeBufferPointer { offs in
@@ -178,8 +181,17 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
         let pad = scratch + task * gp.count
-        pad.update(repeating: 0, count: gp.count)
-        for r in 0..<g.outH { (pad + (r + gp.top) * gp.width + gp.left).update(from: d + r * g.outW, count: g.outW) }
+        for r in 0..<gp.rows {
+            let row = pad + r * gp.width
+            let oy = r - gp.top
+            if oy >= 0 && oy < g.outH {
+                row.update(repeating: 0, count: gp.left)
+                (row + gp.left).update(from: d + oy * g.outW, count: g.outW)
+                (row + gp.left + g.outW).update(repeating: 0, count: gp.width - gp.left - g.outW)
+            } else {
+                row.update(repeating: 0, count: gp.width)
+            }
+        }
         for iy in 0..<g.inH {
             let out = dst + iy * g.inW
             var ix = 0
