@@ -19,13 +19,20 @@ public enum ONNXTestData {
 
     /// Every folder whose model is exactly one node with an op type in `ops`, sorted by name.
     public static func singleOpCases(ops: Set<String>) throws -> [Case] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+        try allCases(in: root).filter { c in
+            c.model.graph.node.count == 1 && ops.contains(c.opType)
+        }
+    }
+
+    /// Every folder with a model and test data under `directory` (node, pytorch-converted, ...).
+    public static func allCases(in directory: String) throws -> [Case] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         var cases: [Case] = []
         for name in names where name.hasPrefix("test_") {
-            let dir = root + "/" + name
-            guard FileManager.default.fileExists(atPath: dir + "/model.onnx") else { continue }
+            let dir = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: dir + "/model.onnx"),
+                  FileManager.default.fileExists(atPath: dir + "/test_data_set_0/input_0.pb") else { continue }
             let model = try ONNXLoader.readModel(path: dir + "/model.onnx")
-            guard model.graph.node.count == 1, let op = model.graph.node.first?.opType, ops.contains(op) else { continue }
             cases.append(Case(name: name, directory: dir, model: model))
         }
         return cases
@@ -56,8 +63,8 @@ public enum ONNXTestData {
         try ONNXLoader.readTensor(path: c.dataDirectory + "/input_0.pb")
     }
 
-    public static func expectedOutput(_ c: Case) throws -> Tensor {
-        try ONNXLoader.readTensor(path: c.dataDirectory + "/output_0.pb")
+    public static func expectedOutput(_ c: Case, index: Int = 0) throws -> Tensor {
+        try ONNXLoader.readTensor(path: c.dataDirectory + "/output_\(index).pb")
     }
 
     /// The largest of |a - e| / (atol + rtol·|e|) over all elements: ≤ 1 means "close".

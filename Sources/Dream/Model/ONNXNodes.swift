@@ -29,7 +29,7 @@ extension GraphBuilder {
             let x = try required(n, 0)
             (op, inputs, rank) = (try clip(n, attrs), [x], try runtimeRank(x))
         case "Add", "Mul":
-            try attrs.allowOnly([])
+            try attrs.allowOnly(legacyBroadcast(attrs) ? ["broadcast"] : [])
             (inputs, rank) = try binaryOperands(n)
             op = n.opType == "Add" ? .add : .mul
         case "Concat":
@@ -218,5 +218,12 @@ extension GraphBuilder {
             throw ONNXProblem("no value attribute")
         }
         constants[n.output[0]] = c
+    }
+
+    /// Opsets < 7 spell numpy-style broadcasting `broadcast=1`; with `axis` it aligned B at that
+    /// axis instead (not numpy), which stays refused. Without the attribute, shapes had to match,
+    /// a case today's broadcasting computes identically.
+    func legacyBroadcast(_ attrs: ONNXAttributes) -> Bool {
+        opset < 7 && attrs.has("broadcast") && !attrs.has("axis")
     }
 }

@@ -151,7 +151,8 @@ extension GraphBuilder {
     }
 
     func gemm(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> Op {
-        try attrs.allowOnly(["alpha", "beta", "transA", "transB"])
+        try attrs.allowOnly(legacyBroadcast(attrs) ? ["alpha", "beta", "transA", "transB", "broadcast"]
+                                                       : ["alpha", "beta", "transA", "transB"])
         let b = try floatConstant(n, 1, what: "B")
         guard b.shape.count == 2 else { throw ONNXProblem("B has shape \(b.shape); expected 2-D") }
         let c = try optional(n, 2).map { _ in try floatConstant(n, 2, what: "C") }
