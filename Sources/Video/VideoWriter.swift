@@ -77,7 +77,9 @@ public final class VideoWriter {
                 av_dict_set(&options, "crf", "\(settings.crf + 13)", 0)  // VP9's scale runs higher: 31 ~ x264's 18
                 av_dict_set(&options, "b", "0", 0)
                 av_dict_set(&options, "row-mt", "1", 0)
-                av_dict_set(&options, "cpu-used", settings.preset.hasSuffix("fast") ? "5" : "2", 0)
+                // x264 preset names mapped onto VP9 speed: 4 is libvpx's usual quality/speed balance.
+                let speed = settings.preset.contains("fast") ? "5" : settings.preset.contains("slow") ? "2" : "4"
+                av_dict_set(&options, "cpu-used", speed, 0)
             case "ffv1":
                 av_dict_set(&options, "level", "3", 0)
             default: break
