@@ -25,7 +25,19 @@ public struct FlowField: Sendable, Equatable {
     /// Resampled (bilinear, half-pixel centres) to another size; the vectors are rescaled with it.
     public func resized(width newWidth: Int, height newHeight: Int) -> FlowField {
         if newWidth == width && newHeight == height { return self }
-        let t = resize(Tensor(shape: [1, 2, height, width], data: dx + dy), height: newHeight, width: newWidth)
+        let field = Tensor(shape: [1, 2, height, width], data: dx + dy)
+        let t: Tensor
+        if width >= 2 * newWidth && height >= 2 * newHeight {
+            t = resize(field, height: newHeight, width: newWidth)   // averages before it samples
+        } else {
+            // Why not resize(): its per-pixel coordinate closure runs serially; this is the same
+            // half-pixel mapping, built in parallel (an upscale to 1280x720 is on every frame's path).
+            let fx = Float(width) / Float(newWidth), fy = Float(height) / Float(newHeight)
+            let (sx, sy) = sourceCoordinates(width: newWidth, height: newHeight) { x, y in
+                ((x + 0.5) * fx - 0.5, (y + 0.5) * fy - 0.5)
+            }
+            t = warp(field, height: newHeight, width: newWidth, sourceX: sx, sourceY: sy)
+        }
         let n = newWidth * newHeight
         let sx = Float(newWidth) / Float(width), sy = Float(newHeight) / Float(height)
         return FlowField(width: newWidth, height: newHeight,
@@ -121,13 +133,32 @@ func luma(_ image: Tensor) -> Tensor {
 public func warp(_ image: Tensor, along backward: FlowField) -> Tensor {
     let (h, w) = (image.shape[2], image.shape[3])
     let f = backward.resized(width: w, height: h)
-    var sx = [Float](repeating: 0, count: w * h), sy = [Float](repeating: 0, count: w * h)
-    for y in 0..<h {
-        for x in 0..<w {
-            let i = y * w + x
-            sx[i] = Float(x) + f.dx[i]
-            sy[i] = Float(y) + f.dy[i]
+    let (sx, sy) = f.dx.withUnsafeBufferPointer { dx in
+        f.dy.withUnsafeBufferPointer { dy in
+            sourceCoordinates(width: w, height: h) { x, y in
+                let i = Int(y) * w + Int(x)
+                return (x + dx[i], y + dy[i])
+            }
         }
     }
     return warp(image, height: h, width: w, sourceX: sx, sourceY: sy)
+}
+
+/// Per pixel (x, y) of a (height × width) grid, the source point `map(x, y)`, as two planes.
+/// Rows in parallel.
+func sourceCoordinates(width w: Int, height h: Int, _ map: (Float, Float) -> (Float, Float)) -> ([Float], [Float]) {
+    var sx = [Float](repeating: 0, count: w * h), sy = [Float](repeating: 0, count: w * h)
+    sx.withUnsafeMutableBufferPointer { px in
+        sy.withUnsafeMutableBufferPointer { py in
+            let px = px.baseAddress!, py = py.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: h) { y in
+                for x in 0..<w {
+                    let (u, v) = map(Float(x), Float(y))
+                    px[y * w + x] = u
+                    py[y * w + x] = v
+                }
+            }
+        }
+    }
+    return (sx, sy)
 }
