@@ -33,59 +33,14 @@ public final class VideoWriter {
         let kind = try OutputKind(path: path, settings: settings)
         output = try OutputFile(path: path, format: kind.format)
 
-        guard let codec = avcodec_find_encoder_by_name(kind.codec) else {
-            throw VideoError("create", path: path, message: "encoder \(kind.codec) is not available")
-        }
-        let format = av_get_pix_fmt(kind.pixelFormat)
-        guard format != AV_PIX_FMT_NONE else { throw VideoError("create", path: path, message: "unknown pixel format \(kind.pixelFormat)") }
-        // 4:2:0 and 4:2:2 need even sizes: pad by one pixel (repeating the edge) rather than lose a row.
-        let (encodedWidth, encodedHeight) = VideoWriter.chromaAlignedSize(width, height, format)
-        if (encodedWidth, encodedHeight) != (width, height) {
-            warn(path, "\(width)x\(height) is odd for \(kind.pixelFormat); padded to \(encodedWidth)x\(encodedHeight)")
-        }
-        self.encodedWidth = encodedWidth
-        self.encodedHeight = encodedHeight
         let timeBase = settings.timeBase ?? Rational(frameRate.den, frameRate.num)
         guard timeBase.isValid else { throw VideoError("create", path: path, message: "invalid time base \(timeBase)") }
-
-        encoder = try CodecContext(codec, path: path)
-        // Video YUV is limited range; gray is stored full range, as FFmpeg's gray readers assume.
-        let isGray = (av_pix_fmt_desc_get(format)?.pointee.nb_components ?? 3) <= 2
-        let colour = ColourDetails(space: Int32(AVCOL_SPC_BT709.rawValue), full: isGray)
-        do {
-            let e = encoder.pointer
-            e.pointee.width = Int32(encodedWidth)
-            e.pointee.height = Int32(encodedHeight)
-            e.pointee.pix_fmt = format
-            e.pointee.time_base = timeBase.av
-            e.pointee.framerate = frameRate.av
-            e.pointee.sample_aspect_ratio = (settings.sampleAspectRatio ?? Rational(1, 1)).av
-            if let g = settings.keyframeInterval { e.pointee.gop_size = Int32(max(1, g)) }
-            e.pointee.thread_count = Int32(settings.threads)
-            e.pointee.colorspace = AVCOL_SPC_BT709
-            e.pointee.color_primaries = AVCOL_PRI_BT709
-            e.pointee.color_trc = AVCOL_TRC_BT709
-            e.pointee.color_range = colour.full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
-            if output.needsGlobalHeader { e.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-            var options: OpaquePointer? = nil
-            defer { av_dict_free(&options) }
-            switch kind.codec {
-            case "libx264":
-                av_dict_set(&options, "crf", "\(settings.crf)", 0)
-                av_dict_set(&options, "preset", settings.preset, 0)
-            case "libvpx-vp9":
-                av_dict_set(&options, "crf", "\(settings.crf + 13)", 0)  // VP9's scale runs higher: 31 ~ x264's 18
-                av_dict_set(&options, "b", "0", 0)
-                av_dict_set(&options, "row-mt", "1", 0)
-                // x264 preset names mapped onto VP9 speed: 4 is libvpx's usual quality/speed balance.
-                let speed = settings.preset.contains("fast") ? "5" : settings.preset.contains("slow") ? "2" : "4"
-                av_dict_set(&options, "cpu-used", speed, 0)
-            case "ffv1":
-                av_dict_set(&options, "level", "3", 0)
-            default: break
-            }
-            try check(avcodec_open2(e, codec, &options), "open encoder \(kind.codec)", path: path)
-        }
+        let setup = try VideoEncoder(kind: kind, width: width, height: height, frameRate: frameRate, timeBase: timeBase,
+                                     settings: settings, globalHeader: output.needsGlobalHeader, path: path)
+        encoder = setup.context
+        encodedWidth = setup.width
+        encodedHeight = setup.height
+        let format = setup.format
 
         stream = try checkPointer(avformat_new_stream(output.context, nil), "add video stream", path: path)
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "add video stream", path: path)
@@ -107,7 +62,7 @@ public final class VideoWriter {
         let output = self.output
         audio = try audioFrom.flatMap { try AudioCarrier(source: $0, range: audioRange, output: output) }
 
-        converter = try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: colour, path: path)
+        converter = try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: setup.colour, path: path)
         frame = try Frame(path: path)
         packet = try Packet(path: path)
         frame.pointer.pointee.format = format.rawValue
@@ -119,12 +74,6 @@ public final class VideoWriter {
 
     deinit {
         output.discard()
-    }
-
-    static func chromaAlignedSize(_ w: Int, _ h: Int, _ format: AVPixelFormat) -> (Int, Int) {
-        guard let d = av_pix_fmt_desc_get(format) else { return (w, h) }
-        let xs = 1 << Int(d.pointee.log2_chroma_w), ys = 1 << Int(d.pointee.log2_chroma_h)
-        return ((w + xs - 1) / xs * xs, (h + ys - 1) / ys * ys)
     }
 
     /// Adds one picture. `seconds` nil: the i-th picture is shown at i/frameRate; otherwise at that
