@@ -108,6 +108,44 @@ final class ONNXLoaderTests: XCTestCase {
                                           .reshape(shape: [1, -1]), .softmax(axis: 1)])
     }
 
+    func testNetworkFromONNXFileRuns() throws {
+        // 1x1 conv (c0 - c1 + 0.5) → Relu → ×2 (a rank-0 initializer) → Dropout → Reshape to (1, 4)
+        // with the shape from a Constant node listed after its consumer.
+        let nodes = [
+            B.node("Reshape", ["dropped", "shape"], ["y"], name: "reshape"),
+            B.node("Conv", ["x", "w", "b"], ["c"], name: "conv"),
+            B.node("Relu", ["c"], ["r"], name: "relu"),
+            B.node("Mul", ["r", "two"], ["m"], name: "double"),
+            B.node("Dropout", ["m"], ["dropped"], name: "dropout", [B.attr("ratio", float: 0.5)]),
+            B.node("Constant", [], ["shape"], name: "shape", [B.attr("value_ints", ints: [1, 4])]),
+        ]
+        let m = B.model(nodes: nodes, initializers: [B.tensor("w", [1, 2, 1, 1], [1, -1]), B.tensor("b", [1], [0.5]),
+                                                     B.tensor("two", [], [2])],
+                        inputs: [B.value("x", [1, 2, "H", "W"])], outputs: ["y"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reverie-run-\(getpid()).onnx").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try (m.serializedBytes() as Data).write(to: URL(fileURLWithPath: path))
+
+        let network = try Network(onnxPath: path)
+        XCTAssertEqual(network.graph.nodes.map(\.name), ["conv", "relu", "double", "dropout", "reshape"])
+        let x = Tensor(shape: [1, 2, 2, 2], data: [1, 2, 3, 4, 4, 3, 2, 1])
+        let y = try XCTUnwrap(network.forward(x, outputs: ["y"])["y"])
+        XCTAssertEqual(y, Tensor(shape: [1, 4], data: [0, 0, 3, 7]))
+    }
+
+    func testInferenceOnlyVariantsAreRefused() {
+        let mask = B.model(nodes: [B.node("Dropout", ["x"], ["y", "mask"], name: "d")], inputs: [B.value("x", [1, 3, 8, 8])],
+                           outputs: ["y"])
+        assertError(mask, "model.onnx: node 'd' (Dropout): output 'mask' (output 1) is not supported")
+        let stats = ["s", "b", "m", "v"].map { B.tensor($0, [3], [1, 1, 1]) }
+        let oldBN = singleNode("BatchNormalization", [], extraInputs: ["s", "b", "m", "v"], initializers: stats, opset: 6)
+        assertError(oldBN, "model.onnx: node 'n1' (BatchNormalization): training mode (is_test=0, opset 6) is not supported")
+        let legacyAxis = B.model(nodes: [B.node("Add", ["x", "c"], ["y"], name: "a", [B.attr("broadcast", int: 1), B.attr("axis", int: 1)])],
+                                 initializers: [B.tensor("c", [3], [1, 2, 3])], inputs: [B.value("x", [1, 3, 8, 8])],
+                                 outputs: ["y"], opset: 6)
+        assertError(legacyAxis, "model.onnx: node 'a' (Add): attribute axis is not supported")
+    }
+
     // MARK: errors
 
     /// One conv node whose attributes or weight the caller varies.
