@@ -106,6 +106,11 @@ final class ONNXLoaderTests: XCTestCase {
         let g = try ONNXLoader.graph(from: m, name: "old.onnx")
         XCTAssertEqual(g.nodes.map(\.op), [.clip(min: 0, max: 6), .pad(pads: [0, 0, 1, 2, 0, 0, 3, 4], value: 0.5),
                                           .reshape(shape: [1, -1]), .softmax(axis: 1)])
+
+        // Opset 1: Reshape's shape is an attribute.
+        let reshape1 = B.model(nodes: [B.node("Reshape", ["x"], ["y"], name: "r", [B.attr("shape", ints: [1, -1])])],
+                               inputs: [B.value("x", [1, 3, 8, 8])], outputs: ["y"], opset: 1)
+        XCTAssertEqual(try ONNXLoader.graph(from: reshape1, name: "old.onnx").nodes.map(\.op), [.reshape(shape: [1, -1])])
     }
 
     func testNetworkFromONNXFileRuns() throws {

@@ -139,8 +139,14 @@ extension GraphBuilder {
     }
 
     func reshapeTarget(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> [Int] {
-        try attrs.allowOnly(["allowzero"])
-        let shape = try intConstant(n, 1, what: "shape")
+        let shape: [Int]
+        if opset < 5, let attribute = try attrs.ints("shape") {   // Reshape-1: shape was an attribute
+            try attrs.allowOnly(["shape"])
+            shape = attribute
+        } else {
+            try attrs.allowOnly(["allowzero"])
+            shape = try intConstant(n, 1, what: "shape")
+        }
         if let allowZero = try attrs.int("allowzero"), allowZero != 0, shape.contains(0) {
             throw ONNXProblem("attribute allowzero=\(allowZero) with a 0 in shape \(shape) is not supported")
         }
