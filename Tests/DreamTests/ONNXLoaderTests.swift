@@ -242,6 +242,7 @@ final class ONNXLoaderTests: XCTestCase {
             ("garbage.onnx", Data([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01, 0x02])),
             ("text.onnx", Data("this is not a model\n".utf8)),
             ("empty.onnx", Data()),
+            ("truncated.onnx", try (tinyModel().serializedBytes() as Data).prefix(700)),
         ]
         for (name, bytes) in files {
             let path = dir.appendingPathComponent(name).path

@@ -31,7 +31,7 @@ public enum ONNXLoader {
         }
         let model: Onnx_ModelProto
         do { model = try Onnx_ModelProto(serializedBytes: data) } catch {
-            throw ONNXError("\(path): not an ONNX model (the file is not a valid protobuf: \(error))")
+            throw ONNXError("\(path): not an ONNX model, or a damaged one (protobuf decoding failed: \(error))")
         }
         // Arbitrary bytes can parse as a protobuf of unknown fields; a real model has both.
         guard model.hasIrVersion, model.hasGraph else {
