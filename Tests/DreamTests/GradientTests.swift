@@ -127,3 +127,30 @@ final class GradientTests: XCTestCase {
         try check(unary(.softmax(axis: 1)))
     }
 }
+
+/// A depthwise conv followed by ReLU6 runs fused (clip applied in the kernel, masked in the pullback).
+final class FusedClipTests: XCTestCase {
+    func testDepthwiseClipFusionMatchesUnfusedAndGradientChecks() throws {
+        var b = TinyGraphBuilder(seed: 4)
+        let dw = b.conv("dw", "x", out: 4, in: 4, k: 3, stride: 1, groups: 4)
+        _ = b.relu6("act", dw)
+        let fusedGraph = Graph(input: "x", inputChannels: 4, nodes: b.nodes, outputs: ["act"])
+        let fused = try Network(graph: fusedGraph)
+        XCTAssertEqual(fused.layers, ["act"], "the fused pre-activation is not addressable")
+        // Listing the pre-activation as a layer keeps it (no fusion).
+        var kept = fusedGraph
+        kept.metadata["reverie.layers"] = "dw,act"
+        let unfused = try Network(graph: kept)
+        XCTAssertEqual(unfused.layers, ["dw", "act"])
+        let x = randomTensor([1, 4, 9, 19], seed: 2, range: -4...4)
+        let a = try fused.forward(x, outputs: ["act"])["act"]!, u = try unfused.forward(x, outputs: ["act"])["act"]!
+        assertClose(a.data, u.data, rtol: 1e-6, atol: 1e-6, "fused vs unfused ReLU6")
+        XCTAssertTrue(a.data.contains(0) && a.data.contains(6), "the test input must reach both clip bounds")
+        let seed: (String, Tensor) -> (loss: Float, grad: Tensor) = { _, t in (0, randomTensor(t.shape, seed: 5)) }
+        let ga = try fused.gradient(of: x, layers: ["act"], seed: seed).gradient
+        let gu = try unfused.gradient(of: x, layers: ["act"], seed: seed).gradient
+        assertClose(ga.data, gu.data, rtol: 1e-5, atol: 1e-6, "fused vs unfused input gradient")
+        try checkGradient(fused, input: x, layers: ["act"], epsilon: 1e-3, tolerance: 1e-2,
+                          reason: "Float32 forward differenced over ε = 1e-3")
+    }
+}

@@ -94,6 +94,8 @@ do {
         json("gradient_step", size, step)
         json("forward_sgemm_floor", size, fwdFloor)
         json("step_sgemm_floor", size, stepFloor)
+        let peak = net.estimatedPeakBytes(height: h, width: w, layers: [opt.layer])
+        print("{\"bench\": \"estimated_peak_mb\", \"size\": \"\(size)\", \"mb\": \(peak / 1_000_000)}")
         rows.append(String(format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx", size as NSString, fwd, step, step / fwd,
                            Double(macs) / 1e9, stepFloor, step / stepFloor))
         if opt.profile {

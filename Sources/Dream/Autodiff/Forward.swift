@@ -10,7 +10,8 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
         let g = plan.geometry[s]!
         let w = UnsafePointer(step.weight!.pointer), b = step.bias.map { UnsafePointer($0.pointer) }
         if g.isDepthwise {
-            depthwiseConv2d(g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!)
+            depthwiseConv2d(g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!,
+                            clip: step.clip)
         } else {
             conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)))
         }

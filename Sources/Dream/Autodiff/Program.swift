@@ -10,6 +10,9 @@ struct Step {
     /// Constant operands (conv weight/bias, gemm B/C) copied once into buffers the kernels read.
     var weight: Buffer?
     var bias: Buffer?
+    /// A Clip fused into this depthwise conv: applied as the output is stored; the pullback masks
+    /// dy with lo < y < hi (the conv's pre-activation is never materialised).
+    var clip: (lo: Float, hi: Float)?
 }
 
 struct Program {
@@ -19,7 +22,9 @@ struct Program {
     var steps: [Step]
     var producer: [Int: Int]          // value → step index
 
-    init(graph: Graph) throws {
+    /// `keep`: value names that must stay addressable (listed layers, graph outputs): never fused away.
+    init(graph: Graph, keep: Set<String> = []) throws {
+        let fused = Program.fusableClips(graph, keep: keep)
         valueNames = [graph.input]
         valueIndex = [graph.input: 0]
         constants = [:]
@@ -31,7 +36,7 @@ struct Program {
         }
         steps = []
         producer = [:]
-        for node in graph.nodes {
+        for (n, node) in graph.nodes.enumerated() where !fused.values.contains(n) {
             var ins = [Int]()
             for i in node.inputs {
                 guard let id = valueIndex[i] else {
@@ -44,8 +49,14 @@ struct Program {
                 throw NetworkError("node \(node.name): output \"\(node.output)\" is defined twice")
             }
             let out = valueNames.count
-            valueNames.append(node.output); valueIndex[node.output] = out
+            let clipNode = fused[n].map { graph.nodes[$0] }
+            let outputName = clipNode?.output ?? node.output
+            guard valueIndex[outputName] == nil else {
+                throw NetworkError("node \(clipNode?.name ?? node.name): output \"\(outputName)\" is defined twice")
+            }
+            valueNames.append(outputName); valueIndex[outputName] = out
             var step = Step(name: node.name, op: node.op, inputs: ins, output: out)
+            if let clipNode, case let .clip(lo, hi) = clipNode.op { step.clip = (lo, hi) }
             switch node.op {
             case let .conv(p):
                 step.weight = Program.buffer(p.weight)
@@ -64,6 +75,22 @@ struct Program {
             producer[out] = steps.count
             steps.append(step)
         }
+    }
+
+    /// Depthwise conv node index → index of the Clip that alone consumes its output (fused).
+    /// Why: the clip then costs nothing forward, and its mask rides on the depthwise pullback.
+    static func fusableClips(_ graph: Graph, keep: Set<String>) -> [Int: Int] {
+        var uses = [String: [Int]]()
+        for (i, node) in graph.nodes.enumerated() { for x in node.inputs { uses[x, default: []].append(i) } }
+        var fused = [Int: Int]()
+        for (i, node) in graph.nodes.enumerated() {
+            guard case let .conv(p) = node.op, p.groups > 1, p.weight.shape.count == 4, p.weight.shape[1] == 1,
+                  p.weight.shape[0] == p.groups, !keep.contains(node.output), !graph.outputs.contains(node.output),
+                  let users = uses[node.output], users.count == 1, users[0] > i,
+                  case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1 else { continue }
+            fused[i] = users[0]
+        }
+        return fused
     }
 
     private static func buffer(_ t: Tensor) -> Buffer { let b = Buffer(count: t.count); b.copy(from: t); return b }

@@ -80,8 +80,12 @@ private func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
 }
 
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                     clip: (lo: Float, hi: Float)? = nil) {
     let taps = g.kH * g.kW, pp = PhasePlane(g)
+    // A fused Clip (ReLU6) clamps as outputs are stored; ±∞ when there is none.
+    let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
+    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
     // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
     let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
     parallelTasks(g.batch * g.inC) { task, p in
@@ -107,7 +111,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                         let row = top + ky * g.dilH * pp.rowLength + ox
                         for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: w[ky * g.kW + kx]) * load8(row + offs[kx]) }
                     }
-                    store8(acc, out + ox)
+                    store8(pointwiseMin(pointwiseMax(acc, vlo), vhi), out + ox)
                     ox += 8
                 }
                 while ox < g.outW {
@@ -116,7 +120,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                         let row = top + ky * g.dilH * pp.rowLength + ox
                         for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[offs[kx]] }
                     }
-                    out[ox] = acc
+                    out[ox] = min(max(acc, lo), hi)
                     ox += 1
                 }
             }

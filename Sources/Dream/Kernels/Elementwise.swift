@@ -37,6 +37,22 @@ func clipBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeM
     }
 }
 
+/// dy[i] = lo < y[i] < hi ? dy[i] : 0, in place (the pullback of a Clip fused into its producer).
+func clipMaskInPlace(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
+    parallelChunks(count) { a, b in
+        var i = a
+        let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+        while i + 8 <= b {
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            let gv = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+            let pass = (yv .> vlo) .& (yv .< vhi)
+            UnsafeMutableRawPointer(dy + i).storeBytes(of: SIMD8<Float>().replacing(with: gv, where: pass), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < b { if !(y[i] > lo && y[i] < hi) { dy[i] = 0 }; i += 1 }
+    }
+}
+
 func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
     parallelChunks(count) { a, b in for i in a..<b { y[i] = 1 / (1 + exp(-x[i])) } }
 }

@@ -34,7 +34,10 @@ public final class Network: @unchecked Sendable {
         Network.configureBLAS
         let folded = foldBatchNorms(graph)
         self.graph = folded
-        program = try Program(graph: folded)
+        var keep = Set(folded.outputs)
+        if let listed = folded.metadata["reverie.layers"] { keep.formUnion(Network.list(listed)) }
+        let program = try Program(graph: folded, keep: keep)
+        self.program = program
         for o in folded.outputs where program.valueIndex[o] == nil {
             throw NetworkError("graph output \"\(o)\" is not produced by any node")
         }
@@ -47,7 +50,8 @@ public final class Network: @unchecked Sendable {
             }
             layers = outputs.filter(names.contains)
         } else {
-            layers = folded.nodes.filter { Network.isDreamable($0.op) }.map(\.output)
+            // A depthwise pre-activation fused with its Clip is not addressable.
+            layers = folded.nodes.filter { Network.isDreamable($0.op) }.map(\.output).filter { program.valueIndex[$0] != nil }
         }
         if let listed = folded.metadata["reverie.recommended"] {
             let names = Network.list(listed)
