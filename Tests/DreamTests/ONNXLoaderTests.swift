@@ -138,6 +138,19 @@ final class ONNXLoaderTests: XCTestCase {
         XCTAssertEqual(y, Tensor(shape: [1, 4], data: [0, 0, 3, 7]))
     }
 
+    func testNetworkErrorsNameTheFile() throws {
+        // Loads fine, but the engine refuses the metadata: the error still names the file.
+        let m = B.model(nodes: [B.node("Relu", ["x"], ["y"], name: "r")], inputs: [B.value("x", [1, 3, "H", "W"])],
+                        outputs: ["y"], metadata: ["reverie.layers": "nope"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reverie-meta-\(getpid()).onnx").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try (m.serializedBytes() as Data).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Network(onnxPath: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path + ": "), "\(error)")
+            XCTAssertTrue("\(error)".contains("nope"), "\(error)")
+        }
+    }
+
     func testInferenceOnlyVariantsAreRefused() {
         let mask = B.model(nodes: [B.node("Dropout", ["x"], ["y", "mask"], name: "d")], inputs: [B.value("x", [1, 3, 8, 8])],
                            outputs: ["y"])
