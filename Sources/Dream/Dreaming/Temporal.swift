@@ -24,10 +24,9 @@ public struct TemporalCarry: Sendable {
         for i in detail.data.indices { detail.data[i] -= previousSource.data[i] }
         var reliable: [Bool]? = nil
         if useFlow {
-            let backward = OpticalFlow.estimate(from: source, to: previousSource, settings: flowSettings)
-            let forward = OpticalFlow.estimate(from: previousSource, to: source, settings: flowSettings)
-            detail = warp(detail, along: backward)
-            reliable = reliabilityMask(backward: backward, forward: forward)
+            let motion = OpticalFlow.motion(from: previousSource, to: source, settings: flowSettings)
+            detail = warp(detail, along: motion.backward)
+            reliable = motion.reliable
         }
         var out = source
         let plane = source.shape[2] * source.shape[3]

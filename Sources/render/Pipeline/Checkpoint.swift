@@ -126,7 +126,10 @@ final class ResumableOutput {
         let writer = try VideoWriter(path: destination, width: width, height: height, frameRate: frameRate,
                                      settings: settings, audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
         do {
-            try forEachFrame { _, seconds, image in try writer.write(image, seconds: seconds) }
+            try forEachFrame { _, seconds, image in
+                if Interrupt.requested { throw Interrupted(destination: destination) }
+                try writer.write(image, seconds: seconds)
+            }
             try writer.finish()
         } catch {
             writer.cancel()

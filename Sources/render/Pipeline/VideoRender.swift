@@ -95,8 +95,10 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
 
     // The final encode: every dreamed frame at its source time, the source's audio trimmed to the range.
     let lastTime = output.state.times.last ?? 0
+    var settings = job.encoder
+    settings.timeBase = info.timeBase   // exact source timestamps, variable frame rate included
     try output.encode(
-        settings: job.encoder, audioFrom: info.audio.isEmpty ? nil : job.input,
+        settings: settings, audioFrom: info.audio.isEmpty ? nil : job.input,
         audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value),
         metadata: ["reverie": try job.record.json()])
     return VideoResult(frames: index, seconds: lastTime, score: meter.score)
