@@ -15,7 +15,7 @@ rows = {}
 for path in ("/tmp/reverie-bench.out", "/tmp/onnxruntime-bench.out"):
     for line in open(path):
         if line.startswith("{"):
-            r = json.loads(line); rows.setdefault(r["size"], {})[r["bench"]] = r["ms"]
+            r = json.loads(line); rows.setdefault(r["size"], {})[r["bench"]] = r.get("ms", r.get("mb"))
 print("\nsize       ours fwd  ort fwd  fwd/ort   step  step/fwd  step floor  step/floor")
 for size, r in rows.items():
     if "forward" not in r: continue

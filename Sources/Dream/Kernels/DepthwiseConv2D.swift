@@ -85,7 +85,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
     let taps = g.kH * g.kW, pp = PhasePlane(g)
     // A fused Clip (ReLU6) clamps as outputs are stored; ±∞ when there is none.
     let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
-    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi), hasClip = clip != nil
     // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
     let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
     parallelTasks(g.batch * g.inC) { task, p in
@@ -107,11 +107,20 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                 var ox = 0
                 while ox + 8 <= g.outW {
                     var acc = SIMD8<Float>(repeating: b)
-                    for ky in 0..<g.kH {
-                        let row = top + ky * g.dilH * pp.rowLength + ox
-                        for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: w[ky * g.kW + kx]) * load8(row + offs[kx]) }
+                    if pp.phases == 1 {
+                        // Unstrided: tap offsets are kx·d, no table lookup in the inner loop.
+                        for ky in 0..<g.kH {
+                            let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
+                            for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: wr[kx]) * load8(row + kx * g.dilW) }
+                        }
+                    } else {
+                        for ky in 0..<g.kH {
+                            let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
+                            for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: wr[kx]) * load8(row + offs[kx]) }
+                        }
                     }
-                    store8(pointwiseMin(pointwiseMax(acc, vlo), vhi), out + ox)
+                    if hasClip { acc = acc.replacing(with: vlo, where: acc .< vlo).replacing(with: vhi, where: acc .> vhi) }
+                    store8(acc, out + ox)
                     ox += 8
                 }
                 while ox < g.outW {
