@@ -39,25 +39,29 @@ final class Plan {
 
     func count(_ value: Int) -> Int { shapes[value]!.reduce(1, *) }
 
+    /// Bytes this plan's arena has allocated (constants excluded: they are shared).
+    private(set) var allocatedBytes = 0
+
     func value(_ id: Int) -> Buffer {
         if let b = values[id] { return b }
-        let b = Buffer(count: count(id)); values[id] = b; return b
+        let b = Buffer(count: count(id)); values[id] = b; allocatedBytes += b.count * 4; return b
     }
 
     func grad(_ id: Int) -> Buffer {
         if let b = grads[id] { return b }
-        let b = Buffer(count: count(id)); grads[id] = b; return b
+        let b = Buffer(count: count(id)); grads[id] = b; allocatedBytes += b.count * 4; return b
     }
 
     func colScratch(_ n: Int) -> UnsafeMutablePointer<Float>? {
         if n == 0 { return nil }
         if let c = col, c.count >= n { return c.pointer }
+        allocatedBytes += (n - (col?.count ?? 0)) * 4
         let c = Buffer(count: n); col = c; return c.pointer
     }
 
     func argmaxBuffer(step: Int, count: Int) -> UnsafeMutablePointer<Int32> {
         if let a = argmax[step] { return a.pointer }
-        let a = IndexBuffer(count: count); argmax[step] = a; return a.pointer
+        let a = IndexBuffer(count: count); argmax[step] = a; allocatedBytes += count * 4; return a.pointer
     }
 
     /// Bytes of everything a gradient through `steps` holds: activations, gradients, argmax, im2col.

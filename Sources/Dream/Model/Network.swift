@@ -29,6 +29,8 @@ public final class Network: @unchecked Sendable {
     private let lock = NSLock()
     /// Why 4: tiles come in a few sizes (full tiles, right/bottom edges, the corner).
     private static let maxPlans = 4
+    /// Why 1.5 GB: a 1280x720 step to block10 alone needs ~1.4 GB; keep at most one more such arena.
+    private static let maxArenaBytes = 1_500_000_000
 
     public init(graph: Graph) throws {
         Network.configureBLAS
@@ -185,7 +187,9 @@ public final class Network: @unchecked Sendable {
             planOrder.removeAll { $0 == shape }; planOrder.append(shape)
             return p
         }
-        if plans.count >= Network.maxPlans, let oldest = planOrder.first {
+        // Evict least recently used arenas: at most `maxPlans`, and at most `maxArenaBytes` held by the others.
+        while let oldest = planOrder.first,
+              plans.count >= Network.maxPlans || plans.values.reduce(0, { $0 + $1.allocatedBytes }) > Network.maxArenaBytes {
             plans[oldest] = nil; planOrder.removeFirst()
         }
         let p = Plan(program: program, inputShape: shape)
