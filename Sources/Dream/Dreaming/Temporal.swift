@@ -18,13 +18,14 @@ public struct TemporalCarry: Sendable {
         self.blend = blend; self.useFlow = useFlow; self.flowSettings = flowSettings
     }
 
-    /// The picture frame t's dream starts from. All pictures (1, 3, H, W) in [0, 1].
-    public func start(source: Tensor, previousSource: Tensor, previousDream: Tensor) -> Tensor {
+    /// The picture frame t's dream starts from. All pictures (1, 3, H, W) in [0, 1]. `motion`
+    /// (previous → current source) is estimated here unless the caller already has it.
+    public func start(source: Tensor, previousSource: Tensor, previousDream: Tensor, motion known: FrameMotion? = nil) -> Tensor {
         var detail = previousDream
         for i in detail.data.indices { detail.data[i] -= previousSource.data[i] }
         var reliable: [Bool]? = nil
         if useFlow {
-            let motion = OpticalFlow.motion(from: previousSource, to: source, settings: flowSettings)
+            let motion = known ?? OpticalFlow.motion(from: previousSource, to: source, settings: flowSettings)
             detail = warp(detail, along: motion.backward)
             reliable = motion.reliable
         }

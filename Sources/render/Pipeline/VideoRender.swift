@@ -59,12 +59,14 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     var index = 0
     let began = Date()
     let written = try output.writtenFrames()   // on resume: replayed into the coherence meter
+    var lastSource: Tensor? = nil
     while let frame = try reader.nextFrame(), frame.seconds < end - 1e-9 {
         defer { index += 1 }
         let source = resize(tensor(from: frame.image), height: size.height, width: size.width, interpolation: .bicubic)
         if index < done {    // dreamed before the checkpoint
             guard let image = try written.next() else { throw DreamError("\(job.output).reverie-resume: a segment is missing frames") }
             meter.add(source: source, output: tensor(from: image))
+            lastSource = source
             continue
         }
         let dreamed: Tensor
@@ -72,14 +74,17 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
             let f = (Double(index - done) + p.fraction) / Double(max(expected - done, 1))
             progress.update(fraction: f, "frame \(index + 1)/\(expected)\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")")
         }
+        // One flow estimate per frame pair serves the carry and the coherence meter.
+        let motion = lastSource.map { OpticalFlow.motion(from: $0, to: source) }
+        lastSource = source
         if let previous {
-            let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream)
+            let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream, motion: motion)
             dreamed = try dreamer.dream(start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
                                         steps: job.parameters.frameSteps, rng: &rng, progress: report)
         } else {
             dreamed = try dreamer.dream(source, parameters: job.parameters, rng: &rng, progress: report)
         }
-        meter.add(source: source, output: dreamed)
+        meter.add(source: source, output: dreamed, motion: motion)
         previous = (source, dreamed)
         try output.append(rgbImage(from: dreamed), seconds: max(0, frame.seconds - job.start))
         let framesDone = index + 1
