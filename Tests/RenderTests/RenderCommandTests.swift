@@ -134,4 +134,38 @@ final class RenderCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.mp4"))
     }
+
+    func testBadOutputPathLeavesNothing() throws {
+        let clip = dir + "/clip.mp4"
+        try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 3)
+        try assertFails(["video", clip, "-o", dir + "/no/such/folder/out.mp4", "--model", model, "--quiet"], mentions: ["no/such/folder"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/no"))
+        try assertFails(["video", dir + "/missing.mp4", "-o", dir + "/out.mp4", "--model", model, "--quiet"], mentions: ["missing.mp4"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out.mp4"))
+    }
+
+    /// The real default model on the real sample, end to end (small and short, so it stays quick).
+    func testDefaultModelDreamsChelsea() throws {
+        guard let chelsea = ImageNetInput.samplePath("chelsea.png") else { throw XCTSkip("samples/chelsea.png is not fetched (run samples/fetch)") }
+        let out = dir + "/chelsea.png"
+        let r = try runRender(["image", chelsea, "-o", out, "--preset", "classic", "--width", "160", "--octaves", "2", "--steps", "3", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let dreamed = try ImageFile.read(path: out)
+        XCTAssertEqual([dreamed.width, dreamed.height], [160, 106])
+        let source = try ImageFile.read(path: chelsea)
+        XCTAssertGreaterThan(SyntheticMedia.meanAbsoluteError(dreamed, source.resizedNearest(width: 160, height: 106)), 2)
+    }
+}
+
+private extension RGBImage {
+    func resizedNearest(width w: Int, height h: Int) -> RGBImage {
+        var out = RGBImage(width: w, height: h)
+        for y in 0..<h {
+            for x in 0..<w {
+                let sx = x * width / w, sy = y * height / h
+                for c in 0..<3 { out.pixels[3 * (y * w + x) + c] = pixels[3 * (sy * width + sx) + c] }
+            }
+        }
+        return out
+    }
 }

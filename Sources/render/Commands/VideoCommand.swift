@@ -37,6 +37,7 @@ struct VideoCommand: ParsableCommand {
     @Flag(help: "Replace an existing output.") var overwrite = false
     @Option(help: .hidden) var stopAfter: Int?
     @Option(help: .hidden) var checkpointEvery: Int = 10
+    @Option(help: .hidden) var roll: RollMode = .varying
     @OptionGroup var dream: DreamOptions
 
     func validate() throws {
@@ -68,6 +69,7 @@ struct VideoCommand: ParsableCommand {
             job.overwrite = overwrite
             job.stopAfter = stopAfter
             job.checkpointEvery = checkpointEvery
+            job.fixedRoll = roll == .fixed
             Interrupt.install()
             let result = try renderVideo(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
@@ -78,3 +80,4 @@ struct VideoCommand: ParsableCommand {
 }
 
 enum Toggle: String, ExpressibleByArgument, CaseIterable { case on, off }
+enum RollMode: String, ExpressibleByArgument, CaseIterable { case fixed, varying }

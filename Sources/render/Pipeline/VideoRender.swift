@@ -16,6 +16,7 @@ struct VideoJob {
     var overwrite = false
     var checkpointEvery = 10             // frames
     var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
+    var fixedRoll = false                // every frame rolls its tiles by the same offsets
 }
 
 struct VideoResult {
@@ -78,6 +79,8 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         let motion = lastSource.map { OpticalFlow.motion(from: $0, to: source) }
         lastSource = source
         if let previous {
+            // Fixed roll: the tile offsets repeat frame after frame, so tile borders stay put.
+            if job.fixedRoll { rng = SeededGenerator(seed: job.parameters.seed &+ 1) }
             let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream, motion: motion)
             dreamed = try dreamer.dream(start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
                                         steps: job.parameters.frameSteps, rng: &rng, progress: report)
