@@ -28,6 +28,9 @@ final class KernelTests: XCTestCase {
         Case(n: 1, c: 3, h: 11, w: 37, o: 3, kh: 5, kw: 5, s: 2, d: 1, groups: 3, padding: .sameUpper),
         Case(n: 2, c: 2, h: 9, w: 29, o: 2, kh: 3, kw: 3, s: 1, d: 2, groups: 2, padding: .explicit(top: 2, left: 1, bottom: 0, right: 3)),
         Case(n: 1, c: 4, h: 8, w: 40, o: 4, kh: 3, kw: 3, s: 3, d: 1, groups: 4, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
+        // Rows of 32+ outputs: the four-accumulator SIMD path, strided and not.
+        Case(n: 1, c: 2, h: 4, w: 75, o: 2, kh: 5, kw: 5, s: 2, d: 1, groups: 2, padding: .sameUpper),
+        Case(n: 1, c: 3, h: 5, w: 70, o: 3, kh: 3, kw: 3, s: 1, d: 1, groups: 3, padding: .sameUpper),
         // Stride 1 with more padding than the kernel reaches: the scatter fallback of the backward pass.
         Case(n: 1, c: 3, h: 5, w: 20, o: 3, kh: 1, kw: 1, s: 1, d: 1, groups: 3, padding: .explicit(top: 1, left: 2, bottom: 1, right: 0)),
     ]

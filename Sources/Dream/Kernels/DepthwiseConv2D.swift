@@ -105,6 +105,27 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                 let top = UnsafePointer(pad + oy * g.strideH * pp.rowLength)
                 let out = dst + oy * g.outW
                 var ox = 0
+                // 32 outputs at a time in 4 independent accumulators: one chain of kh·kw dependent FMAs
+                // per 8 outputs is latency-bound (4–5 cycles each); four chains keep the FMA units busy.
+                while ox + 32 <= g.outW {
+                    let bv = SIMD8<Float>(repeating: b)
+                    var a0 = bv, a1 = bv, a2 = bv, a3 = bv
+                    for ky in 0..<g.kH {
+                        let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
+                        for kx in 0..<g.kW {
+                            let wv = SIMD8<Float>(repeating: wr[kx]), q = row + offs[kx]
+                            a0 += wv * load8(q); a1 += wv * load8(q + 8); a2 += wv * load8(q + 16); a3 += wv * load8(q + 24)
+                        }
+                    }
+                    if hasClip {
+                        a0 = a0.replacing(with: vlo, where: a0 .< vlo).replacing(with: vhi, where: a0 .> vhi)
+                        a1 = a1.replacing(with: vlo, where: a1 .< vlo).replacing(with: vhi, where: a1 .> vhi)
+                        a2 = a2.replacing(with: vlo, where: a2 .< vlo).replacing(with: vhi, where: a2 .> vhi)
+                        a3 = a3.replacing(with: vlo, where: a3 .< vlo).replacing(with: vhi, where: a3 .> vhi)
+                    }
+                    store8(a0, out + ox); store8(a1, out + ox + 8); store8(a2, out + ox + 16); store8(a3, out + ox + 24)
+                    ox += 32
+                }
                 while ox + 8 <= g.outW {
                     var acc = SIMD8<Float>(repeating: b)
                     if pp.phases == 1 {
@@ -208,6 +229,21 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
         for iy in 0..<g.inH {
             let out = dst + iy * g.inW
             var ix = 0
+            while ix + 32 <= g.inW {
+                // Four independent accumulators (see the forward kernel).
+                var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                for a in 0..<g.kH {
+                    let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
+                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    for b in 0..<g.kW {
+                        let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), q = row + b * g.dilW
+                        a0 += wv * load8(q); a1 += wv * load8(q + 8); a2 += wv * load8(q + 16); a3 += wv * load8(q + 24)
+                    }
+                }
+                store8(load8(out + ix) + a0, out + ix); store8(load8(out + ix + 8) + a1, out + ix + 8)
+                store8(load8(out + ix + 16) + a2, out + ix + 16); store8(load8(out + ix + 24) + a3, out + ix + 24)
+                ix += 32
+            }
             while ix + 8 <= g.inW {
                 var acc = SIMD8<Float>()
                 for a in 0..<g.kH {
