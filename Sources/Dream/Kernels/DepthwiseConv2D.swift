@@ -47,7 +47,20 @@ private struct PhasePlane {
 
 /// Floats of scratch the depthwise kernels need for geometry `g`.
 func depthwiseScratchCount(_ g: ConvGeometry) -> Int {
-    depthwiseTasks * max(PhasePlane(g).count, GradientPlane(g).count)
+    depthwiseTasks * max(PhasePlane(g).count, GradientPlane(g).count, StridedGradientPlane(g).count)
+}
+
+/// Strided backward: dy rows with `left` zeros before and slack after, plus one phase-split row
+/// of the padded input gradient.
+private struct StridedGradientPlane {
+    let left: Int, width: Int, rows: Int, phase: PhasePlane
+    init(_ g: ConvGeometry) {
+        phase = PhasePlane(g)
+        left = ((g.kW - 1) * g.dilW + g.strideW - 1) / g.strideW
+        width = left + max(g.outW, phase.phaseWidth) + 16
+        rows = g.outH
+    }
+    var count: Int { rows * width + phase.rowLength }
 }
 
 /// Stride-1 backward: dy zero-padded by (k−1)·d on every side (+8 columns slack), so the input
@@ -167,6 +180,10 @@ func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight
         depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch)
         return
     }
+    if g.strideW > 1 {
+        depthwiseBackwardStrided(g, dy: dy, weight: weight, dx: dx, scratch: scratch)
+        return
+    }
     let taps = g.kH * g.kW, pp = PhasePlane(g)
     let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
     parallelTasks(g.batch * g.inC) { task, p in
@@ -264,6 +281,52 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                 out[ix] += acc
                 ix += 1
             }
+        }
+    }
+}
+
+/// Strided gather: padded input-gradient column c = j·s + q receives, from each tap kx with
+/// kx·d ≡ q (mod s), w · dy[j + (q − kx·d)/s]: contiguous in j, so 8 columns of one phase are one
+/// SIMD8 load per tap. Rows: padded row r takes dy row (r − ky·d)/s for the taps that divide.
+private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    let taps = g.kH * g.kW, sp = StridedGradientPlane(g), pp = sp.phase, s = g.strideW
+    // For each phase q: the taps feeding it and their dy column offsets e = (q − kx·d)/s (exact).
+    var phaseTaps = [[(kx: Int, e: Int)]](repeating: [], count: s)
+    for q in 0..<s {
+        for kx in 0..<g.kW where ((q - kx * g.dilW) % s + s) % s == 0 {
+            phaseTaps[q].append((kx, (q - kx * g.dilW) / s))
+        }
+    }
+    parallelTasks(g.batch * g.inC) { task, p in
+        let c = p % g.inC
+        let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
+        let base = scratch + task * sp.count
+        let acc = base + sp.rows * sp.width   // one phase-split padded row
+        for r in 0..<g.outH {
+            let row = base + r * sp.width
+            row.update(repeating: 0, count: sp.left)
+            (row + sp.left).update(from: d + r * g.outW, count: g.outW)
+            (row + sp.left + g.outW).update(repeating: 0, count: sp.width - sp.left - g.outW)
+        }
+        for iy in 0..<g.inH {
+            let r = iy + g.padTop
+            acc.update(repeating: 0, count: pp.rowLength)
+            for ky in 0..<g.kH {
+                let t = r - ky * g.dilH
+                if t < 0 || t % g.strideH != 0 || t / g.strideH >= g.outH { continue }
+                let dyRow = UnsafePointer(base + (t / g.strideH) * sp.width + sp.left)
+                for q in 0..<s {
+                    let out = acc + q * pp.phaseWidth
+                    for (kx, e) in phaseTaps[q] {
+                        let wv = w[ky * g.kW + kx], src = dyRow + e, wv8 = SIMD8<Float>(repeating: wv)
+                        var j = 0
+                        while j + 8 <= pp.phaseWidth { store8(load8(out + j) + wv8 * load8(src + j), out + j); j += 8 }
+                        while j < pp.phaseWidth { out[j] += wv * src[j]; j += 1 }
+                    }
+                }
+            }
+            pp.gatherRowAdding(acc, count: g.inW, padLeft: g.padLeft, into: dst + iy * g.inW)
         }
     }
 }
