@@ -28,7 +28,7 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output video (.mp4, .mov, .mkv, .webm).") var output: String
     @Option(help: "Start time in seconds.") var start: Double = 0
     @Option(help: "Duration in seconds (default: to the end).") var duration: Double?
-    @Option(name: .customLong("frame-octaves"), help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves: String?
+    @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves: String?
     @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first.") var frameSteps: Int?
     @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above).") var blend: Float?
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?

@@ -13,7 +13,8 @@ struct DreamOptions: ParsableArguments {
     @Option(help: "Objective: l2 (0.5·mean(A²), for signed layers) or mean (mean(A), for post-ReLU layers).")
     var objective: ObjectiveKind?
 
-    @Option(help: "Octaves: a count (4 = -3..0) or a range of scale exponents like -3..0.")
+    // .unconditional: a range like -3..0 starts with a dash and must still be taken as the value.
+    @Option(parsing: .unconditional, help: "Octaves: a count (4 = -3..0) or a range of scale exponents like -3..0.")
     var octaves: String?
 
     @Option(name: .customLong("octave-scale"), help: "Size ratio between octaves.")
