@@ -12,9 +12,15 @@ public struct Preprocessing: Sendable, Equatable {
     public static let imageNet = Preprocessing(mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375])
 
     /// The model-space value of RGB 0: the dreamed image is clipped to [lower, upper].
-    public func lowerBound(channel: Int) -> Float { (0 - mean[channel % mean.count]) / std[channel % std.count] }
+    public func lowerBound(channel: Int) -> Float { toModel(0, channel: channel) }
     /// The model-space value of RGB 255.
-    public func upperBound(channel: Int) -> Float { (255 - mean[channel % mean.count]) / std[channel % std.count] }
+    public func upperBound(channel: Int) -> Float { toModel(255, channel: channel) }
+
+    /// (rgb255 − mean[c]) / std[c]; channels past the lists reuse them cyclically, empty lists mean identity.
+    public func toModel(_ rgb255: Float, channel: Int) -> Float {
+        let m = mean.isEmpty ? 0 : mean[channel % mean.count], s = std.isEmpty ? 1 : std[channel % std.count]
+        return (rgb255 - m) / s
+    }
 
     /// Reads `reverie.mean` / `reverie.std` ("127,127,127"); a single value applies to every channel.
     static func from(metadata: [String: String], channels: Int) throws -> Preprocessing {
