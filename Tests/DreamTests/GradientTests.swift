@@ -130,9 +130,13 @@ final class GradientTests: XCTestCase {
 
 /// A depthwise conv followed by ReLU6 runs fused (clip applied in the kernel, masked in the pullback).
 final class FusedClipTests: XCTestCase {
-    func testDepthwiseClipFusionMatchesUnfusedAndGradientChecks() throws {
+    func testDepthwiseClipFusionMatchesUnfusedAndGradientChecks() throws { try checkFusion(groups: 4, stride: 1) }
+    func testStridedDepthwiseClipFusion() throws { try checkFusion(groups: 4, stride: 2) }
+    func testConvClipFusion() throws { try checkFusion(groups: 1, stride: 1) }
+
+    private func checkFusion(groups: Int, stride: Int) throws {
         var b = TinyGraphBuilder(seed: 4)
-        let dw = b.conv("dw", "x", out: 4, in: 4, k: 3, stride: 1, groups: 4)
+        let dw = b.conv("dw", "x", out: 4, in: 4, k: 3, stride: stride, groups: groups)
         _ = b.relu6("act", dw)
         let fusedGraph = Graph(input: "x", inputChannels: 4, nodes: b.nodes, outputs: ["act"])
         let fused = try Network(graph: fusedGraph)
@@ -142,7 +146,7 @@ final class FusedClipTests: XCTestCase {
         kept.metadata["reverie.layers"] = "dw,act"
         let unfused = try Network(graph: kept)
         XCTAssertEqual(unfused.layers, ["dw", "act"])
-        let x = randomTensor([1, 4, 9, 19], seed: 2, range: -4...4)
+        let x = randomTensor([1, 4, 9, 19], seed: 2, range: -8...8)
         let a = try fused.forward(x, outputs: ["act"])["act"]!, u = try unfused.forward(x, outputs: ["act"])["act"]!
         assertClose(a.data, u.data, rtol: 1e-6, atol: 1e-6, "fused vs unfused ReLU6")
         XCTAssertTrue(a.data.contains(0) && a.data.contains(6), "the test input must reach both clip bounds")

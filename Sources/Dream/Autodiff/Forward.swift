@@ -14,6 +14,7 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
                             clip: step.clip)
         } else {
             conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)))
+            if let c = step.clip { clip(out, out, count: n, lo: c.lo, hi: c.hi) }
         }
     case .batchNorm:
         let a = step.affine!

@@ -10,8 +10,8 @@ struct Step {
     /// Constant operands (conv weight/bias, gemm B/C) copied once into buffers the kernels read.
     var weight: Buffer?
     var bias: Buffer?
-    /// A Clip fused into this depthwise conv: applied as the output is stored; the pullback masks
-    /// dy with lo < y < hi (the conv's pre-activation is never materialised).
+    /// A Clip fused into this conv: applied to the output (as it is stored for depthwise); the
+    /// pullback masks dy with lo < y < hi (the conv's pre-activation is never kept).
     var clip: (lo: Float, hi: Float)?
 }
 
@@ -77,15 +77,15 @@ struct Program {
         }
     }
 
-    /// Depthwise conv node index → index of the Clip that alone consumes its output (fused).
-    /// Why: the clip then costs nothing forward, and its mask rides on the depthwise pullback.
+    /// Conv node index → index of the Clip that alone consumes its output (fused).
+    /// Why: depthwise convs clamp as they store (free); other convs clamp their output in place
+    /// (one pass less, one activation buffer less); the pullback masks dy with the output.
     static func fusableClips(_ graph: Graph, keep: Set<String>) -> [Int: Int] {
         var uses = [String: [Int]]()
         for (i, node) in graph.nodes.enumerated() { for x in node.inputs { uses[x, default: []].append(i) } }
         var fused = [Int: Int]()
         for (i, node) in graph.nodes.enumerated() {
-            guard case let .conv(p) = node.op, p.groups > 1, p.weight.shape.count == 4, p.weight.shape[1] == 1,
-                  p.weight.shape[0] == p.groups, !keep.contains(node.output), !graph.outputs.contains(node.output),
+            guard case .conv = node.op, !keep.contains(node.output), !graph.outputs.contains(node.output),
                   let users = uses[node.output], users.count == 1, users[0] > i,
                   case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1 else { continue }
             fused[i] = users[0]

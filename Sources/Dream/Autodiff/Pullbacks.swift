@@ -14,11 +14,11 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool]) 
     case .conv:
         guard let d = dx() else { return }
         let g = plan.geometry[s]!
+        if let c = step.clip {
+            // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
+            clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
+        }
         if g.isDepthwise {
-            if let c = step.clip {
-                // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
-                clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
-            }
             depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
                                     scratch: plan.colScratch(depthwiseScratchCount(g))!)
         } else {
