@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Render: ParsableCommand {
@@ -8,6 +9,23 @@ struct Render: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             VideoCommand.self, ZoomCommand.self, ImageCommand.self, LayersCommand.self, PresetsCommand.self,
-            ProbeCommand.self, ModelCommand.self, ScoreCommand.self,
+            ProbeCommand.self, ScoreCommand.self, ModelCommand.self,
         ])
+
+    /// Like ArgumentParser's own, except that a usage or validation error is one line on stderr
+    /// (`error: …`), as every other error is, rather than the message followed by the usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)   // the command has already said what went wrong
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }   // --help, --version
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(line.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

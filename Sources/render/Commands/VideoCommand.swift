@@ -25,28 +25,17 @@ struct VideoCommand: ParsableCommand {
             """)
 
     @Argument(help: "Input video.") var input: String
-    @Option(name: .shortAndLong, help: "Output video (.mp4, .mov, .mkv, .webm).") var output: String
     @Option(help: "Start time in seconds.") var start: Double = 0
     @Option(help: "Duration in seconds (default: to the end).") var duration: Double?
     @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves: String?
     @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first.") var frameSteps: Int?
     @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above).") var blend: Float?
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?
-    @Option(help: "H.264/VP9 quality (lower is better, 18 is visually lossless).") var crf: Int = 18
-    @Flag(help: "Continue an interrupted render from its checkpoint.") var resume = false
-    @Flag(help: "Replace an existing output.") var overwrite = false
-    @Option(help: .hidden) var stopAfter: Int?
-    @Option(help: .hidden) var checkpointEvery: Int = 10
     @Option(help: .hidden) var roll: RollMode = .varying
+    @OptionGroup var out: OutputOptions
     @OptionGroup var dream: DreamOptions
 
-    func validate() throws {
-        guard ["mp4", "mov", "mkv", "webm"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) else {
-            throw ValidationError("\(output): the output must end in .mp4, .mov, .mkv or .webm")
-        }
-        guard crf >= 0 && crf <= 63 else { throw ValidationError("--crf must be 0...63") }
-        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
-    }
+    func validate() throws { try out.validate() }
 
     func run() throws {
         try reportingErrors {
@@ -59,21 +48,21 @@ struct VideoCommand: ParsableCommand {
             let progress = Progress(quiet: dream.quiet)
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
             var job = VideoJob(
-                input: input, output: output, parameters: parameters,
+                input: input, output: out.output, parameters: parameters,
                 record: RenderRecord(command: "video", preset: dream.preset, parameters: parameters,
                                      model: dream.model ?? "default:efficientnet-lite0", source: input))
             job.start = start
             job.duration = duration
-            job.encoder.crf = crf
-            job.resume = resume
-            job.overwrite = overwrite
-            job.stopAfter = stopAfter
-            job.checkpointEvery = checkpointEvery
+            job.encoder = out.encoder
+            job.resume = out.resume
+            job.overwrite = out.overwrite
+            job.stopAfter = out.stopAfter
+            job.checkpointEvery = out.checkpointEvery
             job.fixedRoll = roll == .fixed
             Interrupt.install()
             let result = try renderVideo(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
-            print("wrote \(output): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
+            print("wrote \(out.output): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
             print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
         }
     }

@@ -18,7 +18,6 @@ struct ZoomCommand: ParsableCommand {
             """)
 
     @Argument(help: "Start picture: an image, or a video with --frame/--at.") var input: String
-    @Option(name: .shortAndLong, help: "Output: .mp4, .webm, .mkv, .mov.") var output: String
     @Option(help: "Length in seconds.") var duration: Double?
     @Option(help: "Length in frames.") var frames: Int?
     @Option(help: "Frames per second.") var fps: Double = 24
@@ -30,17 +29,11 @@ struct ZoomCommand: ParsableCommand {
     @Flag(help: "Make the video loop seamlessly.") var loop = false
     @Option(help: "Video frame number of the start picture.") var frame: Int?
     @Option(help: "Video time in seconds of the start picture.") var at: Double?
-    @Option(help: "H.264/VP9 quality (lower is better).") var crf: Int = 18
-    @Flag(help: "Continue an interrupted render from its checkpoint.") var resume = false
-    @Flag(help: "Replace an existing output.") var overwrite = false
-    @Option(help: .hidden) var stopAfter: Int?
-    @Option(help: .hidden) var checkpointEvery: Int = 10
+    @OptionGroup var out: OutputOptions
     @OptionGroup var dream: DreamOptions
 
     func validate() throws {
-        guard ["mp4", "mov", "mkv", "webm"].contains(URL(fileURLWithPath: output).pathExtension.lowercased()) else {
-            throw ValidationError("\(output): the output must end in .mp4, .mov, .mkv or .webm")
-        }
+        try out.validate(extensions: OutputOptions.videoExtensions + ["gif", "webp"])
         guard (duration == nil) != (frames == nil) else { throw ValidationError("give exactly one of --duration or --frames") }
         if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be positive, got \(duration)") } }
         if let frames { guard frames >= 2 else { throw ValidationError("--frames must be at least 2, got \(frames)") } }
@@ -65,19 +58,19 @@ struct ZoomCommand: ParsableCommand {
             let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
             var job = ZoomJob(
-                picture: picture, output: output, parameters: parameters,
+                picture: picture, output: out.output, parameters: parameters,
                 record: RenderRecord(command: "zoom", preset: dream.preset, parameters: parameters,
                                      model: dream.model ?? "default:efficientnet-lite0", source: input),
                 motion: motion, frames: count, loop: loop)
-            job.encoder.crf = crf
-            job.resume = resume
-            job.overwrite = overwrite
-            job.stopAfter = stopAfter
-            job.checkpointEvery = checkpointEvery
+            job.encoder = out.encoder
+            job.resume = out.resume
+            job.overwrite = out.overwrite
+            job.stopAfter = out.stopAfter
+            job.checkpointEvery = out.checkpointEvery
             Interrupt.install()
             let result = try renderZoom(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
-            print("wrote \(output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
+            print("wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
             if let r = result.seamRatio { print(String(format: "loop seam ratio %.3f (1 = an ordinary step%@)", r, loop ? "" : "; add --loop to close the loop")) }
         }
     }
