@@ -2,11 +2,11 @@ import Foundation
 
 /// How `VideoWriter` encodes. Defaults: H.264 CRF 18, preset medium, yuv420p.
 public struct EncoderSettings: Sendable {
-    /// Constant rate factor (x264 and VP9): lower is better quality; 18 is visually lossless.
+    /// Constant rate factor (x264, VP9 and WebP): lower is better quality; 18 is visually lossless.
     public var crf: Int
     /// x264 preset (ultrafast ... veryslow); for VP9 it picks the speed.
     public var preset: String
-    /// Lossless FFV1 (Matroska outputs only).
+    /// Lossless FFV1 (Matroska outputs) or lossless WebP (.webp outputs).
     public var lossless: Bool
     /// An encoder name that overrides the choice by extension (e.g. "ffv1", "libx264").
     public var codec: String?
@@ -53,12 +53,16 @@ struct OutputKind {
         case "mov": (format, codec, pixelFormat, fastStart) = ("mov", "libx264", "yuv420p", true)
         case "mkv": (format, codec, pixelFormat, fastStart) = ("matroska", "libx264", "yuv420p", false)
         case "webm": (format, codec, pixelFormat, fastStart) = ("webm", "libvpx-vp9", "yuv420p", false)
+        // GIF: palette pictures, quantised by GIFFrames. WebP: libwebp converts RGB to its own YUV itself.
+        case "gif": (format, codec, pixelFormat, fastStart) = ("gif", "gif", "pal8", false)
+        case "webp": (format, codec, pixelFormat, fastStart) = ("webp", "libwebp_anim", "bgra", false)
         default:
-            throw VideoError("create", path: path, message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv or .webm)")
+            throw VideoError("create", path: path,
+                             message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv, .webm, .gif or .webp)")
         }
-        if settings.lossless {
+        if settings.lossless && format != "webp" {  // WebP: the encoder's own lossless mode (VideoEncoder.options)
             guard format == "matroska" else {
-                throw VideoError("create", path: path, message: "lossless output needs a .mkv file name")
+                throw VideoError("create", path: path, message: "lossless output needs a .mkv or .webp file name")
             }
             (codec, pixelFormat) = ("ffv1", "bgr0")  // packed RGB: exact round trip of RGB24
         }

@@ -12,7 +12,8 @@ struct VideoEncoder {
     init(kind: OutputKind, width: Int, height: Int, frameRate: Rational, timeBase: Rational,
          settings: EncoderSettings, globalHeader: Bool, path: String) throws {
         guard let codec = avcodec_find_encoder_by_name(kind.codec) else {
-            throw VideoError("create", path: path, message: "encoder \(kind.codec) is not available")
+            let hint = kind.codec == "libwebp_anim" ? " (animated WebP needs FFmpeg built with libwebp)" : ""
+            throw VideoError("create", path: path, message: "encoder \(kind.codec) is not available\(hint)")
         }
         format = av_get_pix_fmt(kind.pixelFormat)
         guard format != AV_PIX_FMT_NONE else { throw VideoError("create", path: path, message: "unknown pixel format \(kind.pixelFormat)") }
@@ -58,6 +59,13 @@ struct VideoEncoder {
             return [("crf", "\(settings.crf + 13)"), ("b", "0"), ("row-mt", "1"), ("cpu-used", speed)]
         case "ffv1":
             return [("level", "3")]
+        case "libwebp_anim":
+            // CRF onto libwebp's 0-100 quality: 18 -> 97, 40 -> 75 (libwebp's default). High on purpose:
+            // between frames libwebp's animation encoder keeps pixels that changed by at most
+            // round(31(1-√(q/100)) + √(q/100)) levels (1 at q >= 97, 3 at q = 90) from the previous
+            // frame, so slow changes build up visibly at lower qualities.
+            if settings.lossless { return [("lossless", "1")] }
+            return [("quality", "\(max(0, min(100, 115 - settings.crf)))")]
         default:
             return []
         }

@@ -2,7 +2,9 @@ import CFFmpeg
 import Foundation
 
 /// Encodes RGB pictures into a video file. Codec and container come from the extension:
-/// .mp4/.mov (H.264 yuv420p, +faststart), .mkv (H.264, or FFV1 with `settings.lossless`), .webm (VP9).
+/// .mp4/.mov (H.264 yuv420p, +faststart), .mkv (H.264, or FFV1 with `settings.lossless`), .webm (VP9),
+/// .gif (one palette for the whole animation, dithered; frames are kept in memory until `finish()`)
+/// and .webp (animated, libwebp); both of the last two loop forever.
 /// Writes to a temporary file beside `path`, renamed into place only by `finish()`.
 public final class VideoWriter {
     public let path: String
@@ -13,7 +15,9 @@ public final class VideoWriter {
     private let output: OutputFile
     private let encoder: CodecContext
     private let stream: UnsafeMutablePointer<AVStream>
-    private let converter: RGBToFrame
+    /// nil for GIF, whose pictures go through `gif` instead.
+    private let converter: RGBToFrame?
+    private let gif: GIFFrames?
     private let frame: Frame
     private let packet: Packet
     private let audio: AudioCarrier?
@@ -59,10 +63,13 @@ public final class VideoWriter {
         if kind.format == "mp4" || kind.format == "mov" {
             headerOptions["movflags"] = (kind.fastStart ? "+faststart" : "") + (metadata.isEmpty ? "" : "+use_metadata_tags")
         }
+        if kind.format == "gif" || kind.format == "webp" { headerOptions["loop"] = "0" }  // 0: forever
         let output = self.output
         audio = try audioFrom.flatMap { try AudioCarrier(source: $0, range: audioRange, output: output) }
 
-        converter = try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: setup.colour, path: path)
+        gif = format == AV_PIX_FMT_PAL8 ? GIFFrames() : nil
+        converter = gif != nil ? nil
+            : try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: setup.colour, path: path)
         frame = try Frame(path: path)
         packet = try Packet(path: path)
         frame.pointer.pointee.format = format.rawValue
@@ -92,12 +99,21 @@ public final class VideoWriter {
             pts = av_rescale_q(Int64(framesWritten), AVRational(num: frameRate.den, den: frameRate.num), tb.av)
         }
         pts = max(pts, lastPTS &+ 1)
-        try check(av_frame_make_writable(frame.pointer), "write", path: path)
-        try converter.fill(frame.pointer, from: image.padded(toWidth: encodedWidth, height: encodedHeight), path: path)
-        frame.pointer.pointee.pts = pts
-        try check(avcodec_send_frame(encoder.pointer, frame.pointer), "encode", path: path)
+        if let gif {
+            gif.append(image, pts: pts)  // encoded by finish(), once the palette can see every frame
+        } else if let converter {
+            try check(av_frame_make_writable(frame.pointer), "write", path: path)
+            try converter.fill(frame.pointer, from: image.padded(toWidth: encodedWidth, height: encodedHeight), path: path)
+            try send(pts: pts)
+        }
         lastPTS = pts
         framesWritten += 1
+    }
+
+    /// Encodes the picture in `frame` at `pts` and passes on what the encoder has ready.
+    private func send(pts: Int64) throws {
+        frame.pointer.pointee.pts = pts
+        try check(avcodec_send_frame(encoder.pointer, frame.pointer), "encode", path: path)
         try drainEncoder()
     }
 
@@ -131,6 +147,7 @@ public final class VideoWriter {
         done = true
         do {
             guard framesWritten > 0 else { throw VideoError("finish", path: path, message: "no frames were written") }
+            try gif?.encode(into: frame.pointer, path: path) { try send(pts: $0) }
             try check(avcodec_send_frame(encoder.pointer, nil), "flush encoder", path: path)
             try drainEncoder()
             try audio?.pump(until: duration)
