@@ -36,32 +36,43 @@ struct PaletteDitherer {
         var current = [Int32](repeating: 0, count: (w + 2) * 3)
         var next = [Int32](repeating: 0, count: (w + 2) * 3)
         image.pixels.withUnsafeBufferPointer { src in
-            for y in 0..<h {
-                let leftToRight = y % 2 == 0
-                let step = leftToRight ? 1 : -1
-                var x = leftToRight ? 0 : w - 1
-                for _ in 0..<w {
-                    let s = (y * w + x) * 3, e = (x + 1) * 3
-                    let r = max(0, min(255, Int32(src[s]) + (current[e] + 8) >> 4))
-                    let g = max(0, min(255, Int32(src[s + 1]) + (current[e + 1] + 8) >> 4))
-                    let b = max(0, min(255, Int32(src[s + 2]) + (current[e + 2] + 8) >> 4))
-                    let index = nearest(r, g, b)
-                    out[y * w + x] = UInt8(index)
-                    let p = palette[index]
-                    // 7/16 ahead, 3/16 behind-below, 5/16 below, 1/16 ahead-below (relative to the scan direction).
-                    let ahead = e + 3 * step, behind = e - 3 * step
-                    for (c, err) in [(0, r - p.r), (1, g - p.g), (2, b - p.b)] {
-                        current[ahead + c] += 7 * err
-                        next[behind + c] += 3 * err
-                        next[e + c] += 5 * err
-                        next[ahead + c] += err
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    current.withUnsafeMutableBufferPointer { cur in
+                        next.withUnsafeMutableBufferPointer { nxt in
+                            diffuseRow(y, width: w, src: src, dst: dst, cur: cur, nxt: nxt)
+                        }
                     }
-                    x += step
+                    swap(&current, &next)
+                    for i in next.indices { next[i] = 0 }
                 }
-                swap(&current, &next)
-                for i in next.indices { next[i] = 0 }
             }
         }
         return out
+    }
+
+    /// One row of Floyd–Steinberg: src RGB24 (w*h*3), dst indices (w*h); cur/nxt: (w+2)*3 errors in
+    /// 1/16 units for this row and the next, one guard column each side. Even rows run left to right.
+    private mutating func diffuseRow(_ y: Int, width w: Int, src: UnsafeBufferPointer<UInt8>, dst: UnsafeMutableBufferPointer<UInt8>,
+                                     cur: UnsafeMutableBufferPointer<Int32>, nxt: UnsafeMutableBufferPointer<Int32>) {
+        let step = y % 2 == 0 ? 1 : -1
+        var x = step == 1 ? 0 : w - 1
+        for _ in 0..<w {
+            let s = (y * w + x) * 3, e = (x + 1) * 3
+            let r = max(0, min(255, Int32(src[s]) + (cur[e] + 8) >> 4))
+            let g = max(0, min(255, Int32(src[s + 1]) + (cur[e + 1] + 8) >> 4))
+            let b = max(0, min(255, Int32(src[s + 2]) + (cur[e + 2] + 8) >> 4))
+            let index = nearest(r, g, b)
+            dst[y * w + x] = UInt8(index)
+            let p = palette[index]
+            // 7/16 ahead, 3/16 behind-below, 5/16 below, 1/16 ahead-below (relative to the scan direction).
+            let ahead = e + 3 * step, behind = e - 3 * step
+            let er = r - p.r, eg = g - p.g, eb = b - p.b
+            cur[ahead] += 7 * er; cur[ahead + 1] += 7 * eg; cur[ahead + 2] += 7 * eb
+            nxt[behind] += 3 * er; nxt[behind + 1] += 3 * eg; nxt[behind + 2] += 3 * eb
+            nxt[e] += 5 * er; nxt[e + 1] += 5 * eg; nxt[e + 2] += 5 * eb
+            nxt[ahead] += er; nxt[ahead + 1] += eg; nxt[ahead + 2] += eb
+            x += step
+        }
     }
 }
