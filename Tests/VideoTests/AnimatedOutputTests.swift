@@ -49,8 +49,9 @@ final class AnimatedOutputTests: XCTestCase {
         }
         print("GIF mean abs error \(gifError)/255, web-safe palette \(naiveError)/255")
         // The frames hold ~2900 colours; 256 well-placed ones leave steps of a few levels, which
-        // Floyd–Steinberg turns into noise of about that size: well under 6/255 mean.
-        XCTAssertLessThan(gifError, 6)
+        // Floyd–Steinberg turns into noise of about half a step: 1.4/255 measured. 2.5 leaves room
+        // yet fails a poor palette: the same quantiser limited to 32 colours gives 3.7.
+        XCTAssertLessThan(gifError, 2.5)
         // The web palette's levels are 51 apart (mean error ~12/255 on these gradients).
         XCTAssertLessThan(gifError, naiveError / 2)
 
