@@ -35,6 +35,7 @@ final class AnimatedOutputTests: XCTestCase {
         XCTAssertEqual(reader.info.frameCount, count)
         // GIF delays are whole centiseconds: 1/12 s becomes 8 or 9 cs, keeping the running time exact to 1 cs.
         XCTAssertEqual(reader.info.duration, 1.0, accuracy: 0.02)
+        XCTAssertEqual(reader.info.frameRate.value, 12, accuracy: 0.1, "\(reader.info.frameRate)")
         var frames: [VideoFrame] = []
         while let f = try reader.nextFrame() { frames.append(f) }
         XCTAssertEqual(frames.count, count)
