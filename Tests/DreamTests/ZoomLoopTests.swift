@@ -27,8 +27,10 @@ final class ZoomLoopTests: XCTestCase {
     /// A zoom made with plain motion (no dreaming) closes with a seam ratio near 1 when closed,
     /// and far above it when not; closure changes only the last frames.
     func testLoopClosureMakesTheSeamAnOrdinaryStep() throws {
-        let motion = try ZoomMotion(zoom: 1.3, rotate: 5, fps: 8)
-        let (w, h, n) = (64, 48, 24)
+        // The zoom preset's motion (1.15 per second) at 12 fps: small per-frame steps, where a
+        // feather wider than the uncovered strip would leave a visible seam.
+        let motion = try ZoomMotion(zoom: 1.15, rotate: 3, fps: 12)
+        let (w, h, n) = (96, 64, 24)
         var base = [Float](repeating: 0, count: 3 * w * h)
         var rng = SeededGenerator(seed: 9)
         for i in base.indices { base[i] = Float.random(in: 0...1, using: &rng) }
@@ -38,13 +40,16 @@ final class ZoomLoopTests: XCTestCase {
         var a = first, b = first
         for i in 0..<n {
             if i > 0 {
-                // Fresh detail each frame, as dreaming adds: the same small noise in both chains.
-                let noise = (0..<a.count).map { _ in Float.random(in: -0.03...0.03, using: &rng) }
+                // Fresh detail each frame, as dreaming adds: new smooth structure blended in, the
+                // same in both chains, so the picture drifts away from the first frame.
+                var fresh = Tensor(zeros: a.shape)
+                for j in fresh.data.indices { fresh.data[j] = Float.random(in: 0...1, using: &rng) }
+                fresh = gaussianBlur(fresh, sigma: 1.5)
                 a = motion.advance(a)
                 b = motion.advance(b)
                 for j in a.data.indices {
-                    a.data[j] = min(1, max(0, a.data[j] + noise[j]))
-                    b.data[j] = min(1, max(0, b.data[j] + noise[j]))
+                    a.data[j] = 0.9 * a.data[j] + 0.1 * fresh.data[j]
+                    b.data[j] = 0.9 * b.data[j] + 0.1 * fresh.data[j]
                 }
                 b = closure.close(b, index: i, first: first)
             }
@@ -53,7 +58,10 @@ final class ZoomLoopTests: XCTestCase {
             open.add(a); closed.add(b)
         }
         let ratioOpen = try XCTUnwrap(open.ratio), ratioClosed = try XCTUnwrap(closed.ratio)
-        XCTAssertLessThan(ratioClosed, 1.5, "closed loop seam ratio")
+        print("seam ratio: open \(ratioOpen), closed \(ratioClosed)")
+        // The target is 1.5; with motion alone (no dreaming) the seam is only resampling
+        // blur, so demand far better: a feather reaching past the uncovered strip gave 0.59 here.
+        XCTAssertLessThan(ratioClosed, 0.3, "closed loop seam ratio")
         XCTAssertGreaterThan(ratioOpen, ratioClosed * 2, "an open loop must have a visible seam")
     }
 }

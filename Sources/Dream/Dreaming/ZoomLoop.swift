@@ -49,12 +49,17 @@ public struct ZoomMotion: Sendable, Equatable {
 
     /// The first frame as it must look `frames` frames before it comes round again: the first
     /// frame moved back along the motion, with a weight per pixel that is 1 well inside the area
-    /// it covers and falls to 0 at its border (a feathered edge, `feather` of the frame's size).
+    /// it covers and falls to 0 at its border (a feathered edge, at most `feather` of the frame's size).
     public func pulledBack(_ first: Tensor, frames: Double, feather: Double = 0.06) -> (picture: Tensor, weight: [Float]) {
         let (h, w) = (first.shape[2], first.shape[3])
         var weight = [Float](repeating: 0, count: h * w)
         var sx = [Float](repeating: 0, count: h * w), sy = [Float](repeating: 0, count: h * w)
-        let margin = feather * Double(min(w, h))
+        // The feather never reaches further in than the strip the motion uncovers in `frames`
+        // frames: one frame before the loop point the pulled-back picture must cover all of what
+        // stays in view, or the seam shows.
+        let side = Double(min(w, h))
+        let uncovered = (1 - 1 / max(scale(afterFrames: frames), 1)) * side / 2
+        let margin = max(1, min(feather * side, uncovered))
         for y in 0..<h {
             for x in 0..<w {
                 let (u, v) = sourcePoint(x: Double(x), y: Double(y), frames: -frames, width: w, height: h)

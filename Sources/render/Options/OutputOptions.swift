@@ -5,8 +5,8 @@ import Video
 /// The options every video-producing command shares: where the result goes, its quality, and
 /// how a long render is checkpointed, resumed and protected from overwriting.
 struct OutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output video (.mp4, .mov, .mkv, .webm).") var output: String
-    @Option(help: "H.264/VP9 quality (lower is better, 18 is visually lossless).") var crf: Int = 18
+    @Option(name: .shortAndLong, help: "Output file (.mp4, .mov, .mkv, .webm; zoom also .gif, .webp).") var output: String
+    @Option(help: "Quality: H.264/VP9 CRF, WebP quality 115 − crf (lower is better; 18 is visually lossless).") var crf: Int = 18
     @Flag(help: "Continue an interrupted render from its checkpoint.") var resume = false
     @Flag(help: "Replace an existing output.") var overwrite = false
     @Option(help: .hidden) var stopAfter: Int?          // tests: exit abruptly after N frames (a simulated kill)
