@@ -31,7 +31,8 @@ struct VideoCommand: ParsableCommand {
     @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first.") var frameSteps: Int?
     @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above).") var blend: Float?
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?
-    @Option(help: .hidden) var roll: RollMode = .varying
+    @Option(help: "Tile roll per frame: fixed (the same offsets every frame; measured to flicker less) or varying.")
+    var roll: RollMode = .fixed
     @OptionGroup var out: OutputOptions
     @OptionGroup var dream: DreamOptions
 

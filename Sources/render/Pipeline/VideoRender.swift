@@ -16,7 +16,7 @@ struct VideoJob {
     var overwrite = false
     var checkpointEvery = 10             // frames
     var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
-    var fixedRoll = false                // every frame rolls its tiles by the same offsets
+    var fixedRoll = true                 // every frame rolls its tiles by the same offsets
 }
 
 struct VideoResult {
