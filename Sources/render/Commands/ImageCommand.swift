@@ -28,7 +28,7 @@ struct ImageCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let parameters = try dream.resolve()
+            let parameters = try dream.resolve(defaultPreset: "classic")
             let progress = Progress(quiet: dream.quiet)
             let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
@@ -41,7 +41,7 @@ struct ImageCommand: ParsableCommand {
                                 "octave \(p.octave + 1)/\(p.octaves) step \(p.step + 1)/\(p.steps) tile \(p.tile + 1)/\(p.tiles)")
             }
             progress.finish()
-            let record = RenderRecord(command: "image", preset: dream.preset, parameters: parameters,
+            let record = RenderRecord(command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
                                       model: dream.model ?? "default:efficientnet-lite0", source: input)
             try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
             progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")

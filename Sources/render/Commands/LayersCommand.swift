@@ -37,7 +37,7 @@ struct LayersCommand: ParsableCommand {
                 print(try layerListing(network, width: width, height: height), terminator: "")
                 return
             }
-            var parameters = try dream.resolve()
+            var parameters = try dream.resolve(defaultPreset: "classic")
             let terms: [String]
             if let layer = channels {
                 terms = (0..<count).map { "\(layer)[\($0)]" }
@@ -52,7 +52,7 @@ struct LayersCommand: ParsableCommand {
             let picture = try readPicture(input, choice: FrameChoice())
             let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
                                        tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
-            let record = RenderRecord(command: "layers", preset: dream.preset, parameters: parameters,
+            let record = RenderRecord(command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
                                       model: dream.model ?? "default:efficientnet-lite0", source: input)
             try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
             progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")

@@ -45,12 +45,12 @@ struct VideoCommand: ParsableCommand {
             extra.frameSteps = frameSteps
             extra.blend = blend
             extra.flow = flow.map { $0 == .on }
-            let parameters = try dream.resolve(extra: extra)
+            let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
             let progress = Progress(quiet: dream.quiet)
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
             var job = VideoJob(
                 input: input, output: out.output, parameters: parameters,
-                record: RenderRecord(command: "video", preset: dream.preset, parameters: parameters,
+                record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
                                      model: dream.model ?? "default:efficientnet-lite0", source: input))
             job.start = start
             job.duration = duration

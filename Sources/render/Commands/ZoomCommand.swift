@@ -49,7 +49,7 @@ struct ZoomCommand: ParsableCommand {
             extra.zoom = zoom
             extra.rotate = rotate
             extra.zoomSteps = zoomSteps
-            let parameters = try dream.resolve(extra: extra)
+            let parameters = try dream.resolve(defaultPreset: "zoom", extra: extra)
             let f = try pair(focus, "--focus"), d = try pair(drift, "--drift")
             let motion = try ZoomMotion(zoom: Double(parameters.zoom), rotate: Double(parameters.rotate),
                                         focus: (f.0, f.1), drift: (d.0, d.1), fps: fps)
@@ -59,7 +59,7 @@ struct ZoomCommand: ParsableCommand {
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
             var job = ZoomJob(
                 picture: picture, output: out.output, parameters: parameters,
-                record: RenderRecord(command: "zoom", preset: dream.preset, parameters: parameters,
+                record: RenderRecord(command: "zoom", preset: dream.presetName(default: "zoom"), parameters: parameters,
                                      model: dream.model ?? "default:efficientnet-lite0", source: input),
                 motion: motion, frames: count, loop: loop)
             job.encoder = out.encoder

@@ -4,8 +4,8 @@ import Foundation
 
 /// The dream parameters every dreaming command takes. Each option overrides the preset's field.
 struct DreamOptions: ParsableArguments {
-    @Option(help: "Preset name (see `render presets`) or path to a preset JSON file.")
-    var preset: String = "classic"
+    @Option(help: "Preset name (see `render presets`) or path to a preset JSON file (default: video for `render video`, zoom for `render zoom`, classic otherwise).")
+    var preset: String?
 
     @Option(help: "Layers to dream with, comma-separated: name, name:weight, name[channels] (see `render layers`).")
     var layers: String?
@@ -60,8 +60,12 @@ struct DreamOptions: ParsableArguments {
         return o
     }
 
+    /// The preset in use: the one given, or the command's own default.
+    func presetName(default name: String) -> String { preset ?? name }
+
     /// Defaults ← preset ← command line, validated.
-    func resolve(extra: ParameterOverrides = ParameterOverrides()) throws -> DreamParameters {
+    func resolve(defaultPreset: String, extra: ParameterOverrides = ParameterOverrides()) throws -> DreamParameters {
+        let preset = presetName(default: defaultPreset)
         let p = DreamParameters.defaults
             .applying(try Presets.load(preset))
             .applying(try overrides())
