@@ -92,6 +92,16 @@ private func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
+/// a + b·c: one fused multiply-add when compiled with FMA (Package.swift), else mul + add
+/// (`addingProduct` without FMA hardware is a libm call per lane).
+@inline(__always) private func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    #if REVERIE_FMA
+    return a.addingProduct(b, c)
+    #else
+    return a + b * c
+    #endif
+}
+
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                      clip: (lo: Float, hi: Float)? = nil) {
@@ -127,7 +137,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                         let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
                         for kx in 0..<g.kW {
                             let wv = SIMD8<Float>(repeating: wr[kx]), q = row + offs[kx]
-                            a0 += wv * load8(q); a1 += wv * load8(q + 8); a2 += wv * load8(q + 16); a3 += wv * load8(q + 24)
+                            a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
                         }
                     }
                     if hasClip {
@@ -145,12 +155,12 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                         // Unstrided: tap offsets are kx·d, no table lookup in the inner loop.
                         for ky in 0..<g.kH {
                             let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
-                            for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: wr[kx]) * load8(row + kx * g.dilW) }
+                            for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + kx * g.dilW)) }
                         }
                     } else {
                         for ky in 0..<g.kH {
                             let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
-                            for kx in 0..<g.kW { acc += SIMD8<Float>(repeating: wr[kx]) * load8(row + offs[kx]) }
+                            for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
                         }
                     }
                     if hasClip { acc = acc.replacing(with: vlo, where: acc .< vlo).replacing(with: vhi, where: acc .> vhi) }
@@ -202,7 +212,7 @@ func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight
                         let row = top + ky * g.dilH * pp.rowLength + ox
                         for kx in 0..<g.kW {
                             let q = row + offs[kx]
-                            store8(load8(q) + SIMD8<Float>(repeating: w[ky * g.kW + kx]) * gv, q)
+                            store8(fma8(load8(q), SIMD8<Float>(repeating: w[ky * g.kW + kx]), gv), q)
                         }
                     }
                     ox += 8
@@ -254,7 +264,7 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     let wrow = w + (g.kH - 1 - a) * g.kW
                     for b in 0..<g.kW {
                         let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), q = row + b * g.dilW
-                        a0 += wv * load8(q); a1 += wv * load8(q + 8); a2 += wv * load8(q + 16); a3 += wv * load8(q + 24)
+                        a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
                     }
                 }
                 store8(load8(out + ix) + a0, out + ix); store8(load8(out + ix + 8) + a1, out + ix + 8)
@@ -266,7 +276,7 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                 for a in 0..<g.kH {
                     let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
                     let wrow = w + (g.kH - 1 - a) * g.kW
-                    for b in 0..<g.kW { acc += SIMD8<Float>(repeating: wrow[g.kW - 1 - b]) * load8(row + b * g.dilW) }
+                    for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
                 }
                 store8(load8(out + ix) + acc, out + ix)
                 ix += 8
@@ -321,7 +331,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
                     for (kx, e) in phaseTaps[q] {
                         let wv = w[ky * g.kW + kx], src = dyRow + e, wv8 = SIMD8<Float>(repeating: wv)
                         var j = 0
-                        while j + 8 <= pp.phaseWidth { store8(load8(out + j) + wv8 * load8(src + j), out + j); j += 8 }
+                        while j + 8 <= pp.phaseWidth { store8(fma8(load8(out + j), wv8, load8(src + j)), out + j); j += 8 }
                         while j < pp.phaseWidth { out[j] += wv * src[j]; j += 1 }
                     }
                 }
