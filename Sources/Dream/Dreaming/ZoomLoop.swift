@@ -38,10 +38,10 @@ public struct ZoomMotion: Sendable, Equatable {
         return (cx + rx + drift.x * Double(width) * frames / fps, cy + ry + drift.y * Double(height) * frames / fps)
     }
 
-    /// The picture moved on by `frames` frames (bicubic, so hundreds of steps stay sharp).
-    public func advance(_ picture: Tensor, frames: Double = 1) -> Tensor {
+    /// The picture moved on by `frames` frames (Lanczos-3, so hundreds of steps stay sharp).
+    public func advance(_ picture: Tensor, frames: Double = 1, interpolation: Interpolation = .lanczos3) -> Tensor {
         let (h, w) = (picture.shape[2], picture.shape[3])
-        return warp(picture, height: h, width: w, interpolation: .bicubic) { x, y in
+        return warp(picture, height: h, width: w, interpolation: interpolation) { x, y in
             let (u, v) = sourcePoint(x: Double(x), y: Double(y), frames: frames, width: w, height: h)
             return (Float(u), Float(v))
         }
@@ -69,7 +69,7 @@ public struct ZoomMotion: Sendable, Equatable {
                 weight[y * w + x] = Float(t * t * (3 - 2 * t))
             }
         }
-        return (warp(first, height: h, width: w, sourceX: sx, sourceY: sy, interpolation: .bicubic), weight)
+        return (warp(first, height: h, width: w, sourceX: sx, sourceY: sy, interpolation: .lanczos3), weight)
     }
 }
 

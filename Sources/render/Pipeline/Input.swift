@@ -40,6 +40,7 @@ func readPicture(_ path: String, choice: FrameChoice) throws -> RGBImage {
 /// The working size: `width` wide with the aspect kept (even height), or the picture's own.
 func workingSize(of image: RGBImage, width: Int?) -> (width: Int, height: Int) {
     guard let width, width != image.width else { return (image.width, image.height) }
-    let height = max(2, Int((Double(image.height) * Double(width) / Double(image.width)).rounded()))
+    // Even, so 4:2:0 video needs no padding.
+    let height = max(2, 2 * Int((Double(image.height) * Double(width) / Double(image.width) / 2).rounded()))
     return (width, height)
 }
