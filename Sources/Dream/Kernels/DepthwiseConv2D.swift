@@ -60,7 +60,7 @@ private struct StridedGradientPlane {
         width = left + max(g.outW, phase.phaseWidth) + 16
         rows = g.outH
     }
-    var count: Int { rows * width + phase.rowLength }
+    var count: Int { rows * width + phase.rowLength + 8 }
 }
 
 /// Stride-1 backward: dy zero-padded by (k−1)·d on every side (+8 columns slack), so the input
@@ -87,6 +87,9 @@ private func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
 @inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
+
+/// Lane indices 0...7, for masking the lanes of an overlapping last vector.
+private let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
 
 @inline(__always) private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
@@ -149,7 +152,10 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                     store8(a0, out + ox); store8(a1, out + ox + 8); store8(a2, out + ox + 16); store8(a3, out + ox + 24)
                     ox += 32
                 }
-                while ox + 8 <= g.outW {
+                // 8 at a time; the last vector is moved back to end at outW (the overlapped outputs are
+                // recomputed identically), so there is no scalar tail unless outW < 8.
+                while ox < g.outW && g.outW >= 8 {
+                    if ox + 8 > g.outW { ox = g.outW - 8 }
                     var acc = SIMD8<Float>(repeating: b)
                     if pp.phases == 1 {
                         // Unstrided: tap offsets are kx·d, no table lookup in the inner loop.
@@ -271,13 +277,17 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                 store8(load8(out + ix + 16) + a2, out + ix + 16); store8(load8(out + ix + 24) + a3, out + ix + 24)
                 ix += 32
             }
-            while ix + 8 <= g.inW {
+            while ix < g.inW && g.inW >= 8 {
+                // The last vector ends at inW, overlapping done outputs: their lanes add zero.
+                var done = 0
+                if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
                 var acc = SIMD8<Float>()
                 for a in 0..<g.kH {
                     let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
                     let wrow = w + (g.kH - 1 - a) * g.kW
                     for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
                 }
+                if done > 0 { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
                 store8(load8(out + ix) + acc, out + ix)
                 ix += 8
             }
@@ -308,6 +318,10 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
             phaseTaps[q].append((kx, (q - kx * g.dilW) / s))
         }
     }
+    // Vectors may run up to 7 lanes past a phase when dy is zero there (dy's reach, left + outW, is
+    // at least 8 short of the phase width when left ≤ 8): they add w·0 into the next phase or the
+    // 8 slack floats after the row, so there is no scalar tail.
+    let vectorEnd = sp.left <= 8 ? pp.phaseWidth : pp.phaseWidth & ~7
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
@@ -331,7 +345,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
                     for (kx, e) in phaseTaps[q] {
                         let wv = w[ky * g.kW + kx], src = dyRow + e, wv8 = SIMD8<Float>(repeating: wv)
                         var j = 0
-                        while j + 8 <= pp.phaseWidth { store8(fma8(load8(out + j), wv8, load8(src + j)), out + j); j += 8 }
+                        while j < vectorEnd { store8(fma8(load8(out + j), wv8, load8(src + j)), out + j); j += 8 }
                         while j < pp.phaseWidth { out[j] += wv * src[j]; j += 1 }
                     }
                 }
