@@ -64,4 +64,35 @@ final class ZoomLoopTests: XCTestCase {
         XCTAssertLessThan(ratioClosed, 0.3, "closed loop seam ratio")
         XCTAssertGreaterThan(ratioOpen, ratioClosed * 2, "an open loop must have a visible seam")
     }
+
+    func testColourAnchorPullsDriftBack() {
+        var rng = SeededGenerator(seed: 4)
+        let reference = Tensor(shape: [1, 3, 20, 30], data: (0..<1800).map { _ in Float.random(in: 0.3...0.7, using: &rng) })
+        // A drifted frame: more contrast and a colour cast.
+        var drifted = reference
+        for i in drifted.data.indices { drifted.data[i] = min(1, max(0, 0.6 + (reference.data[i] - 0.5) * 2.5)) }
+        let anchor = ColourAnchor(reference: reference, rate: 0.2)
+        var x = drifted
+        for _ in 0..<30 { x = anchor.apply(x) }
+        let r = channelStats(reference), d = channelStats(drifted), a = channelStats(x)
+        for c in 0..<3 {
+            XCTAssertLessThan(abs(a.mean[c] - r.mean[c]), 0.1 * abs(d.mean[c] - r.mean[c]) + 1e-3)
+            XCTAssertLessThan(abs(a.std[c] - r.std[c]), 0.1 * abs(d.std[c] - r.std[c]) + 1e-3)
+        }
+        // One application moves only part of the way, so fresh detail is kept.
+        let once = channelStats(anchor.apply(drifted))
+        XCTAssertGreaterThan(once.std[0], r.std[0] + 0.5 * (d.std[0] - r.std[0]))
+    }
+
+    private func channelStats(_ t: Tensor) -> (mean: [Float], std: [Float]) {
+        let plane = t.shape[2] * t.shape[3]
+        var mean: [Float] = [], std: [Float] = []
+        for c in 0..<3 {
+            let v = t.data[(c * plane)..<((c + 1) * plane)]
+            let m = v.reduce(0, +) / Float(plane)
+            mean.append(m)
+            std.append((v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Float(plane)).squareRoot())
+        }
+        return (mean, std)
+    }
 }

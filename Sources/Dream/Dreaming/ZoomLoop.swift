@@ -155,3 +155,45 @@ public func meanSquaredError(_ a: Tensor, _ b: Tensor) -> Double {
     }
     return n > 0 ? sum / Double(n) : 0
 }
+
+/// Keeps a long zoom from drifting: dreaming a few steps on every frame adds contrast and colour
+/// that the next frame dreams on again, so after hundreds of frames the picture saturates. Each
+/// frame's per-channel mean and standard deviation are pulled part of the way (`rate`) back to
+/// the first frame's, which leaves the new detail in place but not the drift.
+public struct ColourAnchor: Sendable {
+    public var mean: [Float]
+    public var std: [Float]
+    public var rate: Float
+
+    public init(reference: Tensor, rate: Float = 0.2) {
+        let stats = channelStatistics(reference)
+        mean = stats.mean; std = stats.std; self.rate = rate
+    }
+
+    public func apply(_ picture: Tensor) -> Tensor {
+        let stats = channelStatistics(picture)
+        var out = picture
+        let plane = picture.shape[2] * picture.shape[3]
+        for c in 0..<picture.shape[1] {
+            let gain = 1 + rate * (std[c] / max(stats.std[c], 1e-6) - 1)
+            let targetMean = stats.mean[c] + rate * (mean[c] - stats.mean[c])
+            for i in (c * plane)..<((c + 1) * plane) {
+                out.data[i] = min(max(targetMean + (picture.data[i] - stats.mean[c]) * gain, 0), 1)
+            }
+        }
+        return out
+    }
+}
+
+func channelStatistics(_ t: Tensor) -> (mean: [Float], std: [Float]) {
+    let plane = t.shape[2] * t.shape[3]
+    var mean: [Float] = [], std: [Float] = []
+    for c in 0..<t.shape[1] {
+        let values = Array(t.data[(c * plane)..<((c + 1) * plane)])
+        var sum = 0.0
+        for v in values { sum += Double(v) }
+        mean.append(Float(sum / Double(plane)))
+        std.append(standardDeviation(values))
+    }
+    return (mean, std)
+}

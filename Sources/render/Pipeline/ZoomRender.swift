@@ -40,6 +40,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: Tensor? = nil
     var first: Tensor? = nil
+    var anchor: ColourAnchor? = nil    // the first frame's colour statistics, against drift
     var seam = SeamMeter(motion: job.motion)
     let done = output.framesDone
     if done > 0 {
@@ -48,6 +49,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
             throw DreamError("\(job.output).reverie-resume: the checkpoint has no carried state")
         }
         previous = p; first = f
+        anchor = ColourAnchor(reference: f)
         rng = SeededGenerator(seed: output.state.rng)
         // The seam meter is rebuilt from the frames already written.
         try output.forEachFrame { _, _, image in seam.add(tensor(from: image)) }
@@ -63,10 +65,12 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         if let prev = previous {
             frame = try dreamer.dream(job.motion.advance(prev), parameters: job.parameters, octaves: job.parameters.zoomOctaves,
                                       steps: job.parameters.zoomSteps, rng: &rng, progress: report)
+            if let anchor { frame = anchor.apply(frame) }
         } else {
             let start = resize(tensor(from: job.picture), height: size.height, width: size.width, interpolation: .bicubic)
             frame = try dreamer.dream(start, parameters: job.parameters, rng: &rng, progress: report)
             first = frame
+            anchor = ColourAnchor(reference: frame)
         }
         if job.loop { frame = closure.close(frame, index: index, first: first!) }
         previous = frame
