@@ -67,6 +67,29 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Pointwise convs wider than one column block (2 images, 3 blocks, the last partial), with and
+    /// without bias and fused clip, against the naive conv followed by a clamp.
+    func testBlockedPointwiseConvWithFusedClipMatchesNaive() {
+        let c = 5, o = 300, h = 60, w = 61
+        XCTAssertGreaterThan(h * w, 2 * pointwiseBlockColumns(outC: o), "the case must span several column blocks")
+        XCTAssertGreaterThan(o * h * w, 1 << 20, "the case must be large enough to be blocked")
+        let weight = randomTensor([o, c, 1, 1], seed: 7), bias = randomTensor([o], seed: 8)
+        let x = randomTensor([2, c, h, w], seed: 9)
+        let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
+        for (useBias, clip) in [(true, (lo: Float(-0.3), hi: Float(0.4))), (false, (lo: Float(0), hi: Float(6))), (true, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
+            var fast = [Float](repeating: .nan, count: 2 * o * h * w), slow = fast
+            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
+                let b = useBias ? bp.baseAddress! : nil
+                fast.withUnsafeMutableBufferPointer {
+                    conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!, col: nil, clip: clip)
+                }
+                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
+            } } }
+            if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
+            assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "blocked pointwise conv bias \(useBias) clip \(String(describing: clip))")
+        }
+    }
+
     func testBroadcastAddMatchesExplicitLoop() {
         let a = randomTensor([2, 3, 4, 5], seed: 1), b = randomTensor([3, 1, 1], seed: 2)
         var y = [Float](repeating: 0, count: a.count)

@@ -13,8 +13,7 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
             depthwiseConv2d(g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!,
                             clip: step.clip)
         } else {
-            conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)))
-            if let c = step.clip { clip(out, out, count: n, lo: c.lo, hi: c.hi) }
+            conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)), clip: step.clip)
         }
     case .batchNorm:
         let a = step.affine!
