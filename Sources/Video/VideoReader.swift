@@ -154,6 +154,11 @@ public final class VideoReader {
 
     private var framePTS: Int64 { frame.pointer.pointee.best_effort_timestamp }
 
+    /// The decoder flagged the current frame as damaged (missing references, bitstream errors).
+    private var isDamaged: Bool {
+        frame.pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointer.pointee.decode_error_flags != 0
+    }
+
     /// Converts the decoded `frame` to an upright RGB frame numbered `nextIndex`, and releases it.
     private func deliver() throws -> VideoFrame {
         defer { av_frame_unref(frame.pointer) }
@@ -211,11 +216,19 @@ public final class VideoReader {
                 av_frame_unref(frame.pointer)
                 continue
             }
+            // Some files mark keyframes that are not clean entry points (cockatoo.mp4's second
+            // one): frames decoded from there come out damaged, so back off further.
+            var damaged = isDamaged
             while framePTS < target {
                 av_frame_unref(frame.pointer)
                 guard try decodeRaw() else {
                     throw VideoError("seek", path: path, message: "frame \(index) could not be decoded")
                 }
+                damaged = damaged || isDamaged
+            }
+            if damaged && margin != nil {
+                av_frame_unref(frame.pointer)
+                continue
             }
             nextIndex = index
             pending = try deliver()

@@ -11,6 +11,25 @@ final class SampleTests: XCTestCase {
         return path
     }
 
+    /// cockatoo.mp4's second keyframe (3.8 s) is not a clean entry point: decoding from it gives
+    /// damaged frames (ffmpeg -ss does too). A seek must still return exactly frame N.
+    func testCockatooSeeksPastADamagingKeyframeExactly() throws {
+        let path = try sample("cockatoo.mp4")
+        let targets: Set<Int> = [60, 100, 150, 200]
+        var sequential: [Int: [UInt8]] = [:]
+        let reader = try VideoReader(path: path)
+        while let f = try reader.nextFrame(), f.index <= targets.max()! {
+            if targets.contains(f.index) { sequential[f.index] = f.image.pixels }
+        }
+        for n in targets.sorted() {
+            let r = try VideoReader(path: path)
+            try r.seek(toFrame: n)
+            let f = try XCTUnwrap(r.nextFrame())
+            XCTAssertEqual(f.index, n)
+            XCTAssertTrue(f.image.pixels == sequential[n], "frame \(n) after a seek differs from sequential decoding")
+        }
+    }
+
     func testCockatooDecodesTo280FramesAndRewriteKeepsAudio() throws {
         let source = try sample("cockatoo.mp4")
         let reader = try VideoReader(path: source)
