@@ -63,7 +63,7 @@ struct VideoCommand: ParsableCommand {
             Interrupt.install()
             let result = try renderVideo(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
-            print("wrote \(out.output): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
+            print("wrote \(out.output): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
             print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
         }
     }

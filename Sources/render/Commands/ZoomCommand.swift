@@ -70,7 +70,7 @@ struct ZoomCommand: ParsableCommand {
             Interrupt.install()
             let result = try renderZoom(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
-            print("wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.frames) / max(minutes, 1e-9))) frames/min")
+            print("wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
             if let r = result.seamRatio { print(String(format: "loop seam ratio %.3f (1 = an ordinary step%@)", r, loop ? "" : "; add --loop to close the loop")) }
         }
     }

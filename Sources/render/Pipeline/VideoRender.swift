@@ -21,6 +21,7 @@ struct VideoJob {
 
 struct VideoResult {
     var frames: Int
+    var dreamedNow: Int          // frames dreamed by this run (fewer after --resume)
     var seconds: Double
     var score: CoherenceScore
 }
@@ -109,7 +110,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         settings: settings, audioFrom: info.audio.isEmpty ? nil : job.input,
         audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value),
         metadata: ["reverie": try job.record.json()])
-    return VideoResult(frames: index, seconds: lastTime, score: meter.score)
+    return VideoResult(frames: index, dreamedNow: index - done, seconds: lastTime, score: meter.score)
 }
 
 /// Identifies a render: the same inputs and parameters give the same fingerprint.

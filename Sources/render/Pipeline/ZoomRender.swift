@@ -21,6 +21,7 @@ struct ZoomJob {
 
 struct ZoomResult {
     var frames: Int
+    var dreamedNow: Int          // frames dreamed by this run (fewer after --resume)
     var seamRatio: Double?
 }
 
@@ -85,5 +86,5 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     try output.checkpoint(framesDone: job.frames, rng: rng, carry: ["previous": previous!, "first": first!])
     progress.finish()
     try output.encode(settings: job.encoder, audioFrom: nil, audioRange: nil, metadata: ["reverie": try job.record.json()])
-    return ZoomResult(frames: job.frames, seamRatio: seam.ratio)
+    return ZoomResult(frames: job.frames, dreamedNow: job.frames - done, seamRatio: seam.ratio)
 }
