@@ -24,13 +24,12 @@ public enum ImageNetInput {
         let (top, left) = ((h - crop) / 2, (w - crop) / 2)
         var out = [Float](repeating: 0, count: 3 * crop * crop)
         for c in 0 ..< 3 {
-            let (mean, std) = (preprocessing.mean[c % preprocessing.mean.count], preprocessing.std[c % preprocessing.std.count])
             for y in 0 ..< crop {
                 for x in 0 ..< crop {
-                    out[(c * crop + y) * crop + x] = (resized.data[(c * h + top + y) * w + left + x] - mean) / std
+                    out[(c * crop + y) * crop + x] = resized.data[(c * h + top + y) * w + left + x] / 255
                 }
             }
         }
-        return Tensor(shape: [1, 3, crop, crop], data: out)
+        return preprocessing.toModel(Tensor(shape: [1, 3, crop, crop], data: out))
     }
 }

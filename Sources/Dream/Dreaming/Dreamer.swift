@@ -103,26 +103,10 @@ public final class Dreamer {
     }
 
     /// [0, 1] RGB → the model's input space.
-    public func toModelSpace(_ picture: Tensor) -> Tensor {
-        var out = picture
-        let pre = model.preprocessing, plane = picture.shape[2] * picture.shape[3]
-        for c in 0..<3 {
-            let m = pre.mean[c], s = pre.std[c]
-            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = (picture.data[i] * 255 - m) / s }
-        }
-        return out
-    }
+    public func toModelSpace(_ picture: Tensor) -> Tensor { model.preprocessing.toModel(picture) }
 
     /// The model's input space → [0, 1] RGB, clamped.
-    public func fromModelSpace(_ image: Tensor) -> Tensor {
-        var out = image
-        let pre = model.preprocessing, plane = image.shape[2] * image.shape[3]
-        for c in 0..<3 {
-            let m = pre.mean[c], s = pre.std[c]
-            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = min(max((image.data[i] * s + m) / 255, 0), 1) }
-        }
-        return out
-    }
+    public func fromModelSpace(_ image: Tensor) -> Tensor { model.preprocessing.fromModel(image) }
 }
 
 func add(_ a: Tensor, _ b: Tensor) -> Tensor {

@@ -22,6 +22,32 @@ public struct Preprocessing: Sendable, Equatable {
         return (rgb255 - m) / s
     }
 
+    /// The model-space value of an RGB level (0...255).
+    public func fromModel(_ value: Float, channel: Int) -> Float {
+        let m = mean.isEmpty ? 0 : mean[channel % mean.count], s = std.isEmpty ? 1 : std[channel % std.count]
+        return value * s + m
+    }
+
+    /// A picture (1, C, H, W) with values in [0, 1] → the model's input space.
+    public func toModel(_ picture: Tensor) -> Tensor {
+        var out = picture
+        let plane = picture.shape[2] * picture.shape[3]
+        for c in 0..<picture.shape[1] {
+            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = toModel(picture.data[i] * 255, channel: c) }
+        }
+        return out
+    }
+
+    /// The model's input space → a picture with values in [0, 1], clamped.
+    public func fromModel(_ image: Tensor) -> Tensor {
+        var out = image
+        let plane = image.shape[2] * image.shape[3]
+        for c in 0..<image.shape[1] {
+            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = min(max(fromModel(image.data[i], channel: c) / 255, 0), 1) }
+        }
+        return out
+    }
+
     /// Reads `reverie.mean` / `reverie.std` ("127,127,127"); a single value applies to every channel.
     static func from(metadata: [String: String], channels: Int) throws -> Preprocessing {
         guard metadata["reverie.mean"] != nil || metadata["reverie.std"] != nil else { return .imageNet }

@@ -108,14 +108,12 @@ final class ResumableOutput {
 
     /// Every frame written so far, in order (for the final encode).
     func forEachFrame(_ body: (_ index: Int, _ seconds: Double, RGBImage) throws -> Void) throws {
+        let frames = try writtenFrames()
         var i = 0
-        for name in state.segments {
-            let reader = try VideoReader(path: directory.appendingPathComponent(name).path)
-            while let f = try reader.nextFrame() {
-                guard i < state.times.count else { throw DreamError("\(directory.path): a segment holds more frames than the checkpoint records") }
-                try body(i, state.times[i], f.image)
-                i += 1
-            }
+        while let image = try frames.next() {
+            guard i < state.times.count else { throw DreamError("\(directory.path): a segment holds more frames than the checkpoint records") }
+            try body(i, state.times[i], image)
+            i += 1
         }
     }
 
