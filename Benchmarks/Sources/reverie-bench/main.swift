@@ -108,6 +108,11 @@ do {
             for (k, v) in net.profile.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-34@ %8.2f ms %5.1f %%", k as NSString, v * 1000 / Double(profRuns), 100 * v / total))
             }
+            if ProcessInfo.processInfo.environment["REVERIE_BENCH_NODES"] != nil {
+                for (k, v) in net.nodeProfile.sorted(by: { $0.key < $1.key }) {
+                    print(String(format: "  node %-44@ %8.2f ms", k as NSString, v * 1000 / Double(profRuns)))
+                }
+            }
         }
     }
     print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs, sgemm \(String(format: "%.1f", rate)) GFLOP/s")

@@ -21,7 +21,9 @@ public final class Network: @unchecked Sendable {
     public var profiling = false
     /// Seconds per "<op kind> forward|backward" since the last `resetProfile()`.
     public private(set) var profile: [String: Double] = [:]
-    public func resetProfile() { profile = [:] }
+    /// Seconds per "<step name> forward|backward" since the last `resetProfile()`.
+    public private(set) var nodeProfile: [String: Double] = [:]
+    public func resetProfile() { profile = [:]; nodeProfile = [:] }
 
     private let program: Program
     private var plans: [[Int]: Plan] = [:]
@@ -249,6 +251,7 @@ public final class Network: @unchecked Sendable {
             kind = g.isDepthwise ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : "Conv (im2col+sgemm)"
         }
         profile["\(kind) \(pass)", default: 0] += seconds
+        nodeProfile["\(program.steps[s].name) \(pass)", default: 0] += seconds
     }
 
     /// Forward multiply-adds of the convs and dense ops needed for `layers` at (1, C, height, width).
