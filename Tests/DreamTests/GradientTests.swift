@@ -134,6 +134,31 @@ final class FusedClipTests: XCTestCase {
     func testStridedDepthwiseClipFusion() throws { try checkFusion(groups: 4, stride: 2) }
     func testConvClipFusion() throws { try checkFusion(groups: 1, stride: 1) }
 
+    /// An inverted-residual chain (1x1 + ReLU6 → depthwise + ReLU6 → 1x1): the expand conv's mask
+    /// moves into the depthwise pullback, which stores its gradient without a zeroing pass. Its
+    /// input gradient equals the unfused network's (every value listed as a layer, each op checked
+    /// against finite differences above; this input hits the clips too often for differences here).
+    func testExpandClipMaskAppliedByTheDepthwiseConsumer() throws {
+        for stride in [1, 2] {
+            var b = TinyGraphBuilder(seed: 9)
+            let e = b.relu6("expand_act", b.conv("expand", "x", out: 8, in: 3, k: 1))
+            let d = b.relu6("dw_act", b.conv("dw", e, out: 8, in: 8, k: 3, stride: stride, groups: 8))
+            _ = b.conv("project", d, out: 4, in: 8, k: 1)
+            let graph = Graph(input: "x", inputChannels: 3, nodes: b.nodes, outputs: ["project"])
+            let fused = try Network(graph: graph)
+            var kept = graph
+            kept.metadata["reverie.layers"] = "expand,expand_act,dw,dw_act,project"
+            let unfused = try Network(graph: kept)
+            let x = randomTensor([1, 3, 11, 37], seed: 3, range: -6...6)
+            let act = try unfused.forward(x, outputs: ["expand_act"])["expand_act"]!
+            XCTAssertTrue(act.data.contains(0) && act.data.contains(6), "the expand clip must be hit at both bounds")
+            let seed: (String, Tensor) -> (loss: Float, grad: Tensor) = { _, t in (0, randomTensor(t.shape, seed: 5)) }
+            let gf = try fused.gradient(of: x, layers: ["project"], seed: seed).gradient
+            let gu = try unfused.gradient(of: x, layers: ["project"], seed: seed).gradient
+            assertClose(gf.data, gu.data, rtol: 1e-5, atol: 1e-6, "stride \(stride): fused vs unfused input gradient")
+        }
+    }
+
     private func checkFusion(groups: Int, stride: Int) throws {
         var b = TinyGraphBuilder(seed: 4)
         let dw = b.conv("dw", "x", out: 4, in: 4, k: 3, stride: stride, groups: groups)

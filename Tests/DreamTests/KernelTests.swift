@@ -31,6 +31,13 @@ final class KernelTests: XCTestCase {
         // Rows of 32+ outputs: the four-accumulator SIMD path, strided and not.
         Case(n: 1, c: 2, h: 4, w: 75, o: 2, kh: 5, kw: 5, s: 2, d: 1, groups: 2, padding: .sameUpper),
         Case(n: 1, c: 3, h: 5, w: 70, o: 3, kh: 3, kw: 3, s: 1, d: 1, groups: 3, padding: .sameUpper),
+        // Stride 2 with an odd left pad over rows of 16+ inputs: the SIMD deinterleave of the forward
+        // row ring and the interleaving store of the backward pass, with their scalar tails.
+        Case(n: 1, c: 3, h: 9, w: 53, o: 3, kh: 3, kw: 3, s: 2, d: 1, groups: 3, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
+        Case(n: 2, c: 2, h: 12, w: 68, o: 2, kh: 3, kw: 3, s: 2, d: 1, groups: 2, padding: .sameUpper),
+        Case(n: 1, c: 2, h: 11, w: 80, o: 2, kh: 5, kw: 5, s: 2, d: 2, groups: 2, padding: .sameLower),
+        // Stride 2 down, 1 across: the backward scatter fallback, over wide rows.
+        Case(n: 1, c: 2, h: 9, w: 41, o: 2, kh: 3, kw: 3, s: 1, d: 1, groups: 2, padding: .explicit(top: 3, left: 0, bottom: 1, right: 2)),
         // Stride 1 with more padding than the kernel reaches: the scatter fallback of the backward pass.
         Case(n: 1, c: 3, h: 5, w: 20, o: 3, kh: 1, kw: 1, s: 1, d: 1, groups: 3, padding: .explicit(top: 1, left: 2, bottom: 1, right: 0)),
     ]
@@ -64,6 +71,46 @@ final class KernelTests: XCTestCase {
             } } }
             assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "conv forward case \(i) \(g)")
             assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "conv input gradient case \(i) \(g)")
+        }
+    }
+
+    /// Depthwise input gradients with dy masked by the conv's own clip, dx masked by its producer's
+    /// clip, and dx stored over garbage instead of added, on every backward path, against the naive
+    /// gradient with the masks applied by hand.
+    func testDepthwiseBackwardMasksAndStoreModes() {
+        let geometries: [(h: Int, w: Int, k: Int, s: (Int, Int), padding: Padding)] = [
+            (13, 45, 3, (1, 1), .sameUpper),                                           // stride-1 ring
+            (14, 70, 5, (2, 2), .sameUpper),                                           // strided ring, 2 phases
+            (10, 40, 3, (3, 3), .explicit(top: 1, left: 2, bottom: 0, right: 3)),      // strided, 3 phases
+            (9, 41, 3, (2, 1), .explicit(top: 3, left: 0, bottom: 1, right: 2)),       // scatter fallback
+        ]
+        for (i, t) in geometries.enumerated() {
+            let c = 3
+            let weight = randomTensor([c, 1, t.k, t.k], seed: UInt64(60 + i))
+            let g = convGeometry(input: [1, c, t.h, t.w], weight: weight.shape, strides: t.s, dilations: (1, 1), padding: t.padding, groups: c)
+            let dy = randomTensor([1, c, g.outH, g.outW], seed: UInt64(70 + i))
+            let y = randomTensor([1, c, g.outH, g.outW], seed: UInt64(80 + i), range: -0.5...1.5)   // this conv's output
+            let x = randomTensor([1, c, t.h, t.w], seed: UInt64(90 + i), range: -0.5...1.5)          // its producer's output
+            let maskedDy = zip(dy.data, y.data).map { $0.1 > 0 && $0.1 < 1 ? $0.0 : 0 }
+            var expected = [Float](repeating: 0, count: x.count)
+            weight.data.withUnsafeBufferPointer { wp in maskedDy.withUnsafeBufferPointer { dp in expected.withUnsafeMutableBufferPointer {
+                conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!)
+            } } }
+            let maskedExpected = zip(expected, x.data).map { $0.1 > 0 && $0.1 < 1 ? $0.0 : 0 }
+            for (accumulate, masked) in [(true, false), (false, false), (false, true), (true, true)] {
+                let start: Float = accumulate ? 0.25 : .nan
+                var dx = [Float](repeating: start, count: x.count)
+                var scratch = [Float](repeating: .nan, count: depthwiseScratchCount(g))
+                weight.data.withUnsafeBufferPointer { wp in dy.data.withUnsafeBufferPointer { dp in y.data.withUnsafeBufferPointer { yp in
+                    x.data.withUnsafeBufferPointer { xp in scratch.withUnsafeMutableBufferPointer { sp in dx.withUnsafeMutableBufferPointer {
+                        let store = GradientStore(accumulate: accumulate, mask: masked ? ClipMask(values: xp.baseAddress!, lo: 0, hi: 1) : nil)
+                        depthwiseConv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!, scratch: sp.baseAddress!,
+                                                dyMask: ClipMask(values: yp.baseAddress!, lo: 0, hi: 1), store: store)
+                    } } }
+                } } }
+                let want = (masked ? maskedExpected : expected).map { $0 + (accumulate ? 0.25 : 0) }
+                assertClose(dx, want, rtol: 1e-4, atol: 1e-4, "depthwise backward case \(i) accumulate \(accumulate) masked \(masked) \(g)")
+            }
         }
     }
 

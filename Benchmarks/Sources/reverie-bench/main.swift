@@ -101,10 +101,13 @@ do {
         if opt.profile {
             net.profiling = true; net.resetProfile()
             let profRuns = 3
+            let wall0 = now()
             for _ in 0..<profRuns { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
+            let wall = (now() - wall0) / Double(profRuns)
             net.profiling = false
             let total = net.profile.values.reduce(0, +)
-            print("profile \(size) (gradient step, \(opt.layer), mean of \(profRuns)):")
+            print(String(format: "profile %@ (gradient step, %@, mean of %d): %.2f ms in kernels of %.2f ms wall", size, opt.layer,
+                         profRuns, total * 1000 / Double(profRuns), wall))
             for (k, v) in net.profile.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-34@ %8.2f ms %5.1f %%", k as NSString, v * 1000 / Double(profRuns), 100 * v / total))
             }

@@ -2,7 +2,11 @@
 /// plan's gradient buffer for that output), ADDS d loss / d input into the gradient buffer of
 /// each input listed in `wanted` (the others — constants, values not depending on the image —
 /// are skipped). The caller zeroes gradient buffers before their first use.
-func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool]) {
+/// `store`: how the first input's gradient is written when the step can store over it (see
+/// `pullbackOverwrites`, `pullbackMasksInput`); `outputMasked`: dy already has this step's fused
+/// Clip applied (by the consumer that produced it).
+func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
+                 store: GradientStore = GradientStore(), outputMasked: Bool = false) {
     let step = program.steps[s]
     let dy = UnsafePointer(plan.grad(step.output).pointer)
     let x0 = step.inputs[0]
@@ -14,14 +18,18 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool]) 
     case .conv:
         guard let d = dx() else { return }
         let g = plan.geometry[s]!
-        if let c = step.clip {
-            // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
-            clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
-        }
+        let clip = outputMasked ? nil : step.clip
         if g.isDepthwise {
+            // The fused Clip's pullback masks dy as the kernel reads it.
+            let mask = clip.map { ClipMask(values: plan.value(step.output).pointer, lo: $0.lo, hi: $0.hi) }
             depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
-                                    scratch: plan.colScratch(depthwiseScratchCount(g))!)
+                                    scratch: plan.colScratch(depthwiseScratchCount(g))!, dyMask: mask, store: store)
         } else {
+            precondition(store.accumulate && store.mask == nil, "conv2dBackward only adds into dx")
+            if let c = clip {
+                // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
+                clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
+            }
             conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)))
         }
     case .batchNorm:
@@ -81,4 +89,15 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool]) 
         softmaxBackward(y: plan.value(step.output).pointer, dy: dy, dx: d, outer: xShape[..<ax].reduce(1, *),
                         n: xShape[ax], inner: xShape[(ax + 1)...].reduce(1, *))
     }
+}
+
+/// Whether step `s`'s pullback can store its (single) input's gradient instead of adding to it.
+func pullbackOverwrites(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
+    guard case .conv = program.steps[s].op, let g = plan.geometry[s] else { return false }
+    return g.isDepthwise
+}
+
+/// Whether step `s`'s pullback can apply its input producer's Clip mask as it stores.
+func pullbackMasksInput(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
+    pullbackOverwrites(program, plan, step: s)
 }

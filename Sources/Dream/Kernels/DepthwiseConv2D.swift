@@ -33,46 +33,14 @@ private struct PhasePlane {
             while c < padLeft + count { dst.pointee = from[c - padLeft]; dst += 1; c += phases }
         }
     }
-
-    /// Adds padded columns padLeft..<padLeft+count of a row into `to`.
-    @inline(__always) func gatherRowAdding(_ row: UnsafePointer<Float>, count: Int, padLeft: Int, into to: UnsafeMutablePointer<Float>) {
-        if phases == 1 { let src = row + padLeft; for i in 0..<count { to[i] += src[i] }; return }
-        for q in 0..<phases {
-            var c = padLeft + ((q - padLeft % phases) + phases) % phases
-            var src = row + q * phaseWidth + c / phases
-            while c < padLeft + count { to[c - padLeft] += src.pointee; src += 1; c += phases }
-        }
-    }
 }
 
 /// Floats of scratch the depthwise kernels need for geometry `g`.
-func depthwiseScratchCount(_ g: ConvGeometry) -> Int {
-    depthwiseTasks * max(PhasePlane(g).count, GradientPlane(g).count, StridedGradientPlane(g).count)
-}
+func depthwiseScratchCount(_ g: ConvGeometry) -> Int { depthwiseTasks * depthwiseTaskScratch(g) }
 
-/// Strided backward: dy rows with `left` zeros before and slack after, plus one phase-split row
-/// of the padded input gradient.
-private struct StridedGradientPlane {
-    let left: Int, width: Int, rows: Int, phase: PhasePlane
-    init(_ g: ConvGeometry) {
-        phase = PhasePlane(g)
-        left = ((g.kW - 1) * g.dilW + g.strideW - 1) / g.strideW
-        width = left + max(g.outW, phase.phaseWidth) + 16
-        rows = g.outH
-    }
-    var count: Int { rows * width + phase.rowLength + 8 }
-}
-
-/// Stride-1 backward: dy zero-padded by (k−1)·d on every side (+8 columns slack), so the input
-/// gradient is a plain correlation of it with the flipped kernel.
-private struct GradientPlane {
-    let rows: Int, width: Int, top: Int, left: Int
-    init(_ g: ConvGeometry) {
-        top = (g.kH - 1) * g.dilH; left = (g.kW - 1) * g.dilW
-        rows = g.outH + 2 * top
-        width = g.outW + 2 * left + 8
-    }
-    var count: Int { rows * width }
+/// Floats of scratch one task uses (the largest of the passes' needs).
+private func depthwiseTaskScratch(_ g: ConvGeometry) -> Int {
+    max(RowRing(g).count, PhasePlane(g).count + g.outW + 8, GradientRing(g).count, StridedGradientPlane(g).count)
 }
 
 /// Runs body(task, i) for i in 0..<count, `depthwiseTasks` tasks striding over i.
@@ -105,10 +73,85 @@ private let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
     #endif
 }
 
+/// A ring of padded input rows for one plane: padded row r lives in slot r % slots, split by column
+/// phase like `PhasePlane`. Rows are filled in increasing order as the output rows advance, so each
+/// input row is read from memory once and the kh·kw taps then read it from L1 (a whole padded
+/// plane, ~1 MB at 640x360, does not stay in L2 between the copy and the taps).
+private struct RowRing {
+    let slots: Int, layout: PhasePlane
+    init(_ g: ConvGeometry) {
+        layout = PhasePlane(g)
+        slots = (g.kH - 1) * g.dilH + 1
+    }
+    var count: Int { slots * layout.rowLength }
+    @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> {
+        ring + (r % slots) * layout.rowLength
+    }
+
+    /// Writes padded row r (input row r − padTop, zeros outside the input) into its slot.
+    @inline(__always) func fill(_ ring: UnsafeMutablePointer<Float>, _ r: Int, plane src: UnsafePointer<Float>, _ g: ConvGeometry) {
+        let row = self.row(ring, r), iy = r - g.padTop, n = layout.rowLength
+        guard iy >= 0 && iy < g.inH else { zeroFloats(row, n); return }
+        let from = src + iy * g.inW
+        switch layout.phases {
+        case 1:
+            zeroFloats(row, g.padLeft)
+            copyFloats(from, row + g.padLeft, g.inW)
+            zeroFloats(row + g.padLeft + g.inW, n - g.padLeft - g.inW)
+        case 2:
+            // Input column 2j goes to phase padLeft % 2 at padLeft/2 + j, 2j+1 to the other phase at
+            // (padLeft+1)/2 + j: one 16-float load, evenHalf/oddHalf (two shuffles each) per 16 inputs.
+            zeroFloats(row, n)
+            let w = layout.phaseWidth
+            let even = row + (g.padLeft % 2) * w + g.padLeft / 2, odd = row + ((g.padLeft + 1) % 2) * w + (g.padLeft + 1) / 2
+            var j = 0
+            while 2 * j + 16 <= g.inW {
+                let v = UnsafeRawPointer(from + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                store8(v.evenHalf, even + j); store8(v.oddHalf, odd + j)
+                j += 8
+            }
+            while 2 * j < g.inW {
+                even[j] = from[2 * j]
+                if 2 * j + 1 < g.inW { odd[j] = from[2 * j + 1] }
+                j += 1
+            }
+        default:
+            row.update(repeating: 0, count: n)
+            layout.scatterRow(from, count: g.inW, padLeft: g.padLeft, into: row)
+        }
+    }
+}
+
+/// Inline zero fill and copy: rows here are short (a 14-wide plane's rows are 14 floats), where a
+/// memset/memcpy call per row costs more than the row's taps.
+@inline(__always) private func zeroFloats(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(SIMD8<Float>(), p + i); i += 8 }
+    while i < n { p[i] = 0; i += 1 }
+}
+
+@inline(__always) private func copyFloats(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(load8(from + i), to + i); i += 8 }
+    while i < n { to[i] = from[i]; i += 1 }
+}
+
+/// Slot pointers of padded rows first, first + d, …, first + (k−1)·d in a ring of `slots` rows
+/// (one division per output row instead of one per tap row).
+@inline(__always) private func ringRows(_ rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ ring: UnsafeMutablePointer<Float>,
+                                        first: Int, step: Int, count: Int, slots: Int, length: Int) {
+    var slot = first % slots
+    for k in 0..<count {
+        rows[k] = UnsafePointer(ring + slot * length)
+        slot += step
+        if slot >= slots { slot -= slots }
+    }
+}
+
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                      clip: (lo: Float, hi: Float)? = nil) {
-    let taps = g.kH * g.kW, pp = PhasePlane(g)
+    let taps = g.kH * g.kW, ring = RowRing(g), pp = ring.layout
     // A fused Clip (ReLU6) clamps as outputs are stored; ±∞ when there is none.
     let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
     let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi), hasClip = clip != nil
@@ -117,18 +160,15 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
-        let pad = scratch + task * pp.count
-        // Zero each row just before filling it (it is then hot in L1), not the whole plane in a separate pass.
-        for r in 0..<pp.rows {
-            let row = pad + r * pp.rowLength
-            row.update(repeating: 0, count: pp.rowLength)
-            let iy = r - g.padTop
-            if iy >= 0 && iy < g.inH { pp.scatterRow(src + iy * g.inW, count: g.inW, padLeft: g.padLeft, into: row) }
-        }
+        let ringBase = scratch + task * depthwiseTaskScratch(g)
         let b = bias?[c] ?? 0
+        var filled = -1
         tapOffsets.withUnsafeBufferPointer { offs in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: g.kH) { rows in
             for oy in 0..<g.outH {
-                let top = UnsafePointer(pad + oy * g.strideH * pp.rowLength)
+                let first = oy * g.strideH
+                while filled < first + (g.kH - 1) * g.dilH { filled += 1; ring.fill(ringBase, filled, plane: src, g) }
+                ringRows(rows, ringBase, first: first, step: g.dilH, count: g.kH, slots: ring.slots, length: pp.rowLength)
                 let out = dst + oy * g.outW
                 var ox = 0
                 // 32 outputs at a time in 4 independent accumulators: one chain of kh·kw dependent FMAs
@@ -137,7 +177,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                     let bv = SIMD8<Float>(repeating: b)
                     var a0 = bv, a1 = bv, a2 = bv, a3 = bv
                     for ky in 0..<g.kH {
-                        let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
+                        let row = rows[ky] + ox, wr = w + ky * g.kW
                         for kx in 0..<g.kW {
                             let wv = SIMD8<Float>(repeating: wr[kx]), q = row + offs[kx]
                             a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
@@ -157,17 +197,9 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                 while ox < g.outW && g.outW >= 8 {
                     if ox + 8 > g.outW { ox = g.outW - 8 }
                     var acc = SIMD8<Float>(repeating: b)
-                    if pp.phases == 1 {
-                        // Unstrided: tap offsets are kx·d, no table lookup in the inner loop.
-                        for ky in 0..<g.kH {
-                            let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
-                            for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + kx * g.dilW)) }
-                        }
-                    } else {
-                        for ky in 0..<g.kH {
-                            let row = top + ky * g.dilH * pp.rowLength + ox, wr = w + ky * g.kW
-                            for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
-                        }
+                    for ky in 0..<g.kH {
+                        let row = rows[ky] + ox, wr = w + ky * g.kW
+                        for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
                     }
                     if hasClip { acc = acc.replacing(with: vlo, where: acc .< vlo).replacing(with: vhi, where: acc .> vhi) }
                     store8(acc, out + ox)
@@ -176,7 +208,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                 while ox < g.outW {
                     var acc = b
                     for ky in 0..<g.kH {
-                        let row = top + ky * g.dilH * pp.rowLength + ox
+                        let row = rows[ky] + ox
                         for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[offs[kx]] }
                     }
                     out[ox] = min(max(acc, lo), hi)
@@ -184,20 +216,68 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
                 }
             }
         }
+        }
     }
 }
 
-/// Input gradient. Stride 1: gather form, dx[iy][ix] += Σ w[kh−1−a][kw−1−b] · dyPad[iy+pt+a·d][ix+pl+b·d]
-/// (SIMD8 accumulators, one store per 8 outputs). Other strides: scatter w·dy into a zero phase-split padded plane (SIMD8 rows), then add its
-/// interior into dx.
+/// A Clip's pass-through test, lo < v < hi, over the values of a whole tensor (plane p at p·plane).
+struct ClipMask {
+    let values: UnsafePointer<Float>
+    let lo: Float, hi: Float
+}
+
+/// How a backward kernel writes dx: added to what is there or stored over it (the caller skips
+/// zeroing a buffer nothing else has written), optionally masked by a Clip that alone consumed dx's
+/// tensor (the producer's fused ReLU6), which then needs no masking pass of its own.
+struct GradientStore {
+    var accumulate = true
+    var mask: ClipMask?
+}
+
+/// Stores (or adds) 8 gradients at `out`, masked by the clip values at `m` (nil: no mask).
+@inline(__always) private func emit8(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>?,
+                                     _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ accumulate: Bool) {
+    var v = v
+    if let m { let mv = load8(m); v = SIMD8<Float>().replacing(with: v, where: (mv .> lo) .& (mv .< hi)) }
+    if accumulate { v += load8(out) }
+    store8(v, out)
+}
+
+@inline(__always) private func emit1(_ v: Float, _ out: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>?,
+                                     _ lo: Float, _ hi: Float, _ accumulate: Bool) {
+    var v = v
+    if let m, !(m.pointee > lo && m.pointee < hi) { v = 0 }
+    out.pointee = accumulate ? out.pointee + v : v
+}
+
+/// Copies `count` values of dy, zeroing those whose clip value (`m`, nil: none) is outside (lo, hi).
+@inline(__always) private func copyMasked(_ from: UnsafePointer<Float>, _ m: UnsafePointer<Float>?, lo: Float, hi: Float,
+                                          count: Int, into to: UnsafeMutablePointer<Float>) {
+    guard let m else { copyFloats(from, to, count); return }
+    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+    var i = 0
+    while i + 8 <= count {
+        let mv = load8(m + i)
+        store8(SIMD8<Float>().replacing(with: load8(from + i), where: (mv .> vlo) .& (mv .< vhi)), to + i)
+        i += 8
+    }
+    while i < count { to[i] = m[i] > lo && m[i] < hi ? from[i] : 0; i += 1 }
+}
+
+/// Input gradient. `dyMask`: this conv's own fused Clip, applied to dy as it is read (dy is not
+/// modified). Stride 1: gather form, dx[iy][ix] = Σ w[kh−1−a][kw−1−b] · dyPad[iy+pt+a·d][ix+pl+b·d]
+/// over a ring of zero-padded dy rows (SIMD8 accumulators, one store per 8 outputs). Stride 2+
+/// across: the strided gather below. Anything else: scatter w·dy into a zero phase-split padded
+/// plane, then add its interior into dx.
 func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                             dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                             dyMask: ClipMask? = nil, store: GradientStore = GradientStore()) {
     if g.strideW == 1 && g.strideH == 1 && g.padTop <= (g.kH - 1) * g.dilH && g.padLeft <= (g.kW - 1) * g.dilW {
-        depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch)
+        depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store)
         return
     }
     if g.strideW > 1 {
-        depthwiseBackwardStrided(g, dy: dy, weight: weight, dx: dx, scratch: scratch)
+        depthwiseBackwardStrided(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store)
         return
     }
     let taps = g.kH * g.kW, pp = PhasePlane(g)
@@ -205,12 +285,14 @@ func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
-        let pad = scratch + task * pp.count
+        let pad = scratch + task * depthwiseTaskScratch(g)
+        let grow = pad + pp.count   // one masked dy row
         pad.update(repeating: 0, count: pp.count)
         tapOffsets.withUnsafeBufferPointer { offs in
             for oy in 0..<g.outH {
                 let top = pad + oy * g.strideH * pp.rowLength
-                let grow = d + oy * g.outW
+                copyMasked(d + oy * g.outW, dyMask.map { $0.values + p * g.outPlane + oy * g.outW }, lo: dyMask?.lo ?? 0,
+                           hi: dyMask?.hi ?? 0, count: g.outW, into: grow)
                 var ox = 0
                 while ox + 8 <= g.outW {
                     let gv = load8(grow + ox)
@@ -234,82 +316,146 @@ func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight
             }
         }
         for r in 0..<g.inH {
-            pp.gatherRowAdding(pad + (r + g.padTop) * pp.rowLength, count: g.inW, padLeft: g.padLeft, into: dst + r * g.inW)
+            emitPhaseRow(pp, pad + (r + g.padTop) * pp.rowLength, count: g.inW, padLeft: g.padLeft, into: dst + r * g.inW,
+                         mask: store.mask.map { $0.values + p * g.inPlane + r * g.inW }, lo: store.mask?.lo ?? 0,
+                         hi: store.mask?.hi ?? 0, accumulate: store.accumulate)
         }
     }
 }
 
+/// Writes padded columns padLeft..<padLeft+count of a phase-split row into `out` (see `GradientStore`).
+/// Two phases are interleaved 16 outputs at a time (two SIMD8 loads, unpack + permute).
+@inline(__always)
+private func emitPhaseRow(_ pp: PhasePlane, _ row: UnsafePointer<Float>, count: Int, padLeft: Int, into out: UnsafeMutablePointer<Float>,
+                          mask: UnsafePointer<Float>?, lo: Float, hi: Float, accumulate: Bool) {
+    var ix = 0
+    if pp.phases == 1 {
+        let src = row + padLeft, vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+        while ix + 8 <= count { emit8(load8(src + ix), out + ix, mask.map { $0 + ix }, vlo, vhi, accumulate); ix += 8 }
+    } else if pp.phases == 2 {
+        // Output 2j comes from phase padLeft % 2 at padLeft/2 + j, output 2j+1 from the other at (padLeft+1)/2 + j.
+        let even = row + (padLeft % 2) * pp.phaseWidth + padLeft / 2, odd = row + ((padLeft + 1) % 2) * pp.phaseWidth + (padLeft + 1) / 2
+        let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+        while ix + 16 <= count {
+            var v = SIMD16<Float>()
+            v.evenHalf = load8(even + ix / 2); v.oddHalf = load8(odd + ix / 2)
+            emit8(v.lowHalf, out + ix, mask.map { $0 + ix }, vlo, vhi, accumulate)
+            emit8(v.highHalf, out + ix + 8, mask.map { $0 + ix + 8 }, vlo, vhi, accumulate)
+            ix += 16
+        }
+    }
+    while ix < count {
+        emit1(row[pp.column(padLeft + ix)], out + ix, mask.map { $0 + ix }, lo, hi, accumulate)
+        ix += 1
+    }
+}
+
+/// Stride-1 backward: a ring of dy rows zero-padded by (k−1)·d on the left (+ the same and 8
+/// columns of slack on the right); padded row r holds dy row r − (kh−1)·d, zeros outside dy.
+private struct GradientRing {
+    let slots: Int, width: Int, top: Int, left: Int
+    init(_ g: ConvGeometry) {
+        top = (g.kH - 1) * g.dilH; left = (g.kW - 1) * g.dilW
+        slots = top + 1
+        width = g.outW + 2 * left + 8
+    }
+    var count: Int { slots * width }
+    @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> { ring + (r % slots) * width }
+}
+
 private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-    let taps = g.kH * g.kW, gp = GradientPlane(g)
-    // Row/column offset of flipped tap (a, b) from dyPad's origin for output (iy, ix) = (0, 0).
-    let rowBase = g.padTop, colBase = g.padLeft
+                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                      dyMask: ClipMask?, store: GradientStore) {
+    let taps = g.kH * g.kW, ring = GradientRing(g)
+    let mlo = dyMask?.lo ?? 0, mhi = dyMask?.hi ?? 0
+    let slo = store.mask?.lo ?? 0, shi = store.mask?.hi ?? 0, vlo = SIMD8<Float>(repeating: slo), vhi = SIMD8<Float>(repeating: shi)
+    let accumulate = store.accumulate
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
-        let pad = scratch + task * gp.count
-        for r in 0..<gp.rows {
-            let row = pad + r * gp.width
-            let oy = r - gp.top
-            if oy >= 0 && oy < g.outH {
-                row.update(repeating: 0, count: gp.left)
-                (row + gp.left).update(from: d + oy * g.outW, count: g.outW)
-                (row + gp.left + g.outW).update(repeating: 0, count: gp.width - gp.left - g.outW)
-            } else {
-                row.update(repeating: 0, count: gp.width)
-            }
-        }
+        let ringBase = scratch + task * depthwiseTaskScratch(g)
+        let dm = dyMask.map { $0.values + p * g.outPlane }, sm = store.mask.map { $0.values + p * g.inPlane }
+        var filled = -1
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: g.kH) { rows in
         for iy in 0..<g.inH {
-            let out = dst + iy * g.inW
+            let first = iy + g.padTop
+            while filled < first + ring.top {
+                filled += 1
+                let row = ring.row(ringBase, filled), oy = filled - ring.top
+                if oy >= 0 && oy < g.outH {
+                    zeroFloats(row, ring.left)
+                    copyMasked(d + oy * g.outW, dm.map { $0 + oy * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + ring.left)
+                    zeroFloats(row + ring.left + g.outW, ring.width - ring.left - g.outW)
+                } else {
+                    zeroFloats(row, ring.width)
+                }
+            }
+            ringRows(rows, ringBase + g.padLeft, first: first, step: g.dilH, count: g.kH, slots: ring.slots, length: ring.width)
+            let out = dst + iy * g.inW, m = sm.map { $0 + iy * g.inW }
             var ix = 0
             while ix + 32 <= g.inW {
                 // Four independent accumulators (see the forward kernel).
                 var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
                 for a in 0..<g.kH {
-                    let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
-                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
                     for b in 0..<g.kW {
                         let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), q = row + b * g.dilW
                         a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
                     }
                 }
-                store8(load8(out + ix) + a0, out + ix); store8(load8(out + ix + 8) + a1, out + ix + 8)
-                store8(load8(out + ix + 16) + a2, out + ix + 16); store8(load8(out + ix + 24) + a3, out + ix + 24)
+                emit8(a0, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
+                emit8(a1, out + ix + 8, m.map { $0 + ix + 8 }, vlo, vhi, accumulate)
+                emit8(a2, out + ix + 16, m.map { $0 + ix + 16 }, vlo, vhi, accumulate)
+                emit8(a3, out + ix + 24, m.map { $0 + ix + 24 }, vlo, vhi, accumulate)
                 ix += 32
             }
             while ix < g.inW && g.inW >= 8 {
-                // The last vector ends at inW, overlapping done outputs: their lanes add zero.
+                // The last vector ends at inW, overlapping done outputs: when adding, their lanes add
+                // zero; when storing, they are stored again with the same values.
                 var done = 0
                 if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
                 var acc = SIMD8<Float>()
                 for a in 0..<g.kH {
-                    let row = UnsafePointer(pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase)
-                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
                     for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
                 }
-                if done > 0 { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
-                store8(load8(out + ix) + acc, out + ix)
+                if done > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
+                emit8(acc, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
                 ix += 8
             }
             while ix < g.inW {
                 var acc: Float = 0
                 for a in 0..<g.kH {
-                    let row = pad + (iy + rowBase + a * g.dilH) * gp.width + ix + colBase
-                    let wrow = w + (g.kH - 1 - a) * g.kW
+                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
                     for b in 0..<g.kW { acc += wrow[g.kW - 1 - b] * row[b * g.dilW] }
                 }
-                out[ix] += acc
+                emit1(acc, out + ix, m.map { $0 + ix }, slo, shi, accumulate)
                 ix += 1
             }
         }
+        }
     }
+}
+
+/// Strided backward: a ring of dy rows with `left` zeros before and slack after, plus one
+/// phase-split row of the padded input gradient.
+private struct StridedGradientPlane {
+    let left: Int, width: Int, slots: Int, phase: PhasePlane
+    init(_ g: ConvGeometry) {
+        phase = PhasePlane(g)
+        left = ((g.kW - 1) * g.dilW + g.strideW - 1) / g.strideW
+        width = left + max(g.outW, phase.phaseWidth) + 16
+        slots = (g.kH - 1) * g.dilH / g.strideH + 2
+    }
+    var count: Int { slots * width + phase.rowLength + 8 }
 }
 
 /// Strided gather: padded input-gradient column c = j·s + q receives, from each tap kx with
 /// kx·d ≡ q (mod s), w · dy[j + (q − kx·d)/s]: contiguous in j, so 8 columns of one phase are one
 /// SIMD8 load per tap. Rows: padded row r takes dy row (r − ky·d)/s for the taps that divide.
 private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                                      dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                      dyMask: ClipMask?, store: GradientStore) {
     let taps = g.kH * g.kW, sp = StridedGradientPlane(g), pp = sp.phase, s = g.strideW
     // For each phase q: the taps feeding it and their dy column offsets e = (q − kx·d)/s (exact).
     var phaseTaps = [[(kx: Int, e: Int)]](repeating: [], count: s)
@@ -322,24 +468,29 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
     // at least 8 short of the phase width when left ≤ 8): they add w·0 into the next phase or the
     // 8 slack floats after the row, so there is no scalar tail.
     let vectorEnd = sp.left <= 8 ? pp.phaseWidth : pp.phaseWidth & ~7
+    let mlo = dyMask?.lo ?? 0, mhi = dyMask?.hi ?? 0
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
-        let base = scratch + task * sp.count
-        let acc = base + sp.rows * sp.width   // one phase-split padded row
-        for r in 0..<g.outH {
-            let row = base + r * sp.width
-            row.update(repeating: 0, count: sp.left)
-            (row + sp.left).update(from: d + r * g.outW, count: g.outW)
-            (row + sp.left + g.outW).update(repeating: 0, count: sp.width - sp.left - g.outW)
-        }
+        let base = scratch + task * depthwiseTaskScratch(g)
+        let acc = base + sp.slots * sp.width   // one phase-split padded row
+        let dm = dyMask.map { $0.values + p * g.outPlane }
+        var filled = -1
         for iy in 0..<g.inH {
             let r = iy + g.padTop
-            acc.update(repeating: 0, count: pp.rowLength)
+            // dy rows t = (r − ky·d)/s ≤ r/s: bring them into the ring in order.
+            while filled < min(r / g.strideH, g.outH - 1) {
+                filled += 1
+                let row = base + (filled % sp.slots) * sp.width
+                zeroFloats(row, sp.left)
+                copyMasked(d + filled * g.outW, dm.map { $0 + filled * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + sp.left)
+                zeroFloats(row + sp.left + g.outW, sp.width - sp.left - g.outW)
+            }
+            zeroFloats(acc, pp.rowLength)
             for ky in 0..<g.kH {
                 let t = r - ky * g.dilH
                 if t < 0 || t % g.strideH != 0 || t / g.strideH >= g.outH { continue }
-                let dyRow = UnsafePointer(base + (t / g.strideH) * sp.width + sp.left)
+                let dyRow = UnsafePointer(base + ((t / g.strideH) % sp.slots) * sp.width + sp.left)
                 for q in 0..<s {
                     let out = acc + q * pp.phaseWidth
                     for (kx, e) in phaseTaps[q] {
@@ -350,7 +501,9 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
                     }
                 }
             }
-            pp.gatherRowAdding(acc, count: g.inW, padLeft: g.padLeft, into: dst + iy * g.inW)
+            emitPhaseRow(pp, acc, count: g.inW, padLeft: g.padLeft, into: dst + iy * g.inW,
+                         mask: store.mask.map { $0.values + p * g.inPlane + iy * g.inW }, lo: store.mask?.lo ?? 0,
+                         hi: store.mask?.hi ?? 0, accumulate: store.accumulate)
         }
     }
 }

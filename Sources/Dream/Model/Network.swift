@@ -231,15 +231,31 @@ public final class Network: @unchecked Sendable {
         return wanted
     }
 
+    /// Gradient buffers are zeroed before their first writer adds into them, except where the first
+    /// writer can store over the buffer instead (see `GradientStore`); a fused Clip's mask moves
+    /// into its only consumer's pullback when that consumer can apply it as it stores.
     private func backward(_ plan: Plan, tape: Tape, wanted: [[Bool]], seeded: inout [Bool]) {
+        var uses = [Int](repeating: 0, count: program.valueNames.count)
+        for s in tape.steps { for v in program.steps[s].inputs { uses[v] += 1 } }
+        var premasked = [Bool](repeating: false, count: program.valueNames.count)
         for s in tape.steps.reversed() {
             let step = program.steps[s]
             guard seeded[step.output], wanted[s].contains(true) else { continue }
+            let overwrites = pullbackOverwrites(program, plan, step: s)
+            var fresh = [Bool](repeating: false, count: step.inputs.count)
             for (i, v) in step.inputs.enumerated() where wanted[s][i] && !seeded[v] {
-                plan.grad(v).zero(); seeded[v] = true
+                if overwrites && step.inputs.count == 1 { fresh[i] = true } else { plan.grad(v).zero() }
+                seeded[v] = true
+            }
+            var inputMask: ClipMask?
+            if fresh[0], uses[step.inputs[0]] == 1, let p = program.producer[step.inputs[0]], let c = program.steps[p].clip,
+               pullbackMasksInput(program, plan, step: s) {
+                inputMask = ClipMask(values: plan.value(step.inputs[0]).pointer, lo: c.lo, hi: c.hi)
+                premasked[step.inputs[0]] = true
             }
             let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
-            runPullback(program, plan, step: s, wanted: wanted[s])
+            runPullback(program, plan, step: s, wanted: wanted[s],
+                        store: GradientStore(accumulate: !fresh[0], mask: inputMask), outputMasked: premasked[step.output])
             if profiling { record(s, plan, "backward", since: t0) }
         }
     }
