@@ -8,6 +8,8 @@
 
 /// Tasks per kernel call: more than the 2 cores so uneven planes balance.
 let depthwiseTasks = 8
+/// Output rows computed together where a row has fewer than 32 outputs left (independent FMA chains).
+let depthwiseRowBlock = 4
 
 /// Phase-split padded plane: `rows` rows of `strideW` phases, each `phaseWidth` long (+8 slack so a
 /// SIMD8 load at the last output stays inside).
@@ -81,8 +83,10 @@ private struct RowRing {
     let slots: Int, layout: PhasePlane
     init(_ g: ConvGeometry) {
         layout = PhasePlane(g)
-        slots = (g.kH - 1) * g.dilH + 1
+        slots = RowRing.span(g)
     }
+    /// Padded rows a block of `depthwiseRowBlock` output rows reads.
+    static func span(_ g: ConvGeometry) -> Int { (depthwiseRowBlock - 1) * g.strideH + (g.kH - 1) * g.dilH + 1 }
     var count: Int { slots * layout.rowLength }
     @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> {
         ring + (r % slots) * layout.rowLength
@@ -157,63 +161,91 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
     let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi), hasClip = clip != nil
     // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
     let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
+    let span = RowRing.span(g)
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
         let ringBase = scratch + task * depthwiseTaskScratch(g)
-        let b = bias?[c] ?? 0
+        let b = bias?[c] ?? 0, bv = SIMD8<Float>(repeating: b)
         var filled = -1
         tapOffsets.withUnsafeBufferPointer { offs in
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: g.kH) { rows in
-            for oy in 0..<g.outH {
-                let first = oy * g.strideH
-                while filled < first + (g.kH - 1) * g.dilH { filled += 1; ring.fill(ringBase, filled, plane: src, g) }
-                ringRows(rows, ringBase, first: first, step: g.dilH, count: g.kH, slots: ring.slots, length: pp.rowLength)
-                let out = dst + oy * g.outW
-                var ox = 0
-                // 32 outputs at a time in 4 independent accumulators: one chain of kh·kw dependent FMAs
-                // per 8 outputs is latency-bound (4–5 cycles each); four chains keep the FMA units busy.
-                while ox + 32 <= g.outW {
-                    let bv = SIMD8<Float>(repeating: b)
-                    var a0 = bv, a1 = bv, a2 = bv, a3 = bv
-                    for ky in 0..<g.kH {
-                        let row = rows[ky] + ox, wr = w + ky * g.kW
-                        for kx in 0..<g.kW {
-                            let wv = SIMD8<Float>(repeating: wr[kx]), q = row + offs[kx]
-                            a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: span) { rows in
+            @inline(__always) func clamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
+                hasClip ? v.replacing(with: vlo, where: v .< vlo).replacing(with: vhi, where: v .> vhi) : v
+            }
+            var oy = 0
+            while oy < g.outH {
+                // A block of up to `depthwiseRowBlock` output rows; rows[j] is padded row oy·s + j.
+                let block = min(depthwiseRowBlock, g.outH - oy), first = oy * g.strideH
+                let last = first + (block - 1) * g.strideH + (g.kH - 1) * g.dilH
+                while filled < last { filled += 1; ring.fill(ringBase, filled, plane: src, g) }
+                ringRows(rows, ringBase, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: pp.rowLength)
+                for r in 0..<block {
+                    let out = dst + (oy + r) * g.outW, rowBase = r * g.strideH
+                    var ox = 0
+                    // 32 outputs at a time in 4 independent accumulators: one chain of kh·kw dependent FMAs
+                    // per 8 outputs is latency-bound (4–5 cycles each); four chains keep the FMA units busy.
+                    while ox + 32 <= g.outW {
+                        var a0 = bv, a1 = bv, a2 = bv, a3 = bv
+                        for ky in 0..<g.kH {
+                            let row = rows[rowBase + ky * g.dilH] + ox, wr = w + ky * g.kW
+                            for kx in 0..<g.kW {
+                                let wv = SIMD8<Float>(repeating: wr[kx]), q = row + offs[kx]
+                                a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
+                            }
+                        }
+                        store8(clamp(a0), out + ox); store8(clamp(a1), out + ox + 8); store8(clamp(a2), out + ox + 16); store8(clamp(a3), out + ox + 24)
+                        ox += 32
+                    }
+                    if ox < g.outW && g.outW >= 8 && block < depthwiseRowBlock {
+                        // 8 at a time; the last vector is moved back to end at outW (the overlapped
+                        // outputs are recomputed identically), so there is no scalar tail unless outW < 8.
+                        while ox < g.outW {
+                            if ox + 8 > g.outW { ox = g.outW - 8 }
+                            var acc = bv
+                            for ky in 0..<g.kH {
+                                let row = rows[rowBase + ky * g.dilH] + ox, wr = w + ky * g.kW
+                                for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
+                            }
+                            store8(clamp(acc), out + ox)
+                            ox += 8
                         }
                     }
-                    if hasClip {
-                        a0 = a0.replacing(with: vlo, where: a0 .< vlo).replacing(with: vhi, where: a0 .> vhi)
-                        a1 = a1.replacing(with: vlo, where: a1 .< vlo).replacing(with: vhi, where: a1 .> vhi)
-                        a2 = a2.replacing(with: vlo, where: a2 .< vlo).replacing(with: vhi, where: a2 .> vhi)
-                        a3 = a3.replacing(with: vlo, where: a3 .< vlo).replacing(with: vhi, where: a3 .> vhi)
+                    if g.outW < 8 {
+                        while ox < g.outW {
+                            var acc = b
+                            for ky in 0..<g.kH {
+                                let row = rows[rowBase + ky * g.dilH] + ox
+                                for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[offs[kx]] }
+                            }
+                            out[ox] = min(max(acc, lo), hi)
+                            ox += 1
+                        }
                     }
-                    store8(a0, out + ox); store8(a1, out + ox + 8); store8(a2, out + ox + 16); store8(a3, out + ox + 24)
-                    ox += 32
                 }
-                // 8 at a time; the last vector is moved back to end at outW (the overlapped outputs are
-                // recomputed identically), so there is no scalar tail unless outW < 8.
-                while ox < g.outW && g.outW >= 8 {
-                    if ox + 8 > g.outW { ox = g.outW - 8 }
-                    var acc = SIMD8<Float>(repeating: b)
-                    for ky in 0..<g.kH {
-                        let row = rows[ky] + ox, wr = w + ky * g.kW
-                        for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
+                // Columns left after the 32-wide passes, 8 at a time across the block's 4 rows: four
+                // independent chains for narrow planes (a 14-wide row has only two vectors).
+                let done = g.outW & ~31
+                if block == depthwiseRowBlock && g.outW >= 8 && done < g.outW {
+                    var ox = done
+                    let s = g.strideH
+                    while ox < g.outW {
+                        if ox + 8 > g.outW { ox = g.outW - 8 }
+                        var a0 = bv, a1 = bv, a2 = bv, a3 = bv
+                        for ky in 0..<g.kH {
+                            let j = ky * g.dilH, wr = w + ky * g.kW
+                            let r0 = rows[j] + ox, r1 = rows[j + s] + ox, r2 = rows[j + 2 * s] + ox, r3 = rows[j + 3 * s] + ox
+                            for kx in 0..<g.kW {
+                                let wv = SIMD8<Float>(repeating: wr[kx]), o = offs[kx]
+                                a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
+                            }
+                        }
+                        let out = dst + oy * g.outW + ox
+                        store8(clamp(a0), out); store8(clamp(a1), out + g.outW); store8(clamp(a2), out + 2 * g.outW); store8(clamp(a3), out + 3 * g.outW)
+                        ox += 8
                     }
-                    if hasClip { acc = acc.replacing(with: vlo, where: acc .< vlo).replacing(with: vhi, where: acc .> vhi) }
-                    store8(acc, out + ox)
-                    ox += 8
                 }
-                while ox < g.outW {
-                    var acc = b
-                    for ky in 0..<g.kH {
-                        let row = rows[ky] + ox
-                        for kx in 0..<g.kW { acc += w[ky * g.kW + kx] * row[offs[kx]] }
-                    }
-                    out[ox] = min(max(acc, lo), hi)
-                    ox += 1
-                }
+                oy += block
             }
         }
         }
@@ -356,7 +388,7 @@ private struct GradientRing {
     let slots: Int, width: Int, top: Int, left: Int
     init(_ g: ConvGeometry) {
         top = (g.kH - 1) * g.dilH; left = (g.kW - 1) * g.dilW
-        slots = top + 1
+        slots = top + depthwiseRowBlock
         width = g.outW + 2 * left + 8
     }
     var count: Int { slots * width }
@@ -376,10 +408,12 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
         let ringBase = scratch + task * depthwiseTaskScratch(g)
         let dm = dyMask.map { $0.values + p * g.outPlane }, sm = store.mask.map { $0.values + p * g.inPlane }
         var filled = -1
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: g.kH) { rows in
-        for iy in 0..<g.inH {
-            let first = iy + g.padTop
-            while filled < first + ring.top {
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: ring.slots) { rows in
+        var iy = 0
+        while iy < g.inH {
+            // A block of up to `depthwiseRowBlock` dx rows; rows[j] is padded dy row iy + padTop + j.
+            let block = min(depthwiseRowBlock, g.inH - iy), first = iy + g.padTop, last = first + block - 1 + ring.top
+            while filled < last {
                 filled += 1
                 let row = ring.row(ringBase, filled), oy = filled - ring.top
                 if oy >= 0 && oy < g.outH {
@@ -390,48 +424,79 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     zeroFloats(row, ring.width)
                 }
             }
-            ringRows(rows, ringBase + g.padLeft, first: first, step: g.dilH, count: g.kH, slots: ring.slots, length: ring.width)
-            let out = dst + iy * g.inW, m = sm.map { $0 + iy * g.inW }
-            var ix = 0
-            while ix + 32 <= g.inW {
-                // Four independent accumulators (see the forward kernel).
-                var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
-                for a in 0..<g.kH {
-                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
-                    for b in 0..<g.kW {
-                        let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), q = row + b * g.dilW
-                        a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
+            ringRows(rows, ringBase + g.padLeft, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: ring.width)
+            for r in 0..<block {
+                let out = dst + (iy + r) * g.inW, m = sm.map { $0 + (iy + r) * g.inW }
+                var ix = 0
+                while ix + 32 <= g.inW {
+                    // Four independent accumulators (see the forward kernel).
+                    var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                    for a in 0..<g.kH {
+                        let row = rows[r + a * g.dilH] + ix, wrow = w + (g.kH - 1 - a) * g.kW
+                        for b in 0..<g.kW {
+                            let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), q = row + b * g.dilW
+                            a0 = fma8(a0, wv, load8(q)); a1 = fma8(a1, wv, load8(q + 8)); a2 = fma8(a2, wv, load8(q + 16)); a3 = fma8(a3, wv, load8(q + 24))
+                        }
                     }
+                    emit8(a0, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
+                    emit8(a1, out + ix + 8, m.map { $0 + ix + 8 }, vlo, vhi, accumulate)
+                    emit8(a2, out + ix + 16, m.map { $0 + ix + 16 }, vlo, vhi, accumulate)
+                    emit8(a3, out + ix + 24, m.map { $0 + ix + 24 }, vlo, vhi, accumulate)
+                    ix += 32
                 }
-                emit8(a0, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
-                emit8(a1, out + ix + 8, m.map { $0 + ix + 8 }, vlo, vhi, accumulate)
-                emit8(a2, out + ix + 16, m.map { $0 + ix + 16 }, vlo, vhi, accumulate)
-                emit8(a3, out + ix + 24, m.map { $0 + ix + 24 }, vlo, vhi, accumulate)
-                ix += 32
-            }
-            while ix < g.inW && g.inW >= 8 {
-                // The last vector ends at inW, overlapping done outputs: when adding, their lanes add
-                // zero; when storing, they are stored again with the same values.
-                var done = 0
-                if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
-                var acc = SIMD8<Float>()
-                for a in 0..<g.kH {
-                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
-                    for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
+                while ix < g.inW && g.inW >= 8 && block < depthwiseRowBlock {
+                    // The last vector ends at inW, overlapping done outputs: when adding, their lanes add
+                    // zero; when storing, they are stored again with the same values.
+                    var done = 0
+                    if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
+                    var acc = SIMD8<Float>()
+                    for a in 0..<g.kH {
+                        let row = rows[r + a * g.dilH] + ix, wrow = w + (g.kH - 1 - a) * g.kW
+                        for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
+                    }
+                    if done > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
+                    emit8(acc, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
+                    ix += 8
                 }
-                if done > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
-                emit8(acc, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
-                ix += 8
-            }
-            while ix < g.inW {
-                var acc: Float = 0
-                for a in 0..<g.kH {
-                    let row = rows[a] + ix, wrow = w + (g.kH - 1 - a) * g.kW
-                    for b in 0..<g.kW { acc += wrow[g.kW - 1 - b] * row[b * g.dilW] }
+                while ix < g.inW && g.inW < 8 {
+                    var acc: Float = 0
+                    for a in 0..<g.kH {
+                        let row = rows[r + a * g.dilH] + ix, wrow = w + (g.kH - 1 - a) * g.kW
+                        for b in 0..<g.kW { acc += wrow[g.kW - 1 - b] * row[b * g.dilW] }
+                    }
+                    emit1(acc, out + ix, m.map { $0 + ix }, slo, shi, accumulate)
+                    ix += 1
                 }
-                emit1(acc, out + ix, m.map { $0 + ix }, slo, shi, accumulate)
-                ix += 1
             }
+            // Columns left after the 32-wide passes, 8 at a time across the block's 4 rows (see the forward kernel).
+            if block == depthwiseRowBlock && g.inW >= 8 && g.inW & ~31 < g.inW {
+                var ix = g.inW & ~31
+                while ix < g.inW {
+                    var done = 0
+                    if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
+                    var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                    for a in 0..<g.kH {
+                        let j = a * g.dilH, wrow = w + (g.kH - 1 - a) * g.kW
+                        let r0 = rows[j] + ix, r1 = rows[j + 1] + ix, r2 = rows[j + 2] + ix, r3 = rows[j + 3] + ix
+                        for b in 0..<g.kW {
+                            let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), o = b * g.dilW
+                            a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
+                        }
+                    }
+                    if done > 0 && accumulate {
+                        let keep = lanes .>= SIMD8<Int32>(repeating: Int32(done)), z = SIMD8<Float>()
+                        a0 = z.replacing(with: a0, where: keep); a1 = z.replacing(with: a1, where: keep)
+                        a2 = z.replacing(with: a2, where: keep); a3 = z.replacing(with: a3, where: keep)
+                    }
+                    let out = dst + iy * g.inW + ix, m = sm.map { $0 + iy * g.inW + ix }
+                    emit8(a0, out, m, vlo, vhi, accumulate)
+                    emit8(a1, out + g.inW, m.map { $0 + g.inW }, vlo, vhi, accumulate)
+                    emit8(a2, out + 2 * g.inW, m.map { $0 + 2 * g.inW }, vlo, vhi, accumulate)
+                    emit8(a3, out + 3 * g.inW, m.map { $0 + 3 * g.inW }, vlo, vhi, accumulate)
+                    ix += 8
+                }
+            }
+            iy += block
         }
         }
     }
@@ -452,23 +517,28 @@ private struct StridedGradientPlane {
 
 /// Strided gather: padded input-gradient column c = j·s + q receives, from each tap kx with
 /// kx·d ≡ q (mod s), w · dy[j + (q − kx·d)/s]: contiguous in j, so 8 columns of one phase are one
-/// SIMD8 load per tap. Rows: padded row r takes dy row (r − ky·d)/s for the taps that divide.
+/// SIMD8 load per tap. Rows: padded row r takes dy row (r − ky·d)/s for the taps that divide. Each
+/// phase of a dx row is summed over its rows and taps in registers (32 columns, 4 accumulators),
+/// then stored once and interleaved into dx.
 private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                       dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                       dyMask: ClipMask?, store: GradientStore) {
     let taps = g.kH * g.kW, sp = StridedGradientPlane(g), pp = sp.phase, s = g.strideW
-    // For each phase q: the taps feeding it and their dy column offsets e = (q − kx·d)/s (exact).
-    var phaseTaps = [[(kx: Int, e: Int)]](repeating: [], count: s)
+    // For each phase q, tapStart[q]..<tapStart[q+1] index the taps feeding it: kx and the dy column
+    // offset e = (q − kx·d)/s (exact).
+    var tapKx = [Int](), tapE = [Int](), tapStart = [0]
     for q in 0..<s {
         for kx in 0..<g.kW where ((q - kx * g.dilW) % s + s) % s == 0 {
-            phaseTaps[q].append((kx, (q - kx * g.dilW) / s))
+            tapKx.append(kx); tapE.append((q - kx * g.dilW) / s)
         }
+        tapStart.append(tapKx.count)
     }
     // Vectors may run up to 7 lanes past a phase when dy is zero there (dy's reach, left + outW, is
-    // at least 8 short of the phase width when left ≤ 8): they add w·0 into the next phase or the
-    // 8 slack floats after the row, so there is no scalar tail.
+    // at least 8 short of the phase width when left ≤ 8): they store into the next phase (computed
+    // after) or the 8 slack floats after the row, so there is no scalar tail.
     let vectorEnd = sp.left <= 8 ? pp.phaseWidth : pp.phaseWidth & ~7
     let mlo = dyMask?.lo ?? 0, mhi = dyMask?.hi ?? 0
+    tapKx.withUnsafeBufferPointer { tapKx in tapE.withUnsafeBufferPointer { tapE in tapStart.withUnsafeBufferPointer { tapStart in
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
@@ -476,6 +546,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         let acc = base + sp.slots * sp.width   // one phase-split padded row
         let dm = dyMask.map { $0.values + p * g.outPlane }
         var filled = -1
+        withUnsafeTemporaryAllocation(of: (row: UnsafePointer<Float>, w: UnsafePointer<Float>).self, capacity: g.kH) { rows in
         for iy in 0..<g.inH {
             let r = iy + g.padTop
             // dy rows t = (r − ky·d)/s ≤ r/s: bring them into the ring in order.
@@ -486,26 +557,55 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
                 copyMasked(d + filled * g.outW, dm.map { $0 + filled * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + sp.left)
                 zeroFloats(row + sp.left + g.outW, sp.width - sp.left - g.outW)
             }
-            zeroFloats(acc, pp.rowLength)
+            // The dy rows feeding this dx row, with their kernel rows.
+            var n = 0
             for ky in 0..<g.kH {
                 let t = r - ky * g.dilH
                 if t < 0 || t % g.strideH != 0 || t / g.strideH >= g.outH { continue }
-                let dyRow = UnsafePointer(base + ((t / g.strideH) % sp.slots) * sp.width + sp.left)
-                for q in 0..<s {
-                    let out = acc + q * pp.phaseWidth
-                    for (kx, e) in phaseTaps[q] {
-                        let wv = w[ky * g.kW + kx], src = dyRow + e, wv8 = SIMD8<Float>(repeating: wv)
-                        var j = 0
-                        while j < vectorEnd { store8(fma8(load8(out + j), wv8, load8(src + j)), out + j); j += 8 }
-                        while j < pp.phaseWidth { out[j] += wv * src[j]; j += 1 }
+                rows[n] = (UnsafePointer(base + ((t / g.strideH) % sp.slots) * sp.width + sp.left), w + ky * g.kW)
+                n += 1
+            }
+            for q in 0..<s {
+                let out = acc + q * pp.phaseWidth, t0 = tapStart[q], t1 = tapStart[q + 1]
+                var j = 0
+                while j + 32 <= vectorEnd {
+                    var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                    for i in 0..<n {
+                        let (row, wr) = rows[i]
+                        for t in t0..<t1 {
+                            let wv = SIMD8<Float>(repeating: wr[tapKx[t]]), src = row + tapE[t] + j
+                            a0 = fma8(a0, wv, load8(src)); a1 = fma8(a1, wv, load8(src + 8)); a2 = fma8(a2, wv, load8(src + 16)); a3 = fma8(a3, wv, load8(src + 24))
+                        }
                     }
+                    store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+                    j += 32
+                }
+                while j < vectorEnd {
+                    var a0 = SIMD8<Float>()
+                    for i in 0..<n {
+                        let (row, wr) = rows[i]
+                        for t in t0..<t1 { a0 = fma8(a0, SIMD8<Float>(repeating: wr[tapKx[t]]), load8(row + tapE[t] + j)) }
+                    }
+                    store8(a0, out + j)
+                    j += 8
+                }
+                while j < pp.phaseWidth {
+                    var a: Float = 0
+                    for i in 0..<n {
+                        let (row, wr) = rows[i]
+                        for t in t0..<t1 { a += wr[tapKx[t]] * row[tapE[t] + j] }
+                    }
+                    out[j] = a
+                    j += 1
                 }
             }
             emitPhaseRow(pp, acc, count: g.inW, padLeft: g.padLeft, into: dst + iy * g.inW,
                          mask: store.mask.map { $0.values + p * g.inPlane + iy * g.inW }, lo: store.mask?.lo ?? 0,
                          hi: store.mask?.hi ?? 0, accumulate: store.accumulate)
         }
+        }
     }
+    } } }
 }
 
 import Foundation
