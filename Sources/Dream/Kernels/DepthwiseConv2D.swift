@@ -1,10 +1,13 @@
 /// Depthwise convolution (groups = C = O), NCHW, weights (C, 1, kh, kw), optional bias (C).
-///   forward:  y (N, C, outH, outW)      backward: dx (N, C, H, W) += Σ taps w·dy
-/// Each (batch, channel) plane is copied into a zero-padded scratch plane split by column phase
+///   forward:  y (N, C, outH, outW)      backward: dx (N, C, H, W) = or += Σ taps w·dy
+/// Input rows stream through a small per-task ring of zero-padded rows split by column phase
 /// (column c goes to phase c % strideW, index c / strideW), so every tap of a strided conv reads
-/// contiguous memory and the inner loops need no bounds checks: 8 outputs accumulate in a SIMD8
-/// register over all kh·kw taps. Planes run in parallel on both cores, each task with its own
-/// scratch. The oracle is `conv2dNaive` / `conv2dBackwardNaive` (Conv2D.swift).
+/// contiguous memory, the inner loops need no bounds checks, and each row is read from memory once
+/// and then from L1 by all its taps. 8 outputs accumulate in a SIMD8 register over all kh·kw taps,
+/// four registers at a time (32 columns, or 8 columns of 4 rows for narrow planes). Planes run in
+/// parallel on both cores, each task with its own ring. The backward pass reads dy through the
+/// same kind of ring, masked by the conv's fused ReLU6, and stores or adds dx (see `GradientStore`).
+/// The oracle is `conv2dNaive` / `conv2dBackwardNaive` (Conv2D.swift).
 
 /// Tasks per kernel call: more than the 2 cores so uneven planes balance.
 let depthwiseTasks = 8
@@ -36,6 +39,8 @@ private struct PhasePlane {
         }
     }
 }
+
+@inline(__always) private func powerOfTwo(atLeast n: Int) -> Int { var p = 1; while p < n { p <<= 1 }; return p }
 
 /// Floats of scratch the depthwise kernels need for geometry `g`.
 func depthwiseScratchCount(_ g: ConvGeometry) -> Int { depthwiseTasks * depthwiseTaskScratch(g) }
@@ -75,7 +80,7 @@ private let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
     #endif
 }
 
-/// A ring of padded input rows for one plane: padded row r lives in slot r % slots, split by column
+/// A ring of padded input rows for one plane: padded row r lives in slot r & (slots − 1), split by column
 /// phase like `PhasePlane`. Rows are filled in increasing order as the output rows advance, so each
 /// input row is read from memory once and the kh·kw taps then read it from L1 (a whole padded
 /// plane, ~1 MB at 640x360, does not stay in L2 between the copy and the taps).
@@ -83,13 +88,13 @@ private struct RowRing {
     let slots: Int, layout: PhasePlane
     init(_ g: ConvGeometry) {
         layout = PhasePlane(g)
-        slots = RowRing.span(g)
+        slots = powerOfTwo(atLeast: RowRing.span(g))
     }
     /// Padded rows a block of `depthwiseRowBlock` output rows reads.
     static func span(_ g: ConvGeometry) -> Int { (depthwiseRowBlock - 1) * g.strideH + (g.kH - 1) * g.dilH + 1 }
     var count: Int { slots * layout.rowLength }
     @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> {
-        ring + (r % slots) * layout.rowLength
+        ring + (r & (slots - 1)) * layout.rowLength
     }
 
     /// Writes padded row r (input row r − padTop, zeros outside the input) into its slot.
@@ -128,28 +133,26 @@ private struct RowRing {
 
 /// Inline zero fill and copy: rows here are short (a 14-wide plane's rows are 14 floats), where a
 /// memset/memcpy call per row costs more than the row's taps.
+/// From 8 floats on, the last vector overlaps the previous one instead of a scalar tail.
 @inline(__always) private func zeroFloats(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    guard n >= 8 else { for i in 0..<max(n, 0) { p[i] = 0 }; return }
     var i = 0
     while i + 8 <= n { store8(SIMD8<Float>(), p + i); i += 8 }
-    while i < n { p[i] = 0; i += 1 }
+    if i < n { store8(SIMD8<Float>(), p + n - 8) }
 }
 
 @inline(__always) private func copyFloats(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ n: Int) {
+    guard n >= 8 else { for i in 0..<max(n, 0) { to[i] = from[i] }; return }
     var i = 0
     while i + 8 <= n { store8(load8(from + i), to + i); i += 8 }
-    while i < n { to[i] = from[i]; i += 1 }
+    if i < n { store8(load8(from + n - 8), to + n - 8) }
 }
 
 /// Slot pointers of padded rows first, first + d, …, first + (k−1)·d in a ring of `slots` rows
-/// (one division per output row instead of one per tap row).
+/// (a power of two: no integer division per row, which costs more than a narrow row's taps).
 @inline(__always) private func ringRows(_ rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ ring: UnsafeMutablePointer<Float>,
                                         first: Int, step: Int, count: Int, slots: Int, length: Int) {
-    var slot = first % slots
-    for k in 0..<count {
-        rows[k] = UnsafePointer(ring + slot * length)
-        slot += step
-        if slot >= slots { slot -= slots }
-    }
+    for k in 0..<count { rows[k] = UnsafePointer(ring + ((first + k * step) & (slots - 1)) * length) }
 }
 
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -388,11 +391,11 @@ private struct GradientRing {
     let slots: Int, width: Int, top: Int, left: Int
     init(_ g: ConvGeometry) {
         top = (g.kH - 1) * g.dilH; left = (g.kW - 1) * g.dilW
-        slots = top + depthwiseRowBlock
+        slots = powerOfTwo(atLeast: top + depthwiseRowBlock)
         width = g.outW + 2 * left + 8
     }
     var count: Int { slots * width }
-    @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> { ring + (r % slots) * width }
+    @inline(__always) func row(_ ring: UnsafeMutablePointer<Float>, _ r: Int) -> UnsafeMutablePointer<Float> { ring + (r & (slots - 1)) * width }
 }
 
 private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -510,7 +513,7 @@ private struct StridedGradientPlane {
         phase = PhasePlane(g)
         left = ((g.kW - 1) * g.dilW + g.strideW - 1) / g.strideW
         width = left + max(g.outW, phase.phaseWidth) + 16
-        slots = (g.kH - 1) * g.dilH / g.strideH + 2
+        slots = powerOfTwo(atLeast: (g.kH - 1) * g.dilH / g.strideH + 2)
     }
     var count: Int { slots * width + phase.rowLength + 8 }
 }
@@ -538,7 +541,9 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
     // after) or the 8 slack floats after the row, so there is no scalar tail.
     let vectorEnd = sp.left <= 8 ? pp.phaseWidth : pp.phaseWidth & ~7
     let mlo = dyMask?.lo ?? 0, mhi = dyMask?.hi ?? 0
+    let kyDiv = (0..<g.kH).map { $0 * g.dilH / g.strideH }, kyMod = (0..<g.kH).map { $0 * g.dilH % g.strideH }
     tapKx.withUnsafeBufferPointer { tapKx in tapE.withUnsafeBufferPointer { tapE in tapStart.withUnsafeBufferPointer { tapStart in
+    kyDiv.withUnsafeBufferPointer { kyDiv in kyMod.withUnsafeBufferPointer { kyMod in
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
@@ -546,13 +551,16 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         let acc = base + sp.slots * sp.width   // one phase-split padded row
         let dm = dyMask.map { $0.values + p * g.outPlane }
         var filled = -1
+        // r = iy + padTop = rq·s + rm, kept without dividing per row (a 14-wide row's taps cost less
+        // than a few integer divisions).
+        var rq = g.padTop / g.strideH, rm = g.padTop % g.strideH
         withUnsafeTemporaryAllocation(of: (row: UnsafePointer<Float>, w: UnsafePointer<Float>).self, capacity: g.kH) { rows in
         for iy in 0..<g.inH {
-            let r = iy + g.padTop
+            if iy > 0 { rm += 1; if rm == g.strideH { rm = 0; rq += 1 } }
             // dy rows t = (r − ky·d)/s ≤ r/s: bring them into the ring in order.
-            while filled < min(r / g.strideH, g.outH - 1) {
+            while filled < min(rq, g.outH - 1) {
                 filled += 1
-                let row = base + (filled % sp.slots) * sp.width
+                let row = base + (filled & (sp.slots - 1)) * sp.width
                 zeroFloats(row, sp.left)
                 copyMasked(d + filled * g.outW, dm.map { $0 + filled * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + sp.left)
                 zeroFloats(row + sp.left + g.outW, sp.width - sp.left - g.outW)
@@ -560,9 +568,10 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
             // The dy rows feeding this dx row, with their kernel rows.
             var n = 0
             for ky in 0..<g.kH {
-                let t = r - ky * g.dilH
-                if t < 0 || t % g.strideH != 0 || t / g.strideH >= g.outH { continue }
-                rows[n] = (UnsafePointer(base + ((t / g.strideH) % sp.slots) * sp.width + sp.left), w + ky * g.kW)
+                // ky·d = kq·s + km: r − ky·d is a multiple of s when rm == km, and then t = rq − kq.
+                let km = kyMod[ky], t = rq - kyDiv[ky]
+                if rm != km || t < 0 || t >= g.outH { continue }
+                rows[n] = (UnsafePointer(base + (t & (sp.slots - 1)) * sp.width + sp.left), w + ky * g.kW)
                 n += 1
             }
             for q in 0..<s {
@@ -605,7 +614,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         }
         }
     }
-    } } }
+    } } } } }
 }
 
 import Foundation
