@@ -137,6 +137,85 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The banded im2col path (single-group, non-pointwise convs): several bands, a partial last band,
+    /// stride 1 and 2 (the vectorised stride-2 im2col/col2im with rows long enough for SIMD and a tail),
+    /// padding on either side, dilation and a kernel taller than a band's stride; forward with and
+    /// without bias and fused clip, backward adding into dx.
+    func testBandedConvMatchesNaive() {
+        let cases: [Case] = [
+            Case(n: 1, c: 3, h: 142, w: 150, o: 32, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameUpper),     // stem-like
+            Case(n: 2, c: 3, h: 560, w: 61, o: 5, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameLower),
+            Case(n: 1, c: 2, h: 300, w: 70, o: 4, kh: 5, kw: 5, s: 2, d: 2, groups: 1, padding: .explicit(top: 3, left: 1, bottom: 0, right: 4)),
+            Case(n: 1, c: 4, h: 95, w: 37, o: 6, kh: 7, kw: 3, s: 1, d: 1, groups: 1, padding: .sameUpper),
+            Case(n: 1, c: 3, h: 1750, w: 45, o: 4, kh: 3, kw: 3, s: 3, d: 1, groups: 1, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
+        ]
+        for (i, t) in cases.enumerated() {
+            let weight = randomTensor([t.o, t.c, t.kh, t.kw], seed: UInt64(50 + i)), bias = randomTensor([t.o], seed: UInt64(60 + i))
+            let g = convGeometry(input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
+                                 dilations: (t.d, t.d), padding: t.padding, groups: 1)
+            XCTAssertGreaterThanOrEqual(g.outH, 2 * convBandRows(g) + 1, "case \(i) must span several bands, the last partial")
+            XCTAssertNotEqual(g.outH % convBandRows(g), 0, "case \(i) must end in a partial band")
+            let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(70 + i))
+            let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(80 + i))
+            var col = [Float](repeating: .nan, count: convColumnCount(g))
+            for (useBias, clip) in [(true, (lo: Float(0), hi: Float(0.5))), (false, nil), (true, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
+                var fast = [Float](repeating: .nan, count: dy.count), slow = fast
+                x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
+                    let b = useBias ? bp.baseAddress! : nil
+                    fast.withUnsafeMutableBufferPointer { f in col.withUnsafeMutableBufferPointer { c in
+                        conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: f.baseAddress!, col: c.baseAddress!, clip: clip)
+                    } }
+                    slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
+                } } }
+                if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
+                assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "banded conv case \(i) bias \(useBias) clip \(String(describing: clip)) \(g)")
+            }
+            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast
+            dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
+                dxFast.withUnsafeMutableBufferPointer { d in col.withUnsafeMutableBufferPointer { c in
+                    conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: d.baseAddress!, col: c.baseAddress!)
+                } }
+                dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
+            } }
+            assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "banded conv input gradient case \(i) \(g)")
+        }
+    }
+
+    /// Pointwise convs that run as two single-threaded sgemms on column halves (few output rows, a deep
+    /// inner dimension, many columns — an odd count, so the halves differ), forward with and without
+    /// bias and clip, and the input gradient of the mirrored shape.
+    func testSplitPointwiseConvMatchesNaive() {
+        let h = 181, w = 183
+        for (c, o) in [(144, 24), (24, 144)] {
+            let weight = randomTensor([o, c, 1, 1], seed: 17), bias = randomTensor([o], seed: 18)
+            let x = randomTensor([1, c, h, w], seed: 19), dy = randomTensor([1, o, h, w], seed: 20)
+            let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
+            if c == 144 {
+                XCTAssertTrue(pointwiseSplitPays(m: o, n: h * w, k: c), "the forward case must take the split path")
+                for (useBias, clip) in [(true, (lo: Float(-0.3), hi: Float(0.4))), (false, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
+                    var fast = [Float](repeating: .nan, count: o * h * w), slow = fast
+                    x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
+                        let b = useBias ? bp.baseAddress! : nil
+                        fast.withUnsafeMutableBufferPointer {
+                            conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!, col: nil, clip: clip)
+                        }
+                        slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
+                    } } }
+                    if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
+                    assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "split pointwise conv bias \(useBias) clip \(String(describing: clip))")
+                }
+            } else {
+                XCTAssertTrue(pointwiseSplitPays(m: c, n: h * w, k: o), "the backward case must take the split path")
+                var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast
+                dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
+                    dxFast.withUnsafeMutableBufferPointer { conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!, col: nil) }
+                    dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
+                } }
+                assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "split pointwise conv input gradient")
+            }
+        }
+    }
+
     func testBroadcastAddMatchesExplicitLoop() {
         let a = randomTensor([2, 3, 4, 5], seed: 1), b = randomTensor([3, 1, 1], seed: 2)
         var y = [Float](repeating: 0, count: a.count)

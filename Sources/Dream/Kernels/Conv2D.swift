@@ -1,15 +1,21 @@
 /// 2-D convolution over NCHW, weights (O, C/groups, kh, kw), optional bias (O).
 ///   forward:  y (N, O, outH, outW)
 ///   backward: dx (N, C, H, W) += conv-transpose(dy)   (input gradient only; weights are frozen)
-/// Fast path: im2col + one sgemm per group (a 1x1 stride-1 unpadded conv is a plain sgemm).
+/// Lowering to sgemm (OpenBLAS, through `gemm` in GEMM.swift):
+///   - pointwise (1x1, stride 1, unpadded): a plain sgemm W·X, OpenBLAS-threaded, or on column halves
+///     one per core when OpenBLAS's split is poor (`pointwiseSplitPays`);
+///   - other single-group convs: by bands of output rows, each core doing im2col → sgemm → bias/clip
+///     (backward: sgemm → col2im) on its own band while the band is in its L2 (`convBandRows`);
+///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
 /// Depthwise convs go to DepthwiseConv2D.swift. Naive versions are the test oracles.
 
-/// `col` scratch needs `convColumnCount(g)` floats (0 for pointwise).
-func convColumnCount(_ g: ConvGeometry) -> Int { g.isPointwise ? 0 : g.inC * g.kH * g.kW * g.outPlane }
-
-/// Columns per block of a pointwise conv: the block's output (outC × columns, ~1 MB) stays in the two
-/// cores' L2 between the bias fill, the sgemm and the clip instead of three passes over memory.
-func pointwiseBlockColumns(outC: Int) -> Int { max(1024, ((1 << 18) / max(outC, 1)) & ~63) }
+/// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a
+/// single-group conv, the whole im2col matrix for a grouped one.
+func convColumnCount(_ g: ConvGeometry) -> Int {
+    if g.isPointwise { return 0 }
+    if g.groups == 1 { return gemmWorkers * g.colRows * convBandRows(g) * g.outW }
+    return g.inC * g.kH * g.kW * g.outPlane
+}
 
 /// `clip`: a fused Clip applied to the output (nil: none).
 func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -17,9 +23,9 @@ func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Fl
     let og = g.outC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let xn = x + n * g.inC * g.inPlane, yn = y + n * g.outC * plane
-        // Blocks only pay for outputs far beyond L2 (> 4 MB); smaller ones stay in L3 between passes.
-        if g.isPointwise && g.groups == 1 && (bias != nil || clip != nil) && g.outC * plane > 1 << 20 {
-            pointwiseBlocked(g, x: xn, weight: weight, bias: bias, y: yn, clip: clip)
+        if g.groups == 1 {
+            if g.isPointwise { pointwiseForward(g, x: xn, weight: weight, bias: bias, y: yn, clip: clip) }
+            else { bandedForward(g, x: xn, weight: weight, bias: bias, y: yn, col: col!, clip: clip) }
             continue
         }
         if let bias {
@@ -36,6 +42,69 @@ func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Fl
     }
 }
 
+func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?) {
+    let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
+    for n in 0..<g.batch {
+        let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
+        if g.groups == 1 {
+            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn) }
+            else { bandedBackward(g, dy: dyn, weight: weight, dx: dxn, col: col!) }
+            continue
+        }
+        for grp in 0..<g.groups {
+            let w = weight + grp * og * k, d = dyn + grp * og * plane
+            if g.isPointwise {
+                gemm(transA: true, transB: false, m: cg, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
+                     beta: 1, c: dxn + grp * cg * g.inPlane, ldc: plane)
+            } else {
+                gemm(transA: true, transB: false, m: k, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
+                     beta: 0, c: col! + grp * k * plane, ldc: plane)
+            }
+        }
+        if !g.isPointwise { col2imAdd(g, col: col!, image: dxn) }
+    }
+}
+
+// MARK: Pointwise (1x1, stride 1, unpadded, one group): Y(O×HW) = W(O×C)·X(C×HW)
+
+/// Whether a pointwise sgemm with few output rows (C is m×n, inner dimension k) goes faster as two
+/// single-threaded sgemms on column halves, one per core, than as one OpenBLAS-threaded call. Measured
+/// at 1280x720, interleaved with the threaded call in one process: 0.7–0.85x for m = 24, k = 144
+/// (blocks.2.project forward, blocks.2/3.expand input gradient). Elsewhere OpenBLAS's own threads won
+/// or tied, or the result swung with the load on the shared machine (m = 40, or k = 96): they spin
+/// between calls, while waking a GCD worker costs tens of µs, and one big call packs W once.
+func pointwiseSplitPays(m: Int, n: Int, k: Int) -> Bool { m <= 24 && k >= 144 && n >= 32_768 }
+
+/// Columns per block of a pointwise conv: the block's output (outC × columns, ~1 MB) stays in the two
+/// cores' L2 between the bias fill, the sgemm and the clip instead of three passes over memory.
+func pointwiseBlockColumns(outC: Int) -> Int { max(1024, ((1 << 18) / max(outC, 1)) & ~63) }
+
+private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
+    let plane = g.outPlane
+    if pointwiseSplitPays(m: g.outC, n: plane, k: g.inC) {
+        let half = (plane / 2 + 15) & ~15
+        parallelGemms(2) { _, t in
+            let j0 = t * half, width = t == 0 ? half : plane - half
+            if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
+            gemm(transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
+                 beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
+            if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
+        }
+        return
+    }
+    // Blocks only pay for outputs far beyond L2 (> 4 MB); smaller ones stay in L3 between passes.
+    if (bias != nil || clip != nil) && g.outC * plane > 1 << 20 {
+        pointwiseBlocked(g, x: x, weight: weight, bias: bias, y: y, clip: clip)
+        return
+    }
+    if let bias { for o in 0..<g.outC { (y + o * plane).update(repeating: bias[o], count: plane) } }
+    gemm(transA: false, transB: false, m: g.outC, n: plane, k: g.inC, a: weight, lda: g.inC, b: x, ldb: plane,
+         beta: bias == nil ? 0 : 1, c: y, ldc: plane)
+    if let clip { Dream.clip(y, y, count: g.outC * plane, lo: clip.lo, hi: clip.hi) }
+}
+
 /// One image of a pointwise conv, by column blocks: pass b clamps block b−1 and fills block b with the
 /// bias (rows split over the 2 cores), then one sgemm (both cores) computes block b.
 private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -48,10 +117,7 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
         parallelFor(2) { h in
             for o in (h * g.outC / 2)..<((h + 1) * g.outC / 2) {
                 let row = y + o * plane
-                if clip != nil && b > 0 {
-                    let p = row + jp
-                    for i in 0..<prevWidth { p[i] = min(max(p[i], lo), hi) }
-                }
+                if clip != nil && b > 0 { clamp(row + jp, count: prevWidth, lo: lo, hi: hi) }
                 if b < blocks, let bias { (row + j0).update(repeating: bias[o], count: width) }
             }
         }
@@ -62,22 +128,72 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
     }
 }
 
-func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?) {
-    let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
-    for n in 0..<g.batch {
-        let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
-        for grp in 0..<g.groups {
-            let w = weight + grp * og * k, d = dyn + grp * og * plane
-            if g.isPointwise {
-                gemm(transA: true, transB: false, m: cg, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
-                     beta: 1, c: dxn + grp * cg * g.inPlane, ldc: plane)
-            } else {
-                gemm(transA: true, transB: false, m: k, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
-                     beta: 0, c: col! + grp * k * plane, ldc: plane)
-            }
+/// dX(C×HW) += Wᵀ·dY.
+private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               dx: UnsafeMutablePointer<Float>) {
+    let plane = g.outPlane
+    if pointwiseSplitPays(m: g.inC, n: plane, k: g.outC) {
+        let half = (plane / 2 + 15) & ~15
+        parallelGemms(2) { _, t in
+            let j0 = t * half, width = t == 0 ? half : plane - half
+            gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
+                 beta: 1, c: dx + j0, ldc: plane)
         }
-        if !g.isPointwise { col2imAdd(g, col: col!, image: dxn) }
+        return
+    }
+    gemm(transA: true, transB: false, m: g.inC, n: plane, k: g.outC, a: weight, lda: g.inC, b: dy, ldb: plane,
+         beta: 1, c: dx, ldc: plane)
+}
+
+@inline(__always)
+private func clamp(_ p: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
+    for i in 0..<count { p[i] = min(max(p[i], lo), hi) }
+}
+
+// MARK: Banded im2col (any kernel, stride, dilation, padding; one group)
+
+/// Output rows per band of an im2col conv. A core takes a band at a time: im2col of the band, one
+/// sgemm, bias and clamp (forward) or sgemm into the band's columns and col2im (backward), while the
+/// band's K×cols columns and O×cols outputs (~`convBandFloats` floats) stay in its L2 — the whole
+/// im2col matrix of a 1280x720 stem is 25 MB, which went to memory and back. At least 1024 columns,
+/// so OpenBLAS's packing of W is spread over enough work; and tall enough that the image rows of
+/// bands two apart never meet (the backward adds even bands, then odd ones, both cores at once).
+func convBandRows(_ g: ConvGeometry) -> Int {
+    let cols = max(1024, convBandFloats / max(g.colRows + g.outC, 1))
+    let span = (g.kH - 1) * g.dilH + 1
+    let minRows = max(1, (span + g.strideH - 1) / g.strideH)
+    return min(max(g.outH, 1), max(minRows, (cols + g.outW - 1) / max(g.outW, 1)))
+}
+private let convBandFloats = 1 << 17
+
+private func bandedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+                           clip: (lo: Float, hi: Float)?) {
+    let plane = g.outPlane, k = g.colRows, rows = convBandRows(g)
+    parallelGemms((g.outH + rows - 1) / rows) { w, b in
+        let band = (b * rows)..<min(g.outH, (b + 1) * rows)
+        let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
+        im2colBand(g, image: x, rows: band, col: c)
+        if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
+        gemm(transA: false, transB: false, m: g.outC, n: width, k: k, a: weight, lda: k, b: c, ldb: width,
+             beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
+        if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
+    }
+}
+
+private func bandedBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                            dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>) {
+    let plane = g.outPlane, k = g.colRows, rows = convBandRows(g), bands = (g.outH + rows - 1) / rows
+    // Bands next to each other add into shared image rows: even bands first, then odd ones.
+    for parity in 0..<2 {
+        parallelGemms((bands - parity + 1) / 2) { w, i in
+            let b = 2 * i + parity
+            let band = (b * rows)..<min(g.outH, (b + 1) * rows)
+            let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
+            gemm(transA: true, transB: false, m: k, n: width, k: g.outC, a: weight, lda: k, b: dy + j0, ldb: plane,
+                 beta: 0, c: c, ldc: width)
+            col2imAddBand(g, col: c, rows: band, image: dx)
+        }
     }
 }
 
