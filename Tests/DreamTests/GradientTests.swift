@@ -66,6 +66,16 @@ final class GradientTests: XCTestCase {
         try check([Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
                    Node(name: "a", op: .add, inputs: ["x", "r"], output: "y")])
     }
+    /// Two pointwise convs and a depthwise conv read x: the first pullback to reach x's gradient
+    /// stores it, the others must add.
+    func testConvBranchesShareAnInputGradient() throws {
+        func renamed(_ n: Node, _ name: String) -> Node { Node(name: name, op: n.op, inputs: n.inputs, output: name) }
+        let a = renamed(conv(3, 3, k: (1, 1), padding: .valid, seed: 5), "a")
+        let b = renamed(conv(3, 3, k: (1, 1), padding: .valid, seed: 7), "b")
+        let d = renamed(conv(3, 1, k: (3, 3), padding: .sameUpper, groups: 3, seed: 9), "d")
+        try check([a, b, d, Node(name: "ab", op: .add, inputs: ["a", "b"], output: "ab"),
+                   Node(name: "y", op: .add, inputs: ["ab", "d"], output: "y")])
+    }
     func testMulOfTwoBranches() throws {
         try check([Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
                    Node(name: "m", op: .mul, inputs: ["r", "x"], output: "y")])

@@ -25,12 +25,13 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
             depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
                                     scratch: plan.colScratch(depthwiseScratchCount(g))!, dyMask: mask, store: store)
         } else {
-            precondition(store.accumulate && store.mask == nil, "conv2dBackward only adds into dx")
+            precondition(store.mask == nil, "conv2dBackward does not mask dx")
             if let c = clip {
                 // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
                 clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
             }
-            conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)))
+            conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)),
+                           accumulate: store.accumulate)
         }
     case .batchNorm:
         guard let d = dx() else { return }
@@ -94,10 +95,11 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
 /// Whether step `s`'s pullback can store its (single) input's gradient instead of adding to it.
 func pullbackOverwrites(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
     guard case .conv = program.steps[s].op, let g = plan.geometry[s] else { return false }
-    return g.isDepthwise
+    return g.isDepthwise || pointwiseStores(g)
 }
 
 /// Whether step `s`'s pullback can apply its input producer's Clip mask as it stores.
 func pullbackMasksInput(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
-    pullbackOverwrites(program, plan, step: s)
+    guard case .conv = program.steps[s].op, let g = plan.geometry[s] else { return false }
+    return g.isDepthwise
 }

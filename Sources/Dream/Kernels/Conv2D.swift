@@ -42,13 +42,16 @@ func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Fl
     }
 }
 
+/// `accumulate`: add into dx (else store over it; only the single-group pointwise path stores —
+/// see `pointwiseStores`).
 func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?) {
+                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, accumulate: Bool = true) {
+    precondition(accumulate || pointwiseStores(g), "conv2dBackward stores only for single-group pointwise convs")
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
         if g.groups == 1 {
-            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn) }
+            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn, beta: accumulate ? 1 : 0) }
             else { bandedBackward(g, dy: dyn, weight: weight, dx: dxn, col: col!) }
             continue
         }
@@ -129,20 +132,24 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
 }
 
 /// dX(C×HW) += Wᵀ·dY.
+/// Whether `conv2dBackward` can store dx instead of adding to it (sgemm with beta 0), which spares
+/// the network a zeroing pass over the gradient buffer.
+func pointwiseStores(_ g: ConvGeometry) -> Bool { g.isPointwise && g.groups == 1 }
+
 private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               dx: UnsafeMutablePointer<Float>) {
+                               dx: UnsafeMutablePointer<Float>, beta: Float) {
     let plane = g.outPlane
     if pointwiseSplitPays(m: g.inC, n: plane, k: g.outC) {
         let half = (plane / 2 + 15) & ~15
         parallelGemms(2) { _, t in
             let j0 = t * half, width = t == 0 ? half : plane - half
             gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
-                 beta: 1, c: dx + j0, ldc: plane)
+                 beta: beta, c: dx + j0, ldc: plane)
         }
         return
     }
     gemm(transA: true, transB: false, m: g.inC, n: plane, k: g.outC, a: weight, lda: g.inC, b: dy, ldb: plane,
-         beta: 1, c: dx, ldc: plane)
+         beta: beta, c: dx, ldc: plane)
 }
 
 @inline(__always)
