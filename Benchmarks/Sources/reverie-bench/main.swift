@@ -62,6 +62,7 @@ func json(_ bench: String, _ size: String, _ ms: Double) {
     print("{\"bench\": \"\(bench)\", \"size\": \"\(size)\", \"ms\": \(String(format: "%.2f", ms))}")
 }
 
+BLASThreads.restartWithShortSpinIfNeeded()   // as `render` does (see BLASThreads.swift)
 do {
     let opt = try Options(CommandLine.arguments)
     guard FileManager.default.fileExists(atPath: opt.model) else {
