@@ -25,13 +25,12 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
             depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
                                     scratch: plan.colScratch(depthwiseScratchCount(g))!, dyMask: mask, store: store)
         } else {
-            precondition(store.mask == nil, "conv2dBackward does not mask dx")
+            precondition(store.accumulate && store.mask == nil, "conv2dBackward only adds into dx")
             if let c = clip {
                 // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
                 clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
             }
-            conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)),
-                           accumulate: store.accumulate)
+            conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)))
         }
     case .batchNorm:
         guard let d = dx() else { return }
@@ -93,13 +92,14 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
 }
 
 /// Whether step `s`'s pullback can store its (single) input's gradient instead of adding to it.
+/// Not the pointwise convs: sgemm with beta 0 zeroes C in a separate pass of OpenBLAS's own
+/// (`sgemm_beta`), which profiled slower than the network's memset followed by beta 1.
 func pullbackOverwrites(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
     guard case .conv = program.steps[s].op, let g = plan.geometry[s] else { return false }
-    return g.isDepthwise || pointwiseStores(g)
+    return g.isDepthwise
 }
 
 /// Whether step `s`'s pullback can apply its input producer's Clip mask as it stores.
 func pullbackMasksInput(_ program: Program, _ plan: Plan, step s: Int) -> Bool {
-    guard case .conv = program.steps[s].op, let g = plan.geometry[s] else { return false }
-    return g.isDepthwise
+    pullbackOverwrites(program, plan, step: s)
 }

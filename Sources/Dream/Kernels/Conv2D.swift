@@ -42,16 +42,13 @@ func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Fl
     }
 }
 
-/// `accumulate`: add into dx (else store over it; only the single-group pointwise path stores —
-/// see `pointwiseStores`).
 func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, accumulate: Bool = true) {
-    precondition(accumulate || pointwiseStores(g), "conv2dBackward stores only for single-group pointwise convs")
+                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?) {
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
         if g.groups == 1 {
-            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn, beta: accumulate ? 1 : 0) }
+            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn) }
             else { bandedBackward(g, dy: dyn, weight: weight, dx: dxn, col: col!) }
             continue
         }
@@ -102,32 +99,10 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
         pointwiseBlocked(g, x: x, weight: weight, bias: bias, y: y, clip: clip)
         return
     }
-    // Smaller outputs stay in L3: sgemm stores (beta 0), then one pass adds the bias and clamps
-    // (instead of a bias fill, an sgemm that reads it back, and a clamp pass).
+    if let bias { for o in 0..<g.outC { (y + o * plane).update(repeating: bias[o], count: plane) } }
     gemm(transA: false, transB: false, m: g.outC, n: plane, k: g.inC, a: weight, lda: g.inC, b: x, ldb: plane,
-         beta: 0, c: y, ldc: plane)
-    if bias != nil || clip != nil { addBiasAndClamp(y, rows: g.outC, plane: plane, bias: bias, clip: clip) }
-}
-
-/// y[o][j] = clamp(y[o][j] + bias[o]) over `rows` planes, in SIMD8, rows split over both cores.
-private func addBiasAndClamp(_ y: UnsafeMutablePointer<Float>, rows: Int, plane: Int, bias: UnsafePointer<Float>?,
-                             clip: (lo: Float, hi: Float)?) {
-    let lo = SIMD8<Float>(repeating: clip?.lo ?? -.infinity), hi = SIMD8<Float>(repeating: clip?.hi ?? .infinity)
-    let slo = clip?.lo ?? -.infinity, shi = clip?.hi ?? .infinity
-    parallelChunks(rows * plane, minChunk: 16_384) { a, b in
-        var i = a
-        while i < b {
-            let o = i / plane, end = min(b, (o + 1) * plane), bv = bias?[o] ?? 0
-            let v8 = SIMD8<Float>(repeating: bv)
-            while i + 8 <= end {
-                var v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + v8
-                v = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
-                UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < end { y[i] = min(max(y[i] + bv, slo), shi); i += 1 }
-        }
-    }
+         beta: bias == nil ? 0 : 1, c: y, ldc: plane)
+    if let clip { Dream.clip(y, y, count: g.outC * plane, lo: clip.lo, hi: clip.hi) }
 }
 
 /// One image of a pointwise conv, by column blocks: pass b clamps block b−1 and fills block b with the
@@ -153,25 +128,21 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
     }
 }
 
-/// Whether `conv2dBackward` can store dx instead of adding to it (sgemm with beta 0), which spares
-/// the network a zeroing pass over the gradient buffer.
-func pointwiseStores(_ g: ConvGeometry) -> Bool { g.isPointwise && g.groups == 1 }
-
-/// dX(C×HW) = or += Wᵀ·dY (beta 0 or 1).
+/// dX(C×HW) += Wᵀ·dY.
 private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               dx: UnsafeMutablePointer<Float>, beta: Float) {
+                               dx: UnsafeMutablePointer<Float>) {
     let plane = g.outPlane
     if pointwiseSplitPays(m: g.inC, n: plane, k: g.outC) {
         let half = (plane / 2 + 15) & ~15
         parallelGemms(2) { _, t in
             let j0 = t * half, width = t == 0 ? half : plane - half
             gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
-                 beta: beta, c: dx + j0, ldc: plane)
+                 beta: 1, c: dx + j0, ldc: plane)
         }
         return
     }
     gemm(transA: true, transB: false, m: g.inC, n: plane, k: g.outC, a: weight, lda: g.inC, b: dy, ldb: plane,
-         beta: beta, c: dx, ldc: plane)
+         beta: 1, c: dx, ldc: plane)
 }
 
 @inline(__always)
