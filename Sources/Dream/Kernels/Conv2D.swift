@@ -147,7 +147,7 @@ private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weig
 
 @inline(__always)
 private func clamp(_ p: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
-    for i in 0..<count { p[i] = min(max(p[i], lo), hi) }
+    clamp(p, p, count: count, lo: lo, hi: hi)
 }
 
 // MARK: Banded im2col (any kernel, stride, dilation, padding; one group)

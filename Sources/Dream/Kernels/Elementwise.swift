@@ -15,7 +15,22 @@ func reluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeM
 }
 
 func clip(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
-    parallelChunks(count) { a, b in for i in a..<b { y[i] = min(max(x[i], lo), hi) } }
+    parallelChunks(count) { a, b in clamp(x + a, y + a, count: b - a, lo: lo, hi: hi) }
+}
+
+/// y = min(max(x, lo), hi) on one thread, in SIMD8 selects (Swift's NaN-aware min/max on Float do
+/// not vectorise: the scalar loop was 3 % of a 224x224 gradient step). x may be y.
+@inline(__always)
+func clamp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: Float) {
+    var i = 0
+    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+    while i + 8 <= count {
+        var v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        v = v.replacing(with: vlo, where: v .< vlo).replacing(with: vhi, where: v .> vhi)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { y[i] = min(max(x[i], lo), hi); i += 1 }
 }
 
 func clipBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
