@@ -80,9 +80,12 @@ public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e
     var worst = (index: -1, diff: Float(0), excess: -Float.infinity)
     for (i, (a, e)) in zip(actual, expected).enumerated() {
         let d = abs(a - e), excess = d - (atol + rtol * abs(e))
+        // A NaN where a number is expected (or the reverse) is the worst difference there is
+        // (comparisons with NaN are false, so it would otherwise never be picked).
+        if excess.isNaN && !(a.isNaN && e.isNaN) { worst = (i, d, .infinity); break }
         if excess > worst.excess { worst = (i, d, excess) }
     }
-    if worst.index >= 0 && worst.excess > 0 || worst.excess.isNaN {
+    if worst.index >= 0 && worst.excess > 0 {
         XCTFail("largest difference \(worst.diff) at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index]) "
                 + "(rtol \(rtol), atol \(atol)): \(reason)", file: file, line: line)
     }

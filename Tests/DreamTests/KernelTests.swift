@@ -53,7 +53,7 @@ final class KernelTests: XCTestCase {
             let outCount = dy.count
             var fast = [Float](repeating: 0, count: outCount), slow = fast
             var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast   // backward adds into dx
-            var col = [Float](repeating: 0, count: max(convColumnCount(g), depthwiseScratchCount(g), 1))
+            var col = [Float](repeating: .nan, count: max(convColumnCount(g), depthwiseScratchCount(g), 1))   // kernels must not read scratch they did not write
             x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
                 dy.data.withUnsafeBufferPointer { dp in col.withUnsafeMutableBufferPointer { cp in
                     let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!

@@ -97,22 +97,21 @@ private struct RowRing {
         ring + (r & (slots - 1)) * layout.rowLength
     }
 
-    /// Writes padded row r (input row r − padTop, zeros outside the input) into its slot.
+    /// Writes padded row r (input row r − padTop, zeros outside the input) into its slot. Only the
+    /// columns that hold input are written: the padding columns keep the zeros the ring got when the
+    /// task started (`zeroFloats(ring, count)`), so short rows cost a copy and no zero fill.
     @inline(__always) func fill(_ ring: UnsafeMutablePointer<Float>, _ r: Int, plane src: UnsafePointer<Float>, _ g: ConvGeometry) {
         let row = self.row(ring, r), iy = r - g.padTop, n = layout.rowLength
-        guard iy >= 0 && iy < g.inH else { zeroFloats(row, n); return }
-        let from = src + iy * g.inW
+        let inside = iy >= 0 && iy < g.inH, from = src + iy * g.inW
         switch layout.phases {
         case 1:
-            zeroFloats(row, g.padLeft)
-            copyFloats(from, row + g.padLeft, g.inW)
-            zeroFloats(row + g.padLeft + g.inW, n - g.padLeft - g.inW)
+            if inside { copyFloats(from, row + g.padLeft, g.inW) } else { zeroFloats(row + g.padLeft, g.inW) }
         case 2:
             // Input column 2j goes to phase padLeft % 2 at padLeft/2 + j, 2j+1 to the other phase at
             // (padLeft+1)/2 + j: one 16-float load, evenHalf/oddHalf (two shuffles each) per 16 inputs.
-            zeroFloats(row, n)
             let w = layout.phaseWidth
             let even = row + (g.padLeft % 2) * w + g.padLeft / 2, odd = row + ((g.padLeft + 1) % 2) * w + (g.padLeft + 1) / 2
+            guard inside else { zeroFloats(even, (g.inW + 1) / 2); zeroFloats(odd, g.inW / 2); return }
             var j = 0
             while 2 * j + 16 <= g.inW {
                 let v = UnsafeRawPointer(from + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
@@ -126,7 +125,7 @@ private struct RowRing {
             }
         default:
             row.update(repeating: 0, count: n)
-            layout.scatterRow(from, count: g.inW, padLeft: g.padLeft, into: row)
+            if inside { layout.scatterRow(from, count: g.inW, padLeft: g.padLeft, into: row) }
         }
     }
 }
@@ -169,6 +168,7 @@ func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafeP
         let c = p % g.inC
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
         let ringBase = scratch + task * depthwiseTaskScratch(g)
+        if p == task { zeroFloats(ringBase, ring.count) }   // the task's first plane: padding columns start zero
         let b = bias?[c] ?? 0, bv = SIMD8<Float>(repeating: b)
         var filled = -1
         tapOffsets.withUnsafeBufferPointer { offs in
@@ -409,6 +409,7 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
         let ringBase = scratch + task * depthwiseTaskScratch(g)
+        if p == task { zeroFloats(ringBase, ring.count) }   // padding columns stay zero (only dy's columns are written)
         let dm = dyMask.map { $0.values + p * g.outPlane }, sm = store.mask.map { $0.values + p * g.inPlane }
         var filled = -1
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: ring.slots) { rows in
@@ -420,11 +421,9 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                 filled += 1
                 let row = ring.row(ringBase, filled), oy = filled - ring.top
                 if oy >= 0 && oy < g.outH {
-                    zeroFloats(row, ring.left)
                     copyMasked(d + oy * g.outW, dm.map { $0 + oy * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + ring.left)
-                    zeroFloats(row + ring.left + g.outW, ring.width - ring.left - g.outW)
                 } else {
-                    zeroFloats(row, ring.width)
+                    zeroFloats(row + ring.left, g.outW)
                 }
             }
             ringRows(rows, ringBase + g.padLeft, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: ring.width)
@@ -549,6 +548,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
         let base = scratch + task * depthwiseTaskScratch(g)
         let acc = base + sp.slots * sp.width   // one phase-split padded row
+        if p == task { zeroFloats(base, sp.slots * sp.width) }   // padding columns stay zero (only dy's columns are written)
         let dm = dyMask.map { $0.values + p * g.outPlane }
         var filled = -1
         // r = iy + padTop = rq·s + rm, kept without dividing per row (a 14-wide row's taps cost less
@@ -561,9 +561,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
             while filled < min(rq, g.outH - 1) {
                 filled += 1
                 let row = base + (filled & (sp.slots - 1)) * sp.width
-                zeroFloats(row, sp.left)
                 copyMasked(d + filled * g.outW, dm.map { $0 + filled * g.outW }, lo: mlo, hi: mhi, count: g.outW, into: row + sp.left)
-                zeroFloats(row + sp.left + g.outW, sp.width - sp.left - g.outW)
             }
             // The dy rows feeding this dx row, with their kernel rows.
             var n = 0
