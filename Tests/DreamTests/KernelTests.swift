@@ -123,18 +123,8 @@ final class KernelTests: XCTestCase {
         let weight = randomTensor([o, c, 1, 1], seed: 7), bias = randomTensor([o], seed: 8)
         let x = randomTensor([2, c, h, w], seed: 9)
         let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
-        for (useBias, clip) in [(true, (lo: Float(-0.3), hi: Float(0.4))), (false, (lo: Float(0), hi: Float(6))), (true, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
-            var fast = [Float](repeating: .nan, count: 2 * o * h * w), slow = fast
-            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
-                let b = useBias ? bp.baseAddress! : nil
-                fast.withUnsafeMutableBufferPointer {
-                    conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!, col: nil, clip: clip)
-                }
-                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
-            } } }
-            if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
-            assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "blocked pointwise conv bias \(useBias) clip \(String(describing: clip))")
-        }
+        assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias,
+                                  variants: [(true, (lo: -0.3, hi: 0.4)), (false, (lo: 0, hi: 6)), (true, nil)], "blocked pointwise conv")
     }
 
     /// The banded im2col path (single-group, non-pointwise convs): several bands, a partial last band,
@@ -157,27 +147,9 @@ final class KernelTests: XCTestCase {
             XCTAssertNotEqual(g.outH % convBandRows(g), 0, "case \(i) must end in a partial band")
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(70 + i))
             let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(80 + i))
-            var col = [Float](repeating: .nan, count: convColumnCount(g))
-            for (useBias, clip) in [(true, (lo: Float(0), hi: Float(0.5))), (false, nil), (true, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
-                var fast = [Float](repeating: .nan, count: dy.count), slow = fast
-                x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
-                    let b = useBias ? bp.baseAddress! : nil
-                    fast.withUnsafeMutableBufferPointer { f in col.withUnsafeMutableBufferPointer { c in
-                        conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: f.baseAddress!, col: c.baseAddress!, clip: clip)
-                    } }
-                    slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
-                } } }
-                if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
-                assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "banded conv case \(i) bias \(useBias) clip \(String(describing: clip)) \(g)")
-            }
-            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast
-            dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
-                dxFast.withUnsafeMutableBufferPointer { d in col.withUnsafeMutableBufferPointer { c in
-                    conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: d.baseAddress!, col: c.baseAddress!)
-                } }
-                dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
-            } }
-            assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "banded conv input gradient case \(i) \(g)")
+            assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias,
+                                      variants: [(true, (lo: 0, hi: 0.5)), (false, nil), (true, nil)], "banded conv case \(i) \(g)")
+            assertBackwardMatchesNaive(g, dy: dy, weight: weight, inputCount: x.count, "banded conv input gradient case \(i) \(g)")
         }
     }
 
@@ -192,28 +164,50 @@ final class KernelTests: XCTestCase {
             let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
             if c == 144 {
                 XCTAssertTrue(pointwiseSplitPays(m: o, n: h * w, k: c), "the forward case must take the split path")
-                for (useBias, clip) in [(true, (lo: Float(-0.3), hi: Float(0.4))), (false, nil)] as [(Bool, (lo: Float, hi: Float)?)] {
-                    var fast = [Float](repeating: .nan, count: o * h * w), slow = fast
-                    x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
-                        let b = useBias ? bp.baseAddress! : nil
-                        fast.withUnsafeMutableBufferPointer {
-                            conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!, col: nil, clip: clip)
-                        }
-                        slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
-                    } } }
-                    if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
-                    assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "split pointwise conv bias \(useBias) clip \(String(describing: clip))")
-                }
+                assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias, variants: [(true, (lo: -0.3, hi: 0.4)), (false, nil)],
+                                          "split pointwise conv")
             } else {
                 XCTAssertTrue(pointwiseSplitPays(m: c, n: h * w, k: o), "the backward case must take the split path")
-                var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast
-                dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
-                    dxFast.withUnsafeMutableBufferPointer { conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!, col: nil) }
-                    dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
-                } }
-                assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "split pointwise conv input gradient")
+                assertBackwardMatchesNaive(g, dy: dy, weight: weight, inputCount: x.count, "split pointwise conv input gradient")
             }
         }
+    }
+
+    /// `conv2d` (non-depthwise) against `conv2dNaive` followed by the clamp, for each (bias, fused
+    /// clip) variant; output and `col` scratch start as NaN.
+    private func assertForwardMatchesNaive(_ g: ConvGeometry, x: Tensor, weight: Tensor, bias: Tensor,
+                                           variants: [(useBias: Bool, clip: (lo: Float, hi: Float)?)], _ reason: String,
+                                           file: StaticString = #filePath, line: UInt = #line) {
+        var col = [Float](repeating: .nan, count: max(convColumnCount(g), 1))
+        for (useBias, clip) in variants {
+            var fast = [Float](repeating: .nan, count: g.batch * g.outC * g.outPlane), slow = fast
+            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
+                let b = useBias ? bp.baseAddress! : nil
+                fast.withUnsafeMutableBufferPointer { f in col.withUnsafeMutableBufferPointer { c in
+                    conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: f.baseAddress!,
+                           col: convColumnCount(g) > 0 ? c.baseAddress! : nil, clip: clip)
+                } }
+                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
+            } } }
+            if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
+            assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "\(reason): bias \(useBias) clip \(String(describing: clip))",
+                        file: file, line: line)
+        }
+    }
+
+    /// `conv2dBackward` (non-depthwise) against `conv2dBackwardNaive`, both adding into dx = 0.5.
+    private func assertBackwardMatchesNaive(_ g: ConvGeometry, dy: Tensor, weight: Tensor, inputCount: Int, _ reason: String,
+                                            file: StaticString = #filePath, line: UInt = #line) {
+        var col = [Float](repeating: .nan, count: max(convColumnCount(g), 1))
+        var dxFast = [Float](repeating: 0.5, count: inputCount), dxSlow = dxFast
+        dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
+            dxFast.withUnsafeMutableBufferPointer { d in col.withUnsafeMutableBufferPointer { c in
+                conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: d.baseAddress!,
+                               col: convColumnCount(g) > 0 ? c.baseAddress! : nil)
+            } }
+            dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
+        } }
+        assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, reason, file: file, line: line)
     }
 
     func testBroadcastAddMatchesExplicitLoop() {

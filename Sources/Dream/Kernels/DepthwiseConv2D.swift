@@ -28,9 +28,9 @@ private struct PhasePlane {
     /// Offset of padded column `c` within a row.
     @inline(__always) func column(_ c: Int) -> Int { (c % phases) * phaseWidth + c / phases }
 
-    /// Writes `count` values into padded columns padLeft..<padLeft+count of a row (no divisions).
+    /// Writes `count` values into padded columns padLeft..<padLeft+count of a row (no divisions);
+    /// the general case behind the ring's 1- and 2-phase fills.
     @inline(__always) func scatterRow(_ from: UnsafePointer<Float>, count: Int, padLeft: Int, into row: UnsafeMutablePointer<Float>) {
-        if phases == 1 { (row + padLeft).update(from: from, count: count); return }
         for q in 0..<phases {
             // Columns c ≡ q (mod phases), c in [padLeft, padLeft + count).
             var c = padLeft + ((q - padLeft % phases) + phases) % phases
@@ -45,9 +45,28 @@ private struct PhasePlane {
 /// Floats of scratch the depthwise kernels need for geometry `g`.
 func depthwiseScratchCount(_ g: ConvGeometry) -> Int { depthwiseTasks * depthwiseTaskScratch(g) }
 
-/// Floats of scratch one task uses (the largest of the passes' needs).
+/// Floats of scratch one task uses: the forward ring or the backward pass's, whichever is larger
+/// (only the scatter fallback needs a whole padded plane).
 private func depthwiseTaskScratch(_ g: ConvGeometry) -> Int {
-    max(RowRing(g).count, PhasePlane(g).count + g.outW + 8, GradientRing(g).count, StridedGradientPlane(g).count)
+    let backward: Int
+    switch DepthwiseBackwardPath(g) {
+    case .stride1: backward = GradientRing(g).count
+    case .strided: backward = StridedGradientPlane(g).count
+    case .scatter: backward = PhasePlane(g).count + g.outW + 8
+    }
+    return max(RowRing(g).count, backward)
+}
+
+/// Which input-gradient kernel a geometry takes (see `depthwiseConv2dBackward`).
+private enum DepthwiseBackwardPath {
+    case stride1, strided, scatter
+    init(_ g: ConvGeometry) {
+        if g.strideW == 1 && g.strideH == 1 && g.padTop <= (g.kH - 1) * g.dilH && g.padLeft <= (g.kW - 1) * g.dilW {
+            self = .stride1
+        } else {
+            self = g.strideW > 1 ? .strided : .scatter
+        }
+    }
 }
 
 /// Runs body(task, i) for i in 0..<count, `depthwiseTasks` tasks striding over i.
@@ -307,13 +326,10 @@ struct GradientStore {
 func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                              dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                              dyMask: ClipMask? = nil, store: GradientStore = GradientStore()) {
-    if g.strideW == 1 && g.strideH == 1 && g.padTop <= (g.kH - 1) * g.dilH && g.padLeft <= (g.kW - 1) * g.dilW {
-        depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store)
-        return
-    }
-    if g.strideW > 1 {
-        depthwiseBackwardStrided(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store)
-        return
+    switch DepthwiseBackwardPath(g) {
+    case .stride1: depthwiseBackwardStride1(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store); return
+    case .strided: depthwiseBackwardStrided(g, dy: dy, weight: weight, dx: dx, scratch: scratch, dyMask: dyMask, store: store); return
+    case .scatter: break
     }
     let taps = g.kH * g.kW, pp = PhasePlane(g)
     let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
