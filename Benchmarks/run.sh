@@ -8,7 +8,7 @@ scratch="${BENCH_SCRATCH:-../.build-bench}"
 swift build -c release --scratch-path "$scratch" >&2
 "$scratch"/release/reverie-bench "$@" | tee /tmp/reverie-bench.out
 python3 -c "import onnxruntime, onnx" 2>/dev/null || python3 -m pip install -q onnxruntime onnx >&2
-python3 onnxruntime_bench.py $(printf '%s ' "$@" | sed 's/--no-profile//') | tee /tmp/onnxruntime-bench.out
+python3 onnxruntime_bench.py $(printf '%s ' "$@" | sed -e 's/--no-profile//' -e 's/--no-fuse//') | tee /tmp/onnxruntime-bench.out
 python3 - <<'PY'
 import json
 rows = {}

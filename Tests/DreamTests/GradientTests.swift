@@ -148,6 +148,42 @@ final class FusedClipTests: XCTestCase {
     /// moves into the depthwise pullback, which stores its gradient without a zeroing pass. Its
     /// input gradient equals the unfused network's (every value listed as a layer, each op checked
     /// against finite differences above; this input hits the clips too often for differences here).
+    /// Inverted-residual blocks run fused (Kernels/InvertedResidual.swift): a block without an expand
+    /// conv, one with a residual Add, one strided 5x5. Forward, a requested block output and the input
+    /// gradient must match the op-by-op network, and the gradient its finite differences.
+    func testFusedInvertedResidualsMatchOpByOp() throws {
+        var b = TinyGraphBuilder(seed: 21)
+        var x = b.relu6("stem_act", b.conv("stem", "x", out: 6, in: 3, k: 3, stride: 2))
+        x = b.relu6("b0_dw_act", b.conv("b0_dw", x, out: 6, in: 6, k: 3, groups: 6))
+        let b0 = b.conv("block0", x, out: 4, in: 6, k: 1)
+        x = b.relu6("b1_e_act", b.conv("b1_e", b0, out: 12, in: 4, k: 1))
+        x = b.relu6("b1_dw_act", b.conv("b1_dw", x, out: 12, in: 12, k: 3, groups: 12))
+        let b1 = b.add("block1", b.conv("b1_p", x, out: 4, in: 12, k: 1), b0)
+        x = b.relu6("b2_e_act", b.conv("b2_e", b1, out: 16, in: 4, k: 1))
+        x = b.relu6("b2_dw_act", b.conv("b2_dw", x, out: 16, in: 16, k: 5, stride: 2, groups: 16))
+        _ = b.conv("block2", x, out: 5, in: 16, k: 1)
+        let graph = Graph(input: "x", inputChannels: 3, nodes: b.nodes, outputs: ["block2"],
+                          metadata: ["reverie.layers": "block0,block1,block2"])
+        let fused = try Network(graph: graph), plain = try Network(graph: graph)
+        plain.fusesInvertedResiduals = false
+        let input = randomTensor([1, 3, 41, 38], seed: 6, range: -3...3)
+        let layers = ["block1", "block2"]
+        let ff = try fused.forward(input, outputs: layers), fp = try plain.forward(input, outputs: layers)
+        for l in layers { assertClose(ff[l]!.data, fp[l]!.data, rtol: 1e-5, atol: 1e-5, "forward \(l)") }
+        let seed: (String, Tensor) -> (loss: Float, grad: Tensor) = { name, t in
+            (0, randomTensor(t.shape, seed: name == "block1" ? 7 : 8))
+        }
+        fused.profiling = true
+        let gf = try fused.gradient(of: input, layers: layers, seed: seed).gradient
+        fused.profiling = false
+        XCTAssertEqual(fused.profile["Inverted residual (fused) forward"].map { _ in true }, true, "the blocks must run fused")
+        XCTAssertNil(fused.profile["DepthwiseConv forward"], "every depthwise conv here belongs to a fused block")
+        let gp = try plain.gradient(of: input, layers: layers, seed: seed).gradient
+        assertClose(gf.data, gp.data, rtol: 1e-5, atol: 1e-6, "fused vs op-by-op input gradient")
+        try checkGradient(fused, input: input, layers: layers, epsilon: 1e-3, tolerance: 1e-2,
+                          reason: "Float32 forward differenced over ε = 1e-3")
+    }
+
     func testExpandClipMaskAppliedByTheDepthwiseConsumer() throws {
         for stride in [1, 2] {
             var b = TinyGraphBuilder(seed: 9)

@@ -173,6 +173,87 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The fused inverted-residual forward (expand + ReLU6 → depthwise + ReLU6 → project [+ residual])
+    /// against the kernels run one after another: one and several stripes, one- and many-row bands (a
+    /// small budget) so the window keeps and shifts rows, strides 1 and 2, 3x3 and 5x5, SAME and
+    /// explicit padding, a single output row, no expand conv, and the residual add where shapes allow.
+    /// With E and D kept they must match too; without, they stay untouched (NaN).
+    func testInvertedResidualMatchesTheUnfusedConvs() {
+        struct IRCase { let cin, ce, cout, h, w, k, s: Int; let padding: Padding; let budget: Int; var expand = true }
+        let big = InvertedResidual.workerBudget
+        let cases = [
+            IRCase(cin: 3, ce: 8, cout: 3, h: 13, w: 11, k: 3, s: 1, padding: .sameUpper, budget: 1),
+            IRCase(cin: 4, ce: 6, cout: 3, h: 17, w: 16, k: 3, s: 2, padding: .sameUpper, budget: 6 * 120),
+            IRCase(cin: 2, ce: 5, cout: 4, h: 70, w: 19, k: 5, s: 2, padding: .sameUpper, budget: 5 * 200),
+            IRCase(cin: 3, ce: 4, cout: 3, h: 40, w: 9, k: 5, s: 1, padding: .explicit(top: 2, left: 2, bottom: 2, right: 2), budget: 4 * 60),
+            IRCase(cin: 3, ce: 4, cout: 2, h: 1, w: 7, k: 3, s: 1, padding: .sameUpper, budget: big),
+            IRCase(cin: 16, ce: 96, cout: 24, h: 37, w: 64, k: 3, s: 2, padding: .sameUpper, budget: big),
+            IRCase(cin: 24, ce: 144, cout: 40, h: 150, w: 200, k: 5, s: 2, padding: .sameUpper, budget: big),
+            IRCase(cin: 6, ce: 6, cout: 4, h: 45, w: 21, k: 3, s: 1, padding: .sameUpper, budget: 6 * 50, expand: false),
+            IRCase(cin: 5, ce: 5, cout: 5, h: 9, w: 33, k: 5, s: 1, padding: .sameUpper, budget: big, expand: false),
+        ]
+        var sawManyBands = false, sawFourStripes = false, sawResidual = (false, false)
+        for (i, t) in cases.enumerated() {
+            let x = randomTensor([1, t.cin, t.h, t.w], seed: UInt64(200 + i), range: -8...8)
+            let we = randomTensor([t.ce, t.cin, 1, 1], seed: UInt64(210 + i)), be = randomTensor([t.ce], seed: UInt64(220 + i))
+            let wd = randomTensor([t.ce, 1, t.k, t.k], seed: UInt64(230 + i)), bd = randomTensor([t.ce], seed: UInt64(240 + i))
+            let wp = randomTensor([t.cout, t.ce, 1, 1], seed: UInt64(250 + i)), bp = randomTensor([t.cout], seed: UInt64(260 + i))
+            let ge = convGeometry(input: x.shape, weight: we.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
+            let gd = convGeometry(input: [1, t.ce, t.h, t.w], weight: wd.shape, strides: (t.s, t.s), dilations: (1, 1),
+                                  padding: t.padding, groups: t.ce)
+            let gp = convGeometry(input: [1, t.ce, gd.outH, gd.outW], weight: wp.shape, strides: (1, 1), dilations: (1, 1),
+                                  padding: .valid, groups: 1)
+            XCTAssertTrue(InvertedResidual.fits(t.expand ? ge : nil, gd, gp), "case \(i) must be a fusable block")
+            let relu6: (lo: Float, hi: Float) = (0, 6)
+            var e = t.expand ? [Float](repeating: .nan, count: t.ce * t.h * t.w) : x.data
+            var d = [Float](repeating: .nan, count: t.ce * gd.outPlane), y = [Float](repeating: .nan, count: t.cout * gp.outPlane)
+            var scratch = [Float](repeating: .nan, count: max(depthwiseScratchCount(gd), 1))
+            [x, we, be, wd, bd, wp, bp].withUnsafePointers { p in
+                e.withUnsafeMutableBufferPointer { ep in d.withUnsafeMutableBufferPointer { dp in y.withUnsafeMutableBufferPointer { yp in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    if t.expand { conv2d(ge, x: p[0], weight: p[1], bias: p[2], y: ep.baseAddress!, col: nil, clip: relu6) }
+                    depthwiseConv2d(gd, x: ep.baseAddress!, weight: p[3], bias: p[4], y: dp.baseAddress!, scratch: sp.baseAddress!, clip: relu6)
+                    conv2d(gp, x: dp.baseAddress!, weight: p[5], bias: p[6], y: yp.baseAddress!, col: nil)
+                } } } }
+            }
+            if t.expand { XCTAssertTrue(e.contains(0) && e.contains(6), "case \(i): the expand clip must be hit at both bounds") }
+            let residualFits = t.cin == t.cout && t.s == 1
+            for keep in [true, false] {
+                for residual in residualFits ? [false, true] : [false] {
+                    var fe = [Float](repeating: .nan, count: t.ce * t.h * t.w), fd = [Float](repeating: .nan, count: d.count)
+                    var fy = [Float](repeating: .nan, count: y.count)
+                    let block = [x, we, be, wd, bd, wp, bp].withUnsafePointers { p in
+                        let b = InvertedResidual(expand: t.expand ? ConvLayer(g: ge, weight: p[1], bias: p[2], clip: relu6) : nil,
+                                                 depthwise: ConvLayer(g: gd, weight: p[3], bias: p[4], clip: relu6),
+                                                 project: ConvLayer(g: gp, weight: p[5], bias: p[6], clip: nil), budget: t.budget)
+                        var fs = [Float](repeating: .nan, count: b.scratchCount)
+                        fe.withUnsafeMutableBufferPointer { ep in fd.withUnsafeMutableBufferPointer { dp in fy.withUnsafeMutableBufferPointer { yp in
+                        fs.withUnsafeMutableBufferPointer { sp in
+                            b.forward(x: p[0], e: keep ? ep.baseAddress! : nil, d: keep ? dp.baseAddress! : nil,
+                                      y: yp.baseAddress!, residual: residual ? p[0] : nil, scratch: sp.baseAddress!)
+                        } } } }
+                        return (stripes: b.stripes, bandRows: b.bandRows)
+                    }
+                    if block.bandRows < (gd.outH + block.stripes - 1) / block.stripes { sawManyBands = true }
+                    if block.stripes == 4 { sawFourStripes = true }
+                    if residual { if t.expand { sawResidual.0 = true } else { sawResidual.1 = true } }
+                    let what = "case \(i) keep \(keep) residual \(residual) (\(block.stripes) stripes of \(block.bandRows)-row bands)"
+                    let expected = residual ? zip(y, x.data).map { $0 + $1 } : y
+                    assertClose(fy, expected, rtol: 1e-4, atol: 1e-4, "\(what): block output")
+                    if keep {
+                        if t.expand { assertClose(fe, e, rtol: 1e-5, atol: 1e-5, "\(what): E") }
+                        assertClose(fd, d, rtol: 1e-5, atol: 1e-5, "\(what): D")
+                    } else {
+                        XCTAssertTrue(fe.allSatisfy(\.isNaN) && fd.allSatisfy(\.isNaN), "\(what): E and D must not be written")
+                    }
+                    if !t.expand { XCTAssertTrue(fe.allSatisfy(\.isNaN), "\(what): no E without an expand conv") }
+                }
+            }
+        }
+        XCTAssertTrue(sawManyBands && sawFourStripes && sawResidual.0 && sawResidual.1,
+                      "the cases must cover multi-band stripes, 4 stripes, and residuals with and without expand")
+    }
+
     /// `conv2d` (non-depthwise) against `conv2dNaive` followed by the clamp, for each (bias, fused
     /// clip) variant; output and `col` scratch start as NaN.
     private func assertForwardMatchesNaive(_ g: ConvGeometry, x: Tensor, weight: Tensor, bias: Tensor,
@@ -241,5 +322,16 @@ final class KernelTests: XCTestCase {
                 nodes: [Node(name: "p", op: .averagePool(p), inputs: ["x"], output: "y")], outputs: ["y"]))
             assertClose(try net.forward(x, outputs: ["y"])["y"]!.data, [want, want, want, want], "countIncludePad \(include)")
         }
+    }
+}
+
+private extension Array where Element == Tensor {
+    /// Base pointers of each tensor's data, valid inside `body`.
+    func withUnsafePointers<R>(_ body: ([UnsafePointer<Float>]) -> R) -> R {
+        func go(_ i: Int, _ acc: [UnsafePointer<Float>]) -> R {
+            if i == count { return body(acc) }
+            return self[i].data.withUnsafeBufferPointer { go(i + 1, acc + [$0.baseAddress!]) }
+        }
+        return go(0, [])
     }
 }

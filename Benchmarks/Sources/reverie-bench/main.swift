@@ -1,7 +1,7 @@
 import Dream
 import Foundation
 
-// reverie-bench [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720]
+// reverie-bench [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720] [--no-profile] [--no-fuse]
 // Prints JSON lines {"bench":..., "size":..., "ms":...} and a table: forward and
 // forward+input-gradient medians, this machine's sgemm rate, and the step's sgemm floor.
 
@@ -11,6 +11,7 @@ struct Options {
     var runs = 7
     var sizes: [(w: Int, h: Int)] = [(224, 224), (512, 512), (1280, 720)]
     var profile = true
+    var fuse = true
 
     init(_ args: [String]) throws {
         var i = 1
@@ -25,6 +26,7 @@ struct Options {
             case "--layer": layer = try value()
             case "--runs": runs = Int(try value()) ?? runs
             case "--no-profile": profile = false
+            case "--no-fuse": fuse = false      // op by op: measures the fused inverted-residual blocks
             case "--sizes":
                 sizes = try value().split(separator: ",").map { s in
                     let p = s.split(separator: "x").compactMap { Int($0) }
@@ -69,6 +71,7 @@ do {
         throw NetworkError("\(opt.model): no such model (run `render model fetch` first)")
     }
     let net = try Network(onnxPath: opt.model)
+    net.fusesInvertedResiduals = opt.fuse
     let rate = sgemmRate()
     json("sgemm_gflops", "1024^3", rate)
     var rows = [String]()
@@ -113,6 +116,16 @@ do {
                 print(String(format: "  %-34@ %8.2f ms %5.1f %%", k as NSString, v * 1000 / Double(profRuns), 100 * v / total))
             }
             if ProcessInfo.processInfo.environment["REVERIE_BENCH_NODES"] != nil {
+                // The forward alone, per node (fused blocks write no E and D here).
+                net.resetProfile(); net.profiling = true
+                for _ in 0..<profRuns { _ = try net.forward(x, outputs: [opt.layer]) }
+                net.profiling = false
+                for (k, v) in net.nodeProfile.sorted(by: { $0.key < $1.key }) {
+                    print(String(format: "  fwd-only node %-44@ %8.2f ms", k as NSString, v * 1000 / Double(profRuns)))
+                }
+                net.resetProfile(); net.profiling = true
+                for _ in 0..<profRuns { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
+                net.profiling = false
                 for (k, v) in net.nodeProfile.sorted(by: { $0.key < $1.key }) {
                     print(String(format: "  node %-44@ %8.2f ms", k as NSString, v * 1000 / Double(profRuns)))
                 }

@@ -64,9 +64,10 @@ final class Plan {
         let a = IndexBuffer(count: count); argmax[step] = a; allocatedBytes += count * 4; return a.pointer
     }
 
-    /// Bytes of everything a gradient through `steps` holds: activations, gradients, argmax, im2col.
-    func estimatedBytes(_ program: Program, steps: [Int]) -> Int {
-        var floats = count(0) * 2, col = 0, ints = 0
+    /// Bytes of everything a gradient through `steps` holds: activations, gradients, argmax, and the
+    /// shared scratch (im2col, depthwise rings, or `scratch` floats the caller's fused kernels need).
+    func estimatedBytes(_ program: Program, steps: [Int], scratch: Int = 0) -> Int {
+        var floats = count(0) * 2, col = scratch, ints = 0
         for s in steps {
             let step = program.steps[s]
             floats += count(step.output) * 2

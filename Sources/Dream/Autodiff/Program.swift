@@ -21,6 +21,8 @@ struct Program {
     var constants: [Int: (shape: [Int], buffer: Buffer)]
     var steps: [Step]
     var producer: [Int: Int]          // value → step index
+    /// Steps reading each value.
+    var uses: [Int]
 
     /// `keep`: value names that must stay addressable (listed layers, graph outputs): never fused away.
     init(graph: Graph, keep: Set<String> = []) throws {
@@ -75,6 +77,8 @@ struct Program {
             producer[out] = steps.count
             steps.append(step)
         }
+        uses = [Int](repeating: 0, count: valueNames.count)
+        for st in steps { for v in st.inputs { uses[v] += 1 } }
     }
 
     /// Conv node index → index of the Clip that alone consumes its output (fused).

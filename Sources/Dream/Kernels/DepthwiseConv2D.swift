@@ -176,32 +176,59 @@ private struct RowRing {
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                      clip: (lo: Float, hi: Float)? = nil) {
-    let taps = g.kH * g.kW, ring = RowRing(g), pp = ring.layout
-    // A fused Clip (ReLU6) clamps as outputs are stored; ±∞ when there is none.
-    let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
-    let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi), hasClip = clip != nil
-    // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
-    let tapOffsets = (0..<g.kW).map { pp.column($0 * g.dilW) }
-    let span = RowRing.span(g)
     parallelTasks(g.batch * g.inC) { task, p in
-        let c = p % g.inC
-        let src = x + p * g.inPlane, dst = y + p * g.outPlane, w = weight + c * taps
-        let ringBase = scratch + task * depthwiseTaskScratch(g)
-        if p == task { zeroFloats(ringBase, ring.count) }   // the task's first plane: padding columns start zero
+        let kernel = DepthwiseRows(g, weight: weight, bias: bias, clip: clip,
+                                   ring: scratch + task * depthwiseTaskScratch(g), zeroRing: p == task)
+        kernel.run(channel: p % g.inC, input: x + p * g.inPlane, output: y + p * g.outPlane, rows: 0..<g.outH)
+    }
+}
+
+/// The depthwise forward for one core: output rows of one plane at a time, through a ring of
+/// `DepthwiseRows.ringCount(g)` floats the caller owns (its padding columns must start zero: pass
+/// `zeroRing` for a ring's first use). Used whole-plane by `depthwiseConv2d` and band by band by the
+/// fused inverted-residual block (InvertedResidual.swift).
+struct DepthwiseRows {
+    let g: ConvGeometry
+    let weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+    let lo: Float, hi: Float, hasClip: Bool
+    private let ring: RowRing, ringBase: UnsafeMutablePointer<Float>
+
+    static func ringCount(_ g: ConvGeometry) -> Int { RowRing(g).count }
+
+    init(_ g: ConvGeometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, clip: (lo: Float, hi: Float)?,
+         ring ringBase: UnsafeMutablePointer<Float>, zeroRing: Bool) {
+        self.g = g; self.weight = weight; self.bias = bias
+        // A fused Clip (ReLU6) clamps as outputs are stored; ±∞ when there is none.
+        lo = clip?.lo ?? -.infinity; hi = clip?.hi ?? .infinity; hasClip = clip != nil
+        ring = RowRing(g); self.ringBase = ringBase
+        if zeroRing { zeroFloats(ringBase, ring.count) }
+    }
+
+    /// Output rows `rows` of channel `c`: input row iy is read at `input + iy·inW` (only the rows those
+    /// outputs' windows cover), output row oy is written at `output + oy·outW`.
+    func run(channel c: Int, input src: UnsafePointer<Float>, output dst: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let g = self.g, taps = g.kH * g.kW, ring = self.ring, pp = ring.layout, ringBase = self.ringBase
+        let lo = self.lo, hi = self.hi, hasClip = self.hasClip
+        let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
+        let span = RowRing.span(g), w = weight + c * taps
         let b = bias?[c] ?? 0, bv = SIMD8<Float>(repeating: b)
-        var filled = -1
-        tapOffsets.withUnsafeBufferPointer { offs in
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: span) { rows in
+        var filled = rows.lowerBound * g.strideH - 1
+        // Offset of tap kx within a row, relative to output column ox's index: phase start + (kx·d)/s.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: g.kW) { offs in
+        for kx in 0..<g.kW { offs[kx] = pp.column(kx * g.dilW) }
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: span) { rowPtrs in
             @inline(__always) func clamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
                 hasClip ? v.replacing(with: vlo, where: v .< vlo).replacing(with: vhi, where: v .> vhi) : v
             }
-            var oy = 0
-            while oy < g.outH {
+            var oy = rows.lowerBound
+            let end = rows.upperBound
+            while oy < end {
                 // A block of up to `depthwiseRowBlock` output rows; rows[j] is padded row oy·s + j.
-                let block = min(depthwiseRowBlock, g.outH - oy), first = oy * g.strideH
+                let block = min(depthwiseRowBlock, end - oy), first = oy * g.strideH
                 let last = first + (block - 1) * g.strideH + (g.kH - 1) * g.dilH
                 while filled < last { filled += 1; ring.fill(ringBase, filled, plane: src, g) }
-                ringRows(rows, ringBase, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: pp.rowLength)
+                ringRows(rowPtrs, ringBase, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: pp.rowLength)
+                let rows = rowPtrs
                 for r in 0..<block {
                     let out = dst + (oy + r) * g.outW, rowBase = r * g.strideH
                     var ox = 0

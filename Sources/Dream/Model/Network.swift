@@ -24,6 +24,9 @@ public final class Network: @unchecked Sendable {
     /// Seconds per "<step name> forward|backward" since the last `resetProfile()`.
     public private(set) var nodeProfile: [String: Double] = [:]
     public func resetProfile() { profile = [:]; nodeProfile = [:] }
+    /// Run expand → depthwise → project chains as one fused kernel (`InvertedResidual`); off only to
+    /// measure or test the fusion against the op-by-op path.
+    public var fusesInvertedResiduals = true
 
     private let program: Program
     private var plans: [[Int]: Plan] = [:]
@@ -107,7 +110,7 @@ public final class Network: @unchecked Sendable {
     public func forward(_ input: Tensor, outputs: [String]) throws -> [String: Tensor] {
         try locked {
             let ids = try valueIDs(outputs, allowAny: true)
-            let (plan, _) = try forwardPass(input, ids: ids)
+            let (plan, _) = try forwardPass(input, ids: ids, keepIntermediates: false)
             var result = [String: Tensor]()
             for (name, id) in zip(outputs, ids) { result[name] = plan.value(id).tensor(shape: plan.shapes[id]!) }
             return result
@@ -121,7 +124,7 @@ public final class Network: @unchecked Sendable {
         -> (loss: Float, gradient: Tensor) {
         try locked {
             let ids = try valueIDs(layers, allowAny: false)
-            let (plan, tape) = try forwardPass(input, ids: ids)
+            let (plan, tape) = try forwardPass(input, ids: ids, keepIntermediates: true)
             let wanted = dependsOnInput(tape.steps)
             var seeded = [Bool](repeating: false, count: program.valueNames.count)
             var loss: Float = 0
@@ -150,7 +153,8 @@ public final class Network: @unchecked Sendable {
             let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
             let steps = neededSteps(for: ids)
             try plan.infer(program, steps: steps)
-            return plan.estimatedBytes(program, steps: steps) + (plans.isEmpty ? 0 : 0)
+            let fused = invertedResiduals(plan, steps: steps, ids: ids).values.map(\.block.scratchCount).max() ?? 0
+            return plan.estimatedBytes(program, steps: steps, scratch: fused)
         }) ?? 0
     }
 
@@ -199,7 +203,7 @@ public final class Network: @unchecked Sendable {
         return p
     }
 
-    private func forwardPass(_ input: Tensor, ids: [Int]) throws -> (Plan, Tape) {
+    private func forwardPass(_ input: Tensor, ids: [Int], keepIntermediates: Bool) throws -> (Plan, Tape) {
         if input.shape.count == 4, graph.inputChannels > 0, input.shape[1] != graph.inputChannels {
             throw NetworkError("input has \(input.shape[1]) channels, the model expects \(graph.inputChannels) (input \(input.shape))")
         }
@@ -209,13 +213,82 @@ public final class Network: @unchecked Sendable {
         try plan.infer(program, steps: steps)
         plan.value(0).copy(from: input)
         var tape = Tape(plan: plan)
-        for s in steps {
+        let chains = invertedResiduals(plan, steps: steps, ids: ids)
+        var i = 0
+        while i < steps.count {
+            let s = steps[i]
             let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            if let chain = chains[s] {
+                // E and D are kept for the backward pass (its ReLU6 masks) or when asked for.
+                let block = chain.block, x = plan.value(program.steps[s].inputs[0]).pointer
+                let e = chain.expand.map { program.steps[$0].output }, d = program.steps[chain.depthwise].output
+                let keep = { (v: Int?) in v.flatMap { keepIntermediates || ids.contains($0) ? plan.value($0).pointer : nil } }
+                block.forward(x: x, e: keep(e), d: keep(d),
+                              y: plan.value(program.steps[chain.add ?? chain.project].output).pointer,
+                              residual: chain.add == nil ? nil : UnsafePointer(x), scratch: plan.colScratch(block.scratchCount)!)
+                if profiling { record(s, plan, "forward", since: t0, kind: "Inverted residual (fused)") }
+                for t in chain.steps { tape.record(t) }
+                i += chain.steps.count
+                continue
+            }
             runForward(program, plan, step: s)
             if profiling { record(s, plan, "forward", since: t0) }
             tape.record(s)
+            i += 1
         }
         return (plan, tape)
+    }
+
+    /// An inverted-residual block's steps that run as one fused kernel (`InvertedResidual`).
+    private struct FusedChain {
+        let block: InvertedResidual
+        let expand: Int?, depthwise: Int, project: Int, add: Int?
+        var steps: [Int] { [expand, depthwise, project, add].compactMap { $0 } }
+    }
+
+    /// Chains among `steps` (consecutive, in order) that run fused, by first step: [expand conv + clip]
+    /// → depthwise conv + clip → 1x1 project conv → [Add of the block's input], where E and D feed
+    /// only the next conv and the project output only the Add (and is not asked for).
+    private func invertedResiduals(_ plan: Plan, steps: [Int], ids: [Int]) -> [Int: FusedChain] {
+        var chains = [Int: FusedChain]()
+        guard fusesInvertedResiduals else { return chains }
+        var i = 0
+        func conv(_ j: Int) -> (Step, ConvGeometry)? {
+            guard j < steps.count, case .conv = program.steps[steps[j]].op, let g = plan.geometry[steps[j]] else { return nil }
+            return (program.steps[steps[j]], g)
+        }
+        func layer(_ st: Step, _ g: ConvGeometry) -> ConvLayer {
+            ConvLayer(g: g, weight: st.weight!.pointer, bias: st.bias.map { UnsafePointer($0.pointer) }, clip: st.clip)
+        }
+        while i < steps.count {
+            // With an expand conv at i, or the depthwise conv at i.
+            var chain: FusedChain?
+            for hasExpand in [true, false] {
+                let j = hasExpand ? i + 1 : i
+                guard let (dw, gd) = conv(j), let (pr, gp) = conv(j + 1), dw.clip != nil, pr.inputs == [dw.output],
+                      program.uses[dw.output] == 1 else { continue }
+                var ex: (Step, ConvGeometry)?
+                if hasExpand {
+                    guard let e = conv(i), e.0.clip != nil, dw.inputs == [e.0.output], program.uses[e.0.output] == 1 else { continue }
+                    ex = e
+                }
+                guard InvertedResidual.fits(ex?.1, gd, gp) else { continue }
+                let blockInput = ex?.0.inputs[0] ?? dw.inputs[0]
+                var add: Int?
+                if j + 2 < steps.count, program.steps[steps[j + 2]].op == .add, pr.clip == nil,
+                   program.uses[pr.output] == 1, !ids.contains(pr.output),
+                   Set(program.steps[steps[j + 2]].inputs) == [pr.output, blockInput],
+                   plan.shapes[blockInput]! == plan.shapes[pr.output]! {
+                    add = steps[j + 2]
+                }
+                chain = FusedChain(block: InvertedResidual(expand: ex.map { layer($0.0, $0.1) }, depthwise: layer(dw, gd),
+                                                           project: layer(pr, gp)),
+                                   expand: hasExpand ? steps[i] : nil, depthwise: steps[j], project: steps[j + 1], add: add)
+                break
+            }
+            if let chain { chains[steps[i]] = chain; i += chain.steps.count } else { i += 1 }
+        }
+        return chains
     }
 
     /// For each step, whether each input's gradient is wanted (the input depends on the image).
@@ -260,10 +333,10 @@ public final class Network: @unchecked Sendable {
         }
     }
 
-    private func record(_ s: Int, _ plan: Plan, _ pass: String, since t0: UInt64) {
+    private func record(_ s: Int, _ plan: Plan, _ pass: String, since t0: UInt64, kind fusedKind: String? = nil) {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var kind = opName(program.steps[s].op)
-        if let g = plan.geometry[s], case .conv = program.steps[s].op {
+        var kind = fusedKind ?? opName(program.steps[s].op)
+        if fusedKind == nil, let g = plan.geometry[s], case .conv = program.steps[s].op {
             kind = g.isDepthwise ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : "Conv (im2col+sgemm)"
         }
         profile["\(kind) \(pass)", default: 0] += seconds
