@@ -177,6 +177,7 @@ final class KernelTests: XCTestCase {
     /// against the kernels run one after another: one and several stripes, one- and many-row bands (a
     /// small budget) so the window keeps and shifts rows, strides 1 and 2, 3x3 and 5x5, SAME and
     /// explicit padding, a single output row, no expand conv, and the residual add where shapes allow.
+    /// Each case runs split by rows and split by channels (the small-plane strategy).
     /// With E and D kept they must match too; without, they stay untouched (NaN).
     func testInvertedResidualMatchesTheUnfusedConvs() {
         struct IRCase { let cin, ce, cout, h, w, k, s: Int; let padding: Padding; let budget: Int; var expand = true }
@@ -219,13 +220,15 @@ final class KernelTests: XCTestCase {
             if t.expand { XCTAssertTrue(e.contains(0) && e.contains(6), "case \(i): the expand clip must be hit at both bounds") }
             let residualFits = t.cin == t.cout && t.s == 1
             for keep in [true, false] {
-                for residual in residualFits ? [false, true] : [false] {
+                for (residual, byChannels) in (residualFits ? [false, true] : [false]).flatMap({ r in [(r, false), (r, true)] }) {
                     var fe = [Float](repeating: .nan, count: t.ce * t.h * t.w), fd = [Float](repeating: .nan, count: d.count)
                     var fy = [Float](repeating: .nan, count: y.count)
                     let block = [x, we, be, wd, bd, wp, bp].withUnsafePointers { p in
                         let b = InvertedResidual(expand: t.expand ? ConvLayer(g: ge, weight: p[1], bias: p[2], clip: relu6) : nil,
                                                  depthwise: ConvLayer(g: gd, weight: p[3], bias: p[4], clip: relu6),
-                                                 project: ConvLayer(g: gp, weight: p[5], bias: p[6], clip: nil), budget: t.budget)
+                                                 project: ConvLayer(g: gp, weight: p[5], bias: p[6], clip: nil), budget: t.budget,
+                                                 channelSplitLimit: byChannels ? .max : 0)
+                        XCTAssertEqual(b.splitsChannels, byChannels)
                         var fs = [Float](repeating: .nan, count: b.scratchCount)
                         fe.withUnsafeMutableBufferPointer { ep in fd.withUnsafeMutableBufferPointer { dp in fy.withUnsafeMutableBufferPointer { yp in
                         fs.withUnsafeMutableBufferPointer { sp in
@@ -234,10 +237,11 @@ final class KernelTests: XCTestCase {
                         } } } }
                         return (stripes: b.stripes, bandRows: b.bandRows)
                     }
-                    if block.bandRows < (gd.outH + block.stripes - 1) / block.stripes { sawManyBands = true }
+                    if !byChannels && block.bandRows < (gd.outH + block.stripes - 1) / block.stripes { sawManyBands = true }
                     if block.stripes == 4 { sawFourStripes = true }
                     if residual { if t.expand { sawResidual.0 = true } else { sawResidual.1 = true } }
-                    let what = "case \(i) keep \(keep) residual \(residual) (\(block.stripes) stripes of \(block.bandRows)-row bands)"
+                    let what = "case \(i) keep \(keep) residual \(residual) " +
+                        (byChannels ? "(channel split)" : "(\(block.stripes) stripes of \(block.bandRows)-row bands)")
                     let expected = residual ? zip(y, x.data).map { $0 + $1 } : y
                     assertClose(fy, expected, rtol: 1e-4, atol: 1e-4, "\(what): block output")
                     if keep {

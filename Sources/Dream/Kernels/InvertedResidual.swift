@@ -28,7 +28,10 @@ struct InvertedResidual {
     let expand: ConvLayer?
     let depthwise: ConvLayer, project: ConvLayer
 
-    /// Output rows per stripe and band, and scratch per core (floats).
+    /// Small planes split channels instead of rows (no E rows computed twice; see `init`): E and D
+    /// whole, in scratch unless kept, one pass for expand + depthwise and one for project.
+    let splitsChannels: Bool
+    /// Row split: output rows per stripe and band, and scratch per core (floats).
     let stripes: Int, bandRows: Int, windowRows: Int, workerFloats: Int
 
     /// Whether the convs chain as a block this kernel runs (shapes and padding), for batch 1.
@@ -47,12 +50,20 @@ struct InvertedResidual {
     /// Why ~2 MB a core: the window and D band of a 1280x720 block stay in L2 + its share of L3.
     static let workerBudget = 1 << 19
 
-    /// `budget`: floats of window + D band a core aims for (tests shrink it to force many bands).
-    init(expand: ConvLayer?, depthwise: ConvLayer, project: ConvLayer, budget: Int = InvertedResidual.workerBudget) {
+    /// Why 2^20 floats: E and D of a channel-split block (4 MB each at most) stay in L3 between passes.
+    static let channelSplitLimit = 1 << 20
+
+    /// `budget`: floats of window + D band a core aims for; `channelSplitLimit`: the largest E (floats)
+    /// that splits channels (tests move both to force a strategy).
+    init(expand: ConvLayer?, depthwise: ConvLayer, project: ConvLayer, budget: Int = InvertedResidual.workerBudget,
+         channelSplitLimit: Int = InvertedResidual.channelSplitLimit) {
         self.expand = expand; self.depthwise = depthwise; self.project = project
         let d = depthwise.g, span = (d.kH - 1) * d.dilH + 1, ce = d.inC
-        // Stripes: 4 where each gets ≥ 8 rows (a slower core takes fewer), else 2, else 1.
-        stripes = d.outH >= 32 ? 4 : d.outH >= 2 ? 2 : 1
+        splitsChannels = ce * d.inPlane <= channelSplitLimit
+        // Stripes: 4 (a slower core takes fewer) where the E rows computed twice at their edges
+        // (span − stride per edge) stay under 6 % of E, else 2 (both cores), or 1 for a single row.
+        let halo = max(span - d.strideH, 0)
+        stripes = d.outH < 2 ? 1 : d.outH >= 32 && 3 * halo * 50 <= 3 * d.inH ? 4 : 2
         let stripeRows = (d.outH + stripes - 1) / stripes
         // Floats per channel per output row: the window's new input rows (if any) and the D row.
         let windowed = expand != nil
@@ -62,7 +73,11 @@ struct InvertedResidual {
         workerFloats = ce * windowRows * d.inW + ce * bandRows * d.outW + DepthwiseRows.ringCount(d)
     }
 
-    var scratchCount: Int { gemmWorkers * workerFloats }
+    var scratchCount: Int {
+        let d = depthwise.g
+        return splitsChannels ? d.inC * ((expand == nil ? 0 : d.inPlane) + d.outPlane) + gemmWorkers * DepthwiseRows.ringCount(d)
+                              : gemmWorkers * workerFloats
+    }
 
     func stripeRows(_ i: Int) -> Range<Int> {
         let n = depthwise.g.outH
@@ -73,6 +88,10 @@ struct InvertedResidual {
     /// are written to `e` and `d` when given.
     func forward(x: UnsafePointer<Float>, e keepE: UnsafeMutablePointer<Float>?, d keepD: UnsafeMutablePointer<Float>?,
                  y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, scratch: UnsafeMutablePointer<Float>) {
+        if splitsChannels {
+            forwardByChannels(x: x, e: keepE, d: keepD, y: y, residual: residual, scratch: scratch)
+            return
+        }
         let dg = depthwise.g, h = dg.inH, w = dg.inW, ho = dg.outH, wo = dg.outW, s = dg.strideH
         let ce = dg.inC, cout = project.g.outC
         let span = (dg.kH - 1) * dg.dilH + 1
@@ -122,24 +141,63 @@ struct InvertedResidual {
                     dw.run(channel: c, input: src, output: dst, rows: r0..<r1)
                 }
                 // Project the band of D into rows r0..<r1 of y.
-                let columns = (r1 - r0) * wo, yAt = y + r0 * wo
                 let dAt = keepD.map { UnsafePointer($0 + r0 * wo) } ?? UnsafePointer(band)
-                // C starts as bias (+ the residual): one pass over the band, in cache for the sgemm.
-                if project.bias != nil || residual != nil {
-                    for o in 0..<cout {
-                        let row = yAt + o * ho * wo, b = project.bias?[o] ?? 0
-                        if let residual { addScalar(residual + r0 * wo + o * ho * wo, b, into: row, count: columns) }
-                        else { row.update(repeating: b, count: columns) }
-                    }
-                }
-                gemm(transA: false, transB: false, m: cout, n: columns, k: ce, a: project.weight, lda: ce,
-                     b: dAt, ldb: keepD == nil ? bandStride : ho * wo,
-                     beta: project.bias == nil && residual == nil ? 0 : 1, c: yAt, ldc: ho * wo)
-                if let clip = project.clip {
-                    for o in 0..<cout { clamp(yAt + o * ho * wo, yAt + o * ho * wo, count: columns, lo: clip.lo, hi: clip.hi) }
-                }
+                projectColumns(d: dAt, ldd: keepD == nil ? bandStride : ho * wo, outputs: 0..<cout, from: r0 * wo,
+                               count: (r1 - r0) * wo, y: y, residual: residual)
                 r0 = r1
             }
+        }
+    }
+
+    /// Channel split: each core takes chunks of E's channels (expand sgemm over the whole plane, then
+    /// their depthwise planes), then chunks of y's channels (project over all of D).
+    private func forwardByChannels(x: UnsafePointer<Float>, e keepE: UnsafeMutablePointer<Float>?,
+                                   d keepD: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                   residual: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
+        let dg = depthwise.g, plane = dg.inPlane, outPlane = dg.outPlane, ce = dg.inC, cout = project.g.outC
+        let e = expand == nil ? nil : (keepE ?? scratch)
+        let d = keepD ?? (scratch + (keepE == nil && expand != nil ? ce * plane : 0))
+        let rings = scratch + ce * ((expand == nil ? 0 : plane) + outPlane)
+        // Chunks of 8 channels or more, ~4 per core, so a slower core takes fewer.
+        let chunk = max(8, (ce + 7) / 8), chunks = (ce + chunk - 1) / chunk
+        parallelGemms(chunks) { worker, i in
+            let c0 = i * chunk, c1 = min(ce, c0 + chunk)
+            if let expand, let e {
+                let at = e + c0 * plane, n = c1 - c0
+                if let bias = expand.bias { for c in 0..<n { (at + c * plane).update(repeating: bias[c0 + c], count: plane) } }
+                gemm(transA: false, transB: false, m: n, n: plane, k: expand.g.inC, a: expand.weight + c0 * expand.g.inC,
+                     lda: expand.g.inC, b: x, ldb: plane, beta: expand.bias == nil ? 0 : 1, c: at, ldc: plane)
+                if let clip = expand.clip { clamp(at, at, count: n * plane, lo: clip.lo, hi: clip.hi) }
+            }
+            let dw = DepthwiseRows(dg, weight: depthwise.weight, bias: depthwise.bias, clip: depthwise.clip,
+                                   ring: rings + worker * DepthwiseRows.ringCount(dg), zeroRing: true)
+            let src = e.map { UnsafePointer($0) } ?? x
+            for c in c0..<c1 { dw.run(channel: c, input: src + c * plane, output: d + c * outPlane, rows: 0..<dg.outH) }
+        }
+        let outChunk = max(8, (cout + 3) / 4), outChunks = (cout + outChunk - 1) / outChunk
+        parallelGemms(outChunks) { _, i in
+            projectColumns(d: d, ldd: outPlane, outputs: (i * outChunk)..<min(cout, (i + 1) * outChunk), from: 0,
+                           count: outPlane, y: y, residual: residual)
+        }
+    }
+
+    /// y[o, from..<from+count] = W_p[o]·D (+ bias, + residual) for o in `outputs`; D's first column is
+    /// y's column `from`, its channels `ldd` apart.
+    private func projectColumns(d: UnsafePointer<Float>, ldd: Int, outputs: Range<Int>, from: Int, count: Int,
+                                y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
+        let plane = depthwise.g.outPlane, ce = depthwise.g.inC, yAt = y + outputs.lowerBound * plane + from
+        // C starts as bias (+ the residual): one pass, in cache for the sgemm.
+        if project.bias != nil || residual != nil {
+            for o in outputs {
+                let row = y + o * plane + from, b = project.bias?[o] ?? 0
+                if let residual { addScalar(residual + o * plane + from, b, into: row, count: count) }
+                else { row.update(repeating: b, count: count) }
+            }
+        }
+        gemm(transA: false, transB: false, m: outputs.count, n: count, k: ce, a: project.weight + outputs.lowerBound * ce, lda: ce,
+             b: d, ldb: ldd, beta: project.bias == nil && residual == nil ? 0 : 1, c: yAt, ldc: plane)
+        if let clip = project.clip {
+            for o in outputs { clamp(y + o * plane + from, y + o * plane + from, count: count, lo: clip.lo, hi: clip.hi) }
         }
     }
 
