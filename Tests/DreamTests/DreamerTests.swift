@@ -1,4 +1,4 @@
-import Dream
+@testable import Dream
 import TestSupport
 import XCTest
 
@@ -91,6 +91,44 @@ final class DreamerTests: XCTestCase {
             XCTAssertEqual(tiled.data[i], whole.data[i], accuracy: 1e-5 * scale)
             XCTAssertEqual(rolledTiled.data[i], whole.data[i], accuracy: 1e-5 * scale)
         }
+    }
+
+    /// A step cuts tiles from the image at rolled coordinates and writes their gradient back unrolled:
+    /// it must equal the tutorial's literal roll → crop → gradient → paste → unroll → blur → update,
+    /// and a second step at the same size reuses the step's buffers.
+    func testStepEqualsTheLiteralRollAndReusesItsBuffers() throws {
+        let net = try Network(graph: tinyDreamGraph())
+        let objective = Objective(kind: .l2, terms: [LayerTerm(name: "block1")])
+        let (h, w) = (37, 45)
+        let image = randomTensor([1, 3, h, w], seed: 12, range: -1...1)
+        let bounds = [(lower: Float, upper: Float)](repeating: (-10, 10), count: 3)
+        let step = GradientStep(model: net, objective: objective, tile: 16, stepSize: 0.05, smoothing: 0.8, bounds: bounds)
+        var fast = image, rng = SeededGenerator(seed: 5)
+        let loss = try step.apply(to: &fast, rng: &rng) { _, _ in }
+
+        var rng2 = SeededGenerator(seed: 5)
+        let dx = Int(rng2.next() % UInt64(w)), dy = Int(rng2.next() % UInt64(h))
+        let normaliser = try net.shapes(height: h, width: w).first { $0.name == "block1" }!.shape.reduce(1, *)
+        let rolled = roll(image, dx: dx, dy: dy)
+        var rolledGradient = Tensor(zeros: image.shape), expectedLoss: Float = 0
+        let rects = tileLayout(width: w, height: h, tile: 16)
+        XCTAssertGreaterThan(rects.count, 4, "the case must span several tiles")
+        for r in rects {
+            let result = try net.gradient(of: crop(rolled, r), layers: ["block1"]) { layer, a in
+                objective.seed(layer: layer, activation: a, normaliser: normaliser)
+            }
+            expectedLoss += result.loss
+            paste(result.gradient, into: &rolledGradient, at: r)
+        }
+        let gradient = gaussianBlur(roll(rolledGradient, dx: -dx, dy: -dy), sigma: 0.8)
+        let scale = 0.05 / (standardDeviation(gradient.data) + 1e-8)
+        let expected = zip(image.data, gradient.data).map { min(max($0 + scale * $1, -10), 10) }
+        XCTAssertEqual(loss, expectedLoss, accuracy: 1e-5 * max(abs(expectedLoss), 1))
+        assertClose(fast.data, expected, rtol: 1e-5, atol: 1e-6, "step vs literal roll/crop/paste")
+
+        let before = step.workspace.gradient.withUnsafeBufferPointer { $0.baseAddress }
+        _ = try step.apply(to: &fast, rng: &rng) { _, _ in }
+        XCTAssertEqual(step.workspace.gradient.withUnsafeBufferPointer { $0.baseAddress }, before, "the gradient buffer is reused")
     }
 
     func testSameSeedSameBytesOtherSeedOtherBytes() throws {

@@ -81,8 +81,8 @@ public final class Dreamer {
     public func estimatedPeakBytes(width: Int, height: Int, tile: Int, layers: [String]) -> Int {
         let t = min(tile, max(width, height))
         let network = model.estimatedPeakBytes(height: min(t, height), width: min(t, width), layers: layers)
-        // Source, base, detail, image, rolled copy, gradient, rolled gradient, output: 8 images.
-        let images = 8 * 3 * width * height * MemoryLayout<Float>.size
+        // Source, base, detail, image, gradient, blur scratch, output: 7 images; a tile's input and gradient.
+        let images = (7 * width * height + 2 * min(t, width) * min(t, height)) * 3 * MemoryLayout<Float>.size
         return network + images
     }
 

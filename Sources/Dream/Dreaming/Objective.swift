@@ -66,30 +66,40 @@ public struct Objective: Sendable, Equatable {
     /// so tiles add up to the untiled objective).
     public func seed(layer: String, activation a: Tensor, normaliser: Int) -> (loss: Float, grad: Tensor) {
         var grad = Tensor(zeros: a.shape)
+        let loss = a.data.withUnsafeBufferPointer { ap in
+            grad.data.withUnsafeMutableBufferPointer { seed(layer: layer, activation: ap, shape: a.shape, normaliser: normaliser, into: $0) }
+        }
+        return (loss, grad)
+    }
+
+    /// The same, adding the gradient into `grad` (the activation's size) without allocating.
+    public func seed(layer: String, activation a: UnsafeBufferPointer<Float>, shape: [Int], normaliser: Int,
+                     into grad: UnsafeMutableBufferPointer<Float>) -> Float {
         var loss: Float = 0
         for term in terms where term.name == layer {
-            let channelCount = a.shape.count > 1 ? a.shape[1] : 1
+            let channelCount = shape.count > 1 ? shape[1] : 1
             let planeSize = a.count / max(channelCount, 1)
-            let channels = term.channels ?? Array(0..<channelCount)
-            let n = Float(max(normaliser, 1)) * Float(channels.count) / Float(channelCount)
+            let n = Float(max(normaliser, 1)) * Float(term.channels?.count ?? channelCount) / Float(channelCount)
             let scale = term.weight / n
-            for c in channels where c < channelCount {
+            func add(channel c: Int) {
+                guard c < channelCount else { return }
                 let range = (c * planeSize)..<((c + 1) * planeSize)
                 switch kind {
                 case .l2:
                     for i in range {
-                        loss += 0.5 * a.data[i] * a.data[i] * scale
-                        grad.data[i] += a.data[i] * scale
+                        loss += 0.5 * a[i] * a[i] * scale
+                        grad[i] += a[i] * scale
                     }
                 case .mean:
                     for i in range {
-                        loss += a.data[i] * scale
-                        grad.data[i] += scale
+                        loss += a[i] * scale
+                        grad[i] += scale
                     }
                 }
             }
+            if let channels = term.channels { for c in channels { add(channel: c) } } else { for c in 0..<channelCount { add(channel: c) } }
         }
-        return (loss, grad)
+        return loss
     }
 }
 

@@ -110,7 +110,9 @@ public final class Network: @unchecked Sendable {
     public func forward(_ input: Tensor, outputs: [String]) throws -> [String: Tensor] {
         try locked {
             let ids = try valueIDs(outputs, allowAny: true)
-            let (plan, _) = try forwardPass(input, ids: ids, keepIntermediates: false)
+            let (plan, _) = try input.data.withUnsafeBufferPointer {
+                try forwardPass($0, shape: input.shape, ids: ids, keepIntermediates: false)
+            }
             var result = [String: Tensor]()
             for (name, id) in zip(outputs, ids) { result[name] = plan.value(id).tensor(shape: plan.shapes[id]!) }
             return result
@@ -122,27 +124,54 @@ public final class Network: @unchecked Sendable {
     public func gradient(of input: Tensor, layers: [String],
                          seed: (_ layer: String, _ activation: Tensor) -> (loss: Float, grad: Tensor)) throws
         -> (loss: Float, gradient: Tensor) {
+        var dx = Tensor(zeros: input.shape)
+        var mismatch: NetworkError?
+        let loss = try input.data.withUnsafeBufferPointer { x in
+            try dx.data.withUnsafeMutableBufferPointer { g in
+                try gradient(of: x, shape: input.shape, layers: layers, into: g) { name, activation, shape, grad in
+                    let (l, t) = seed(name, Tensor(shape: shape, data: Array(activation)))
+                    guard t.count == grad.count else {
+                        mismatch = NetworkError("seed for layer \(name) returned a gradient of shape \(t.shape), expected \(shape)")
+                        return 0
+                    }
+                    t.data.withUnsafeBufferPointer { accumulate($0.baseAddress!, into: grad.baseAddress!, count: grad.count) }
+                    return l
+                }
+            }
+        }
+        if let mismatch { throw mismatch }
+        return (loss, dx)
+    }
+
+    /// The same without allocating tensors (for the step loop): the input is read from `input`
+    /// (shape `shape`), `seed(layer, activation, shape, grad)` adds d loss / d activation into `grad`
+    /// (zero before the first seed of a layer) and returns the layer's loss term, and the input
+    /// gradient is written to `gradient` (one float per input value). Returns the summed loss.
+    public func gradient(of input: UnsafeBufferPointer<Float>, shape: [Int], layers: [String],
+                         into gradient: UnsafeMutableBufferPointer<Float>,
+                         seed: (_ layer: String, _ activation: UnsafeBufferPointer<Float>, _ shape: [Int],
+                                _ grad: UnsafeMutableBufferPointer<Float>) -> Float) throws -> Float {
         try locked {
+            guard input.count == shape.reduce(1, *), gradient.count == input.count else {
+                throw NetworkError("input of \(input.count) values and gradient of \(gradient.count) for shape \(shape)")
+            }
             let ids = try valueIDs(layers, allowAny: false)
-            let (plan, tape) = try forwardPass(input, ids: ids, keepIntermediates: true)
+            let (plan, tape) = try forwardPass(input, shape: shape, ids: ids, keepIntermediates: true)
             let wanted = dependsOnInput(tape.steps)
             var seeded = [Bool](repeating: false, count: program.valueNames.count)
             var loss: Float = 0
             for (name, id) in zip(layers, ids) {
-                let shape = plan.shapes[id]!
-                let (l, g) = seed(name, plan.value(id).tensor(shape: shape))
-                guard g.count == plan.count(id) else {
-                    throw NetworkError("seed for layer \(name) returned a gradient of shape \(g.shape), expected \(shape)")
-                }
-                loss += l
                 let buf = plan.grad(id)
                 if !seeded[id] { buf.zero(); seeded[id] = true }
-                g.data.withUnsafeBufferPointer { accumulate($0.baseAddress!, into: buf.pointer, count: buf.count) }
+                let value = plan.value(id)
+                loss += seed(name, UnsafeBufferPointer(start: value.pointer, count: value.count), plan.shapes[id]!,
+                             UnsafeMutableBufferPointer(start: buf.pointer, count: buf.count))
             }
             backward(plan, tape: tape, wanted: wanted, seeded: &seeded)
             let dx = plan.grad(0)
-            if !seeded[0] { dx.zero() }
-            return (loss, dx.tensor(shape: input.shape))
+            if seeded[0] { gradient.baseAddress!.update(from: dx.pointer, count: dx.count) }
+            else { gradient.baseAddress!.update(repeating: 0, count: gradient.count) }
+            return loss
         }
     }
 
@@ -203,15 +232,16 @@ public final class Network: @unchecked Sendable {
         return p
     }
 
-    private func forwardPass(_ input: Tensor, ids: [Int], keepIntermediates: Bool) throws -> (Plan, Tape) {
-        if input.shape.count == 4, graph.inputChannels > 0, input.shape[1] != graph.inputChannels {
-            throw NetworkError("input has \(input.shape[1]) channels, the model expects \(graph.inputChannels) (input \(input.shape))")
+    private func forwardPass(_ input: UnsafeBufferPointer<Float>, shape: [Int], ids: [Int],
+                             keepIntermediates: Bool) throws -> (Plan, Tape) {
+        if shape.count == 4, graph.inputChannels > 0, shape[1] != graph.inputChannels {
+            throw NetworkError("input has \(shape[1]) channels, the model expects \(graph.inputChannels) (input \(shape))")
         }
-        guard input.shape.allSatisfy({ $0 > 0 }) else { throw NetworkError("input shape \(input.shape) is empty") }
-        let plan = try plan(for: input.shape)
+        guard shape.allSatisfy({ $0 > 0 }) else { throw NetworkError("input shape \(shape) is empty") }
+        let plan = try plan(for: shape)
         let steps = neededSteps(for: ids)
         try plan.infer(program, steps: steps)
-        plan.value(0).copy(from: input)
+        plan.value(0).pointer.update(from: input.baseAddress!, count: plan.count(0))
         var tape = Tape(plan: plan)
         let chains = invertedResiduals(plan, steps: steps, ids: ids)
         var i = 0
