@@ -19,8 +19,15 @@ public final class VideoReader {
     private let input: InputFile
     private let streamIndex: Int
     private let decoder: CodecContext
+    /// A single-threaded twin of `decoder`, fed the same packets while a seek decodes its path, to
+    /// judge that path's damage; nil when `decoder` does not use frame threading. With frame
+    /// threads FFmpeg (5.1) copies a picture's decode_error_flags into the output frame while another
+    /// thread may still be concealing that picture's errors, so `decoder` reports damage only
+    /// sometimes: seeks accepted damaged pictures at random.
+    private let checker: CodecContext?
     private let packet: Packet
     private let frame: Frame
+    private let checkerFrame: Frame
     private let converter: FrameToRGB
     private let table: FrameTable
     private let streamOrientation: Orientation
@@ -30,6 +37,11 @@ public final class VideoReader {
     private var pending: VideoFrame?
     private var consecutiveErrors = 0
     private var warnedReadError = false
+    /// While a seek decodes its path: frames up to this timestamp count for `checkerSawDamage`.
+    private var checkTarget: Int64?
+    private var checkerSawDamage = false
+    /// Whether the decoders have seen the stream's first packet (see `seek(toPTS:index:)`).
+    private var primed = false
 
     /// Consecutive undecodable packets after which the file counts as broken rather than glitched.
     private let maxConsecutiveErrors = 100
@@ -51,21 +63,30 @@ public final class VideoReader {
         guard let codec = avcodec_find_decoder(par.codec_id) else {
             throw VideoError("open decoder", path: path, message: "no decoder for codec \(cString(avcodec_get_name(par.codec_id)))")
         }
-        decoder = try CodecContext(codec, path: path)
-        try check(avcodec_parameters_to_context(decoder.pointer, stream.pointee.codecpar), "open decoder", path: path)
-        decoder.pointer.pointee.thread_count = 0  // one per core
-        decoder.pointer.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
-        decoder.pointer.pointee.pkt_timebase = stream.pointee.time_base
-        decoder.pointer.pointee.max_pixels = Int64(SizeLimit.pixels)  // refuse oversized pictures before allocating
-        try check(avcodec_open2(decoder.pointer, codec, nil), "open decoder", path: path)
+        decoder = try VideoReader.openDecoder(codec, stream: stream, threads: 0, path: path)  // one thread per core
+        let frameThreaded = decoder.pointer.pointee.active_thread_type & FF_THREAD_FRAME != 0
+        checker = frameThreaded ? try VideoReader.openDecoder(codec, stream: stream, threads: 1, path: path) : nil
         packet = try Packet(path: path)
         frame = try Frame(path: path)
+        checkerFrame = try Frame(path: path)
         converter = FrameToRGB(path: path)
         table = try FrameTable.scan(path: path, streamIndex: index)
         streamOrientation = Orientation.of(stream: stream)
         let st = stream.pointee
         startPTS = table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
         info = VideoReader.describe(input: input, stream: stream, table: table, orientation: streamOrientation, startPTS: startPTS)
+    }
+
+    private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
+                                    threads: Int32, path: String) throws -> CodecContext {
+        let d = try CodecContext(codec, path: path)
+        try check(avcodec_parameters_to_context(d.pointer, stream.pointee.codecpar), "open decoder", path: path)
+        d.pointer.pointee.thread_count = threads  // 0: one per core
+        d.pointer.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        d.pointer.pointee.pkt_timebase = stream.pointee.time_base
+        d.pointer.pointee.max_pixels = Int64(SizeLimit.pixels)  // refuse oversized pictures before allocating
+        try check(avcodec_open2(d.pointer, codec, nil), "open decoder", path: path)
+        return d
     }
 
     private static func describe(input: InputFile, stream: UnsafeMutablePointer<AVStream>, table: FrameTable,
@@ -136,13 +157,26 @@ public final class VideoReader {
                 }
                 draining = true
                 avcodec_send_packet(decoder.pointer, nil)
+                feedChecker(nil)
                 return
             }
             defer { av_packet_unref(packet.pointer) }
             guard Int(packet.pointer.pointee.stream_index) == streamIndex else { continue }
             let s = avcodec_send_packet(decoder.pointer, packet.pointer)
+            feedChecker(packet.pointer)
             if s >= 0 { return }
             try countError(s, "decode")
+        }
+    }
+
+    /// During a seek, decodes the same packet (nil: the end) on `checker`, noting damaged frames up to the target.
+    private func feedChecker(_ p: UnsafeMutablePointer<AVPacket>?) {
+        guard let checker, let target = checkTarget else { return }
+        avcodec_send_packet(checker.pointer, p)
+        let f = checkerFrame.pointer
+        while avcodec_receive_frame(checker.pointer, f) >= 0 {
+            if f.pointee.best_effort_timestamp <= target && VideoReader.isDamaged(f) { checkerSawDamage = true }
+            av_frame_unref(f)
         }
     }
 
@@ -154,9 +188,9 @@ public final class VideoReader {
 
     private var framePTS: Int64 { frame.pointer.pointee.best_effort_timestamp }
 
-    /// The decoder flagged the current frame as damaged (missing references, bitstream errors).
-    private var isDamaged: Bool {
-        frame.pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointer.pointee.decode_error_flags != 0
+    /// The decoder flagged the frame as damaged (missing references, bitstream errors).
+    private static func isDamaged(_ f: UnsafeMutablePointer<AVFrame>) -> Bool {
+        f.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || f.pointee.decode_error_flags != 0
     }
 
     /// Converts the decoded `frame` to an upright RGB frame numbered `nextIndex`, and releases it.
@@ -207,25 +241,41 @@ public final class VideoReader {
     /// Seeks to the keyframe before `target`, decodes forward to it; backs off further when the
     /// demuxer's keyframe lies after the target (decode-order timestamps), finally from the start.
     private func seek(toPTS target: Int64, index: Int) throws {
+        // A decoder can need what only the start of the stream says: FFmpeg's H.264 decoder reads
+        // the x264 build from an SEI in the first packet and works around old x264 bugs. Decoded
+        // from a later keyframe without it, cockatoo.mp4 (x264 core 142, 4:4:4) comes out damaged
+        // although its keyframes are IDR pictures. So the decoders see the first packet once; they
+        // keep such state across the flushes of later seeks.
+        defer { checkTarget = nil }
+        if !primed {
+            try rawSeek(to: startPTS)
+            checkTarget = startPTS  // so that the checker decodes it too
+            try feed()
+            primed = true
+        }
         let tb = info.timeBase.value
         let margins: [Int64?] = [0, Int64(1 / tb), Int64(10 / tb), nil]
         for margin in margins {
             try rawSeek(to: margin.map { target - $0 } ?? startPTS)
+            checkTarget = margin != nil ? target : nil  // from the start there is nothing to back off to
+            checkerSawDamage = false
             guard try decodeRaw() else { continue }
             if framePTS > target && margin != nil {
                 av_frame_unref(frame.pointer)
                 continue
             }
-            // Some files mark keyframes that are not clean entry points (cockatoo.mp4's second
-            // one): frames decoded from there come out damaged, so back off further.
-            var damaged = isDamaged
+            // Files can mark keyframes that are not clean entry points: frames decoded from there
+            // come out damaged, so back off further.
+            var damaged = VideoReader.isDamaged(frame.pointer)
             while framePTS < target {
                 av_frame_unref(frame.pointer)
                 guard try decodeRaw() else {
                     throw VideoError("seek", path: path, message: "frame \(index) could not be decoded")
                 }
-                damaged = damaged || isDamaged
+                damaged = damaged || VideoReader.isDamaged(frame.pointer)
             }
+            feedChecker(nil)  // the checker's last frames up to the target
+            damaged = damaged || checkerSawDamage
             if damaged && margin != nil {
                 av_frame_unref(frame.pointer)
                 continue
@@ -257,6 +307,7 @@ public final class VideoReader {
 
     private func rawSeek(to ts: Int64) throws {
         avcodec_flush_buffers(decoder.pointer)
+        if let checker { avcodec_flush_buffers(checker.pointer) }
         pending = nil
         draining = false
         var r = av_seek_frame(input.context, Int32(streamIndex), ts, AVSEEK_FLAG_BACKWARD)

@@ -12,7 +12,8 @@ final class SampleTests: XCTestCase {
     }
 
     /// cockatoo.mp4's second keyframe (3.8 s) is not a clean entry point: decoding from it gives
-    /// damaged frames (ffmpeg -ss does too). A seek must still return exactly frame N.
+    /// damaged frames (ffmpeg -ss does too) unless the decoder has seen the x264 version SEI of the
+    /// first packet. A seek must still return exactly frame N.
     func testCockatooSeeksPastADamagingKeyframeExactly() throws {
         let path = try sample("cockatoo.mp4")
         let targets: Set<Int> = [60, 100, 150, 200]
