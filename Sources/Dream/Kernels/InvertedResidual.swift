@@ -126,7 +126,8 @@ struct InvertedResidual {
                 let first = need.lowerBound + kept, count = need.upperBound - first
                 if let expand, count > 0 {
                     let at = window + kept * w
-                    expandRows(expand, x: x + first * w, ldx: h * w, into: at, ldw: windowStride, columns: count * w)
+                    expandRows(expand, channels: 0..<ce, x: x + first * w, ldx: h * w, into: at, ldw: windowStride,
+                               columns: count * w)
                     if let keepE {
                         let lo = max(first, ownLo), hi = min(need.upperBound, ownHi)
                         if lo < hi {
@@ -166,11 +167,7 @@ struct InvertedResidual {
         parallelGemms(chunks) { worker, i in
             let c0 = i * chunk, c1 = min(ce, c0 + chunk)
             if let expand, let e {
-                let at = e + c0 * plane, n = c1 - c0
-                if let bias = expand.bias { for c in 0..<n { (at + c * plane).update(repeating: bias[c0 + c], count: plane) } }
-                gemm(transA: false, transB: false, m: n, n: plane, k: expand.g.inC, a: expand.weight + c0 * expand.g.inC,
-                     lda: expand.g.inC, b: x, ldb: plane, beta: expand.bias == nil ? 0 : 1, c: at, ldc: plane)
-                if let clip = expand.clip { clamp(at, at, count: n * plane, lo: clip.lo, hi: clip.hi) }
+                expandRows(expand, channels: c0..<c1, x: x, ldx: plane, into: e + c0 * plane, ldw: plane, columns: plane)
             }
             let dw = DepthwiseRows(dg, weight: depthwise.weight, bias: depthwise.bias, clip: depthwise.clip,
                                    ring: rings + worker * DepthwiseRows.ringCount(dg), zeroRing: true)
@@ -216,14 +213,18 @@ struct InvertedResidual {
         while i < count { y[i] = x[i] + b; i += 1 }
     }
 
-    /// E rows = clamp(W_e·X rows + b_e), `columns` wide, into rows of stride `ldw` per channel.
-    private func expandRows(_ expand: ConvLayer, x: UnsafePointer<Float>, ldx: Int, into out: UnsafeMutablePointer<Float>, ldw: Int, columns: Int) {
-        let ce = expand.g.outC, cin = expand.g.inC
-        if let bias = expand.bias { for c in 0..<ce { (out + c * ldw).update(repeating: bias[c], count: columns) } }
-        gemm(transA: false, transB: false, m: ce, n: columns, k: cin, a: expand.weight, lda: cin, b: x, ldb: ldx,
-             beta: expand.bias == nil ? 0 : 1, c: out, ldc: ldw)
+    /// E = clamp(W_e·X + b_e) for E's `channels`, `columns` wide (X's rows `ldx` apart), into rows of
+    /// stride `ldw` starting at `out` (the first of those channels).
+    private func expandRows(_ expand: ConvLayer, channels: Range<Int>, x: UnsafePointer<Float>, ldx: Int,
+                            into out: UnsafeMutablePointer<Float>, ldw: Int, columns: Int) {
+        let cin = expand.g.inC
+        if let bias = expand.bias {
+            for (i, c) in channels.enumerated() { (out + i * ldw).update(repeating: bias[c], count: columns) }
+        }
+        gemm(transA: false, transB: false, m: channels.count, n: columns, k: cin, a: expand.weight + channels.lowerBound * cin,
+             lda: cin, b: x, ldb: ldx, beta: expand.bias == nil ? 0 : 1, c: out, ldc: ldw)
         if let clip = expand.clip {
-            for c in 0..<ce { clamp(out + c * ldw, out + c * ldw, count: columns, lo: clip.lo, hi: clip.hi) }
+            for i in 0..<channels.count { clamp(out + i * ldw, out + i * ldw, count: columns, lo: clip.lo, hi: clip.hi) }
         }
     }
 }
