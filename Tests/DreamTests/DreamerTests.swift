@@ -126,9 +126,9 @@ final class DreamerTests: XCTestCase {
         XCTAssertEqual(loss, expectedLoss, accuracy: 1e-5 * max(abs(expectedLoss), 1))
         assertClose(fast.data, expected, rtol: 1e-5, atol: 1e-6, "step vs literal roll/crop/paste")
 
-        let before = step.workspace.gradient.withUnsafeBufferPointer { $0.baseAddress }
+        let before = step.workspace.gradient.pointer
         _ = try step.apply(to: &fast, rng: &rng) { _, _ in }
-        XCTAssertEqual(step.workspace.gradient.withUnsafeBufferPointer { $0.baseAddress }, before, "the gradient buffer is reused")
+        XCTAssertEqual(step.workspace.gradient.pointer, before, "the gradient buffer is reused")
     }
 
     func testSameSeedSameBytesOtherSeedOtherBytes() throws {

@@ -19,18 +19,16 @@ struct GradientStep {
         let (h, w) = (image.shape[2], image.shape[3])
         // Random roll: tile borders fall somewhere new every step, so no seam can build up.
         let dx = Int(rng.next() % UInt64(w)), dy = Int(rng.next() % UInt64(h))
-        let ws = workspace
         let loss = try tiledGradient(image, rollX: dx, rollY: dy, onTile: onTile)
-        if smoothing > 0 { gaussianBlur(&ws.gradient, shape: image.shape, sigma: smoothing, temp: &ws.blurTemp) }
+        let ws = workspace, g = ws.gradient.pointer
+        if smoothing > 0 { gaussianBlur(g, shape: image.shape, sigma: smoothing, temp: ws.blurTemp.pointer) }
         // Normalising by the standard deviation makes the step size independent of the layer's scale.
-        let scale = stepSize / (standardDeviation(ws.gradient) + 1e-8)
+        let scale = stepSize / (standardDeviation(UnsafeBufferPointer(start: g, count: ws.gradient.count)) + 1e-8)
         let plane = h * w
         image.data.withUnsafeMutableBufferPointer { px in
-            ws.gradient.withUnsafeBufferPointer { g in
-                for c in 0..<image.shape[1] {
-                    let (lo, hi) = bounds[c]
-                    for i in (c * plane)..<((c + 1) * plane) { px[i] = min(max(px[i] + scale * g[i], lo), hi) }
-                }
+            for c in 0..<image.shape[1] {
+                let (lo, hi) = bounds[c]
+                for i in (c * plane)..<((c + 1) * plane) { px[i] = min(max(px[i] + scale * g[i], lo), hi) }
             }
         }
         return loss
@@ -39,7 +37,7 @@ struct GradientStep {
     /// The objective's gradient with respect to `image`, computed tile by tile.
     func tiledGradient(_ image: Tensor, onTile: (Int, Int) -> Void = { _, _ in }) throws -> (Float, Tensor) {
         let loss = try tiledGradient(image, rollX: 0, rollY: 0, onTile: onTile)
-        return (loss, Tensor(shape: image.shape, data: workspace.gradient))
+        return (loss, workspace.gradient.tensor(shape: image.shape))
     }
 
     /// The objective and its gradient for `image` rolled by (dx, dy), tile by tile, with the
@@ -50,43 +48,41 @@ struct GradientStep {
         let ws = workspace
         try ws.prepare(model: model, objective: objective, channels: c, height: h, width: w, tile: tile)
         let sx = ((dx % w) + w) % w, sy = ((dy % h) + h) % h
+        let tileInput = ws.tileInput.pointer, tileGradient = ws.tileGradient.pointer, gradient = ws.gradient.pointer
         var loss: Float = 0
         for (i, r) in ws.rects.enumerated() {
             onTile(i, ws.rects.count)
             let n = c * r.width * r.height
-            // Rolled pixel (y, x) is image pixel ((y − sy) mod h, (x − sx) mod w).
-            try image.data.withUnsafeBufferPointer { src in
-                try ws.tileInput.withUnsafeMutableBufferPointer { tin in
-                    try ws.tileGradient.withUnsafeMutableBufferPointer { tg in
-                        try ws.gradient.withUnsafeMutableBufferPointer { g in
-                            copyRolledRect(from: UnsafeMutableBufferPointer(mutating: src), into: tin, c: c, h: h, w: w, r: r,
-                                           sx: sx, sy: sy, toTile: true)
-                            loss += try model.gradient(of: UnsafeBufferPointer(rebasing: tin[0..<n]),
-                                                       shape: [1, c, r.height, r.width], layers: objective.layerNames,
-                                                       into: UnsafeMutableBufferPointer(rebasing: tg[0..<n])) { layer, a, shape, grad in
-                                objective.seed(layer: layer, activation: a, shape: shape,
-                                               normaliser: ws.normalisers[layer] ?? a.count, into: grad)
-                            }
-                            copyRolledRect(from: g, into: tg, c: c, h: h, w: w, r: r, sx: sx, sy: sy, toTile: false)
-                        }
-                    }
+            image.data.withUnsafeBufferPointer { src in
+                forEachRolledRun(c: c, h: h, w: w, r, sx: sx, sy: sy) { at, t, count in
+                    (tileInput + t).update(from: src.baseAddress! + at, count: count)
                 }
+            }
+            loss += try model.gradient(of: UnsafeBufferPointer(start: tileInput, count: n), shape: [1, c, r.height, r.width],
+                                       layers: objective.layerNames,
+                                       into: UnsafeMutableBufferPointer(start: tileGradient, count: n)) { layer, a, shape, grad in
+                objective.seed(layer: layer, activation: a, shape: shape, normaliser: ws.normalisers[layer] ?? a.count, into: grad)
+            }
+            forEachRolledRun(c: c, h: h, w: w, r, sx: sx, sy: sy) { at, t, count in
+                (gradient + at).update(from: tileGradient + t, count: count)
             }
         }
         return loss
     }
 }
 
-/// Copies rectangle `r` of the image rolled by (sx, sy) into a packed tile (`toTile`), or the tile
-/// back into the image at the rolled rectangle's unrolled place.
-private func copyRolledRect(from image: UnsafeMutableBufferPointer<Float>, into tile: UnsafeMutableBufferPointer<Float>,
-                            c: Int, h: Int, w: Int, r: TileRect, sx: Int, sy: Int, toTile: Bool) {
+/// The runs of rectangle `r` of a (1, c, h, w) image rolled by (sx, sy): `body(imageOffset, tileOffset,
+/// count)` for each stretch that is contiguous in both the image and the packed tile (a row wraps
+/// at most once). Rolled pixel (y, x) is image pixel ((y − sy) mod h, (x − sx) mod w).
+private func forEachRolledRun(c: Int, h: Int, w: Int, _ r: TileRect, sx: Int, sy: Int, _ body: (Int, Int, Int) -> Void) {
     for ch in 0..<c {
         for y in 0..<r.height {
-            let iy = (r.y + y - sy + h) % h, rowBase = ch * h * w + iy * w, t = (ch * r.height + y) * r.width
-            for x in 0..<r.width {
-                let ix = (r.x + x - sx + w) % w
-                if toTile { tile[t + x] = image[rowBase + ix] } else { image[rowBase + ix] = tile[t + x] }
+            let row = ch * h * w + ((r.y + y - sy + h) % h) * w, tileRow = (ch * r.height + y) * r.width
+            var x = 0
+            while x < r.width {
+                let ix = (r.x + x - sx + w) % w, count = min(r.width - x, w - ix)
+                body(row + ix, tileRow + x, count)
+                x += count
             }
         }
     }
@@ -95,10 +91,10 @@ private func copyRolledRect(from image: UnsafeMutableBufferPointer<Float>, into 
 /// Buffers a `GradientStep` reuses from step to step: the image's gradient, one tile's input and
 /// gradient, the blur's scratch; the tile layout and per-layer normalisers for the current size.
 final class StepWorkspace {
-    var gradient: [Float] = [], blurTemp: [Float] = []
-    var tileInput: [Float] = [], tileGradient: [Float] = []
-    var rects: [TileRect] = []
-    var normalisers: [String: Int] = [:]
+    private(set) var gradient = Buffer(count: 0), blurTemp = Buffer(count: 0)
+    private(set) var tileInput = Buffer(count: 0), tileGradient = Buffer(count: 0)
+    private(set) var rects: [TileRect] = []
+    private(set) var normalisers: [String: Int] = [:]
     private var size: (c: Int, h: Int, w: Int) = (0, 0, 0)
 
     func prepare(model: Network, objective: Objective, channels c: Int, height h: Int, width w: Int, tile: Int) throws {
@@ -109,16 +105,14 @@ final class StepWorkspace {
             normalisers[name] = shape.reduce(1, *)
         }
         rects = tileLayout(width: w, height: h, tile: tile)
-        let largest = rects.map { $0.width * $0.height }.max() ?? 0
-        gradient = [Float](repeating: 0, count: c * h * w)
-        blurTemp = gradient
-        tileInput = [Float](repeating: 0, count: c * largest)
-        tileGradient = tileInput
+        let largest = c * (rects.map { $0.width * $0.height }.max() ?? 0)
+        gradient = Buffer(count: c * h * w); blurTemp = Buffer(count: c * h * w)
+        tileInput = Buffer(count: largest); tileGradient = Buffer(count: largest)
         size = (c, h, w)
     }
 }
 
-func standardDeviation(_ x: [Float]) -> Float {
+func standardDeviation<C: Collection>(_ x: C) -> Float where C.Element == Float {
     guard !x.isEmpty else { return 0 }
     var sum = 0.0, sumSq = 0.0
     for v in x { sum += Double(v); sumSq += Double(v) * Double(v) }

@@ -1,6 +1,8 @@
 /// Tiles and random roll (the TensorFlow tutorial's `TiledGradients` and `random_roll`).
 /// Why: a large image's gradient is computed tile by tile so memory stays bounded; rolling the
 /// image by a random offset each step moves the tile borders, so no seam builds up in one place.
+/// `GradientStep` never builds the rolled image: it cuts tiles at rolled coordinates. `roll`, `crop`
+/// and `paste` are the literal operations (the tests' reference for the step).
 
 /// A rectangle of an image, in pixels.
 public struct TileRect: Sendable, Equatable {
