@@ -31,6 +31,12 @@ final class KernelTests: XCTestCase {
         // Rows of 32+ outputs: the four-accumulator SIMD path, strided and not.
         Case(n: 1, c: 2, h: 4, w: 75, o: 2, kh: 5, kw: 5, s: 2, d: 1, groups: 2, padding: .sameUpper),
         Case(n: 1, c: 3, h: 5, w: 70, o: 3, kh: 3, kw: 3, s: 1, d: 1, groups: 3, padding: .sameUpper),
+        // Narrow planes and short row blocks: the remainder vectors grouped four at a time across
+        // rows (14 wide: 4+4+4+2 rows; 80 wide: 32+32+16 columns over 3 rows; 28→14 strided; 9 wide).
+        Case(n: 1, c: 5, h: 14, w: 14, o: 5, kh: 5, kw: 5, s: 1, d: 1, groups: 5, padding: .sameUpper),
+        Case(n: 1, c: 3, h: 7, w: 80, o: 3, kh: 5, kw: 5, s: 1, d: 1, groups: 3, padding: .sameUpper),
+        Case(n: 1, c: 4, h: 28, w: 28, o: 4, kh: 3, kw: 3, s: 2, d: 1, groups: 4, padding: .sameUpper),
+        Case(n: 1, c: 2, h: 6, w: 9, o: 2, kh: 3, kw: 3, s: 1, d: 1, groups: 2, padding: .sameUpper),
         // Stride 2 with an odd left pad over rows of 16+ inputs: the SIMD deinterleave of the forward
         // row ring and the interleaving store of the backward pass, with their scalar tails.
         Case(n: 1, c: 3, h: 9, w: 53, o: 3, kh: 3, kw: 3, s: 2, d: 1, groups: 3, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),

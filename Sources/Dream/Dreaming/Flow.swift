@@ -151,7 +151,7 @@ func sourceCoordinates(width w: Int, height h: Int, _ map: (Float, Float) -> (Fl
     sx.withUnsafeMutableBufferPointer { px in
         sy.withUnsafeMutableBufferPointer { py in
             let px = px.baseAddress!, py = py.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: h) { y in
+            parallelPerform(iterations: h) { y in
                 for x in 0..<w {
                     let (u, v) = map(Float(x), Float(y))
                     px[y * w + x] = u

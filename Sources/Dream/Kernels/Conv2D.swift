@@ -73,7 +73,8 @@ func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafeP
 /// at 1280x720, interleaved with the threaded call in one process: 0.7–0.85x for m = 24, k = 144
 /// (blocks.2.project forward, blocks.2/3.expand input gradient). Elsewhere OpenBLAS's own threads won
 /// or tied, or the result swung with the load on the shared machine (m = 40, or k = 96): they spin
-/// between calls, while waking a GCD worker costs tens of µs, and one big call packs W once.
+/// between calls, while waking a GCD worker cost tens of µs, and one big call packs W once. (Measured
+/// before the engine had its own spinning workers; the op-by-op forward only runs with fusion off.)
 func pointwiseSplitPays(m: Int, n: Int, k: Int) -> Bool { m <= 24 && k >= 144 && n >= 32_768 }
 
 /// Columns per block of a pointwise conv: the block's output (outC × columns, ~1 MB) stays in the two
@@ -128,11 +129,15 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
     }
 }
 
-/// dX(C×HW) += Wᵀ·dY.
+/// dX(C×HW) += Wᵀ·dY, as two single-threaded sgemms on column halves, one per core (from 512
+/// columns). Since the engine's workers spin between regions (WorkerPool.swift) this beats the
+/// OpenBLAS-threaded call, whose sleeping threads wake late, at every shape of the default model:
+/// whole gradient step, minimum of 6 alternating runs, 15.75 → 14.94 ms at 224x224, 63.1 → 60.5 ms
+/// at 512x512, 225.6 → 222.8 ms at 1280x720.
 private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                dx: UnsafeMutablePointer<Float>) {
     let plane = g.outPlane
-    if pointwiseSplitPays(m: g.inC, n: plane, k: g.outC) {
+    if plane >= 512 {
         let half = (plane / 2 + 15) & ~15
         parallelGemms(2) { _, t in
             let j0 = t * half, width = t == 0 ? half : plane - half

@@ -72,7 +72,7 @@ private enum DepthwiseBackwardPath {
 /// Runs body(task, i) for i in 0..<count, `depthwiseTasks` tasks striding over i.
 @inline(__always)
 private func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
-    DispatchQueue.concurrentPerform(iterations: min(depthwiseTasks, max(count, 1))) { t in
+    parallelPerform(iterations: min(depthwiseTasks, max(count, 1))) { t in
         var i = t
         while i < count { body(t, i); i += depthwiseTasks }
     }
@@ -229,6 +229,7 @@ struct DepthwiseRows {
                 while filled < last { filled += 1; ring.fill(ringBase, filled, plane: src, g) }
                 ringRows(rowPtrs, ringBase, first: first, step: 1, count: last - first + 1, slots: ring.slots, length: pp.rowLength)
                 let rows = rowPtrs
+                let done = g.outW >= 8 ? g.outW & ~31 : 0
                 for r in 0..<block {
                     let out = dst + (oy + r) * g.outW, rowBase = r * g.strideH
                     var ox = 0
@@ -246,20 +247,6 @@ struct DepthwiseRows {
                         store8(clamp(a0), out + ox); store8(clamp(a1), out + ox + 8); store8(clamp(a2), out + ox + 16); store8(clamp(a3), out + ox + 24)
                         ox += 32
                     }
-                    if ox < g.outW && g.outW >= 8 && block < depthwiseRowBlock {
-                        // 8 at a time; the last vector is moved back to end at outW (the overlapped
-                        // outputs are recomputed identically), so there is no scalar tail unless outW < 8.
-                        while ox < g.outW {
-                            if ox + 8 > g.outW { ox = g.outW - 8 }
-                            var acc = bv
-                            for ky in 0..<g.kH {
-                                let row = rows[rowBase + ky * g.dilH] + ox, wr = w + ky * g.kW
-                                for kx in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wr[kx]), load8(row + offs[kx])) }
-                            }
-                            store8(clamp(acc), out + ox)
-                            ox += 8
-                        }
-                    }
                     if g.outW < 8 {
                         while ox < g.outW {
                             var acc = b
@@ -272,26 +259,33 @@ struct DepthwiseRows {
                         }
                     }
                 }
-                // Columns left after the 32-wide passes, 8 at a time across the block's 4 rows: four
-                // independent chains for narrow planes (a 14-wide row has only two vectors).
-                let done = g.outW & ~31
-                if block == depthwiseRowBlock && g.outW >= 8 && done < g.outW {
-                    var ox = done
-                    let s = g.strideH
-                    while ox < g.outW {
-                        if ox + 8 > g.outW { ox = g.outW - 8 }
+                // The columns left after the 32-wide passes, as 8-wide vectors (the last one moved back to
+                // end at outW: overlapped outputs are recomputed identically) over all the block's rows,
+                // four at a time in independent chains: a narrow plane (14 wide: two vectors a row) or a
+                // short band (the fused block's 2-row bands) still keeps the FMA units busy.
+                if done < g.outW && g.outW >= 8 {
+                    let vectors = (g.outW - done + 7) / 8
+                    var r = 0, v = 0
+                    @inline(__always) func next() -> (row: Int, col: Int) {
+                        let item = (r, min(done + 8 * v, g.outW - 8))
+                        if r < block { v += 1; if v == vectors { v = 0; r += 1 } }
+                        return item
+                    }
+                    while r < block {
+                        // A group of four (row, column) items; past the last item the last is repeated.
+                        let i0 = next(), i1 = r < block ? next() : i0, i2 = r < block ? next() : i1, i3 = r < block ? next() : i2
                         var a0 = bv, a1 = bv, a2 = bv, a3 = bv
                         for ky in 0..<g.kH {
                             let j = ky * g.dilH, wr = w + ky * g.kW
-                            let r0 = rows[j] + ox, r1 = rows[j + s] + ox, r2 = rows[j + 2 * s] + ox, r3 = rows[j + 3 * s] + ox
+                            let r0 = rows[i0.row * g.strideH + j] + i0.col, r1 = rows[i1.row * g.strideH + j] + i1.col
+                            let r2 = rows[i2.row * g.strideH + j] + i2.col, r3 = rows[i3.row * g.strideH + j] + i3.col
                             for kx in 0..<g.kW {
                                 let wv = SIMD8<Float>(repeating: wr[kx]), o = offs[kx]
                                 a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
                             }
                         }
-                        let out = dst + oy * g.outW + ox
-                        store8(clamp(a0), out); store8(clamp(a1), out + g.outW); store8(clamp(a2), out + 2 * g.outW); store8(clamp(a3), out + 3 * g.outW)
-                        ox += 8
+                        store8(clamp(a0), dst + (oy + i0.row) * g.outW + i0.col); store8(clamp(a1), dst + (oy + i1.row) * g.outW + i1.col)
+                        store8(clamp(a2), dst + (oy + i2.row) * g.outW + i2.col); store8(clamp(a3), dst + (oy + i3.row) * g.outW + i3.col)
                     }
                 }
                 oy += block

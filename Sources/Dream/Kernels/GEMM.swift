@@ -26,9 +26,33 @@ func parallelGemms(_ count: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
     defer { if saved != 1 { openblas_set_num_threads(saved) } }
     if count == 1 { body(0, 0); return }
     let next = ItemCounter()
-    DispatchQueue.concurrentPerform(iterations: gemmWorkers) { w in
+    parallelPerform(iterations: gemmWorkers) { w in
         while case let i = next.take(), i < count { body(w, i) }
     }
+}
+
+/// Milliseconds of C (m×n) = A (m×k)·B (k×n) in the engine's best case for a 1x1 conv: both cores,
+/// each a single-threaded sgemm on half the columns, the same operands every run (in cache where they
+/// fit), nothing else around it (no bias, clamp or layout work). The minimum of `runs` after a warm-up: the benchmark sums it over a
+/// network's 1x1 convs as the least time OpenBLAS needs for them.
+public func splitGemmMilliseconds(m: Int, n: Int, k: Int, runs: Int) -> Double {
+    let a = [Float](repeating: 0.01, count: m * k), b = [Float](repeating: 0.02, count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
+    let half = (n / 2 + 15) & ~15
+    var best = Double.infinity
+    a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+        for r in 0...runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            parallelGemms(n > half ? 2 : 1) { _, t in
+                let j0 = t * half, width = t == 0 ? min(half, n) : n - half
+                gemm(transA: false, transB: false, m: m, n: width, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress! + j0, ldb: n,
+                     c: c.baseAddress! + j0, ldc: n)
+            }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            if r > 0 { best = min(best, ms) }
+        }
+    } } }
+    return best
 }
 
 /// Cores `parallelGemms` uses; per-worker scratch is sized by it.

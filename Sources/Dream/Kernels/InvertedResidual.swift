@@ -174,10 +174,13 @@ struct InvertedResidual {
             let src = e.map { UnsafePointer($0) } ?? x
             for c in c0..<c1 { dw.run(channel: c, input: src + c * plane, output: d + c * outPlane, rows: 0..<dg.outH) }
         }
-        let outChunk = max(8, (cout + 3) / 4), outChunks = (cout + outChunk - 1) / outChunk
-        parallelGemms(outChunks) { _, i in
-            projectColumns(d: d, ldd: outPlane, outputs: (i * outChunk)..<min(cout, (i + 1) * outChunk), from: 0,
-                           count: outPlane, y: y, residual: residual)
+        // The project by column ranges, all outputs each: a range of rows of W_p would make every
+        // call pack all of D (OpenBLAS packs its wide operand per call); 4 ranges so a slower core takes fewer.
+        let columns = ((outPlane + 3) / 4 + 15) & ~15, ranges = (outPlane + columns - 1) / columns
+        parallelGemms(ranges) { _, i in
+            let j0 = i * columns
+            projectColumns(d: d + j0, ldd: outPlane, outputs: 0..<cout, from: j0, count: min(columns, outPlane - j0), y: y,
+                           residual: residual)
         }
     }
 

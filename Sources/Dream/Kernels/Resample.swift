@@ -74,7 +74,7 @@ public func warp(
     image.data.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             let dstBase = dst.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: height) { y in
+            parallelPerform(iterations: height) { y in
                 for x in 0..<width {
                     let i = y * width + x
                     let u = sourceX[i], v = sourceY[i]

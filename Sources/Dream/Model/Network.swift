@@ -373,6 +373,21 @@ public final class Network: @unchecked Sendable {
         nodeProfile["\(program.steps[s].name) \(pass)", default: 0] += seconds
     }
 
+    /// The 1x1 convs (one group) needed for `layers` at (1, C, height, width), as sgemm shapes:
+    /// y (outC × plane) = W (outC × inC) · x (inC × plane). For the benchmark's OpenBLAS bound.
+    public func pointwiseConvShapes(height: Int, width: Int, layers: [String]) throws -> [(outC: Int, inC: Int, plane: Int)] {
+        try locked {
+            let ids = try valueIDs(layers, allowAny: true)
+            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
+            let steps = neededSteps(for: ids)
+            try plan.infer(program, steps: steps)
+            return steps.compactMap { s in
+                guard case .conv = program.steps[s].op, let g = plan.geometry[s], g.isPointwise, g.groups == 1 else { return nil }
+                return (g.outC, g.inC, g.batch * g.outPlane)
+            }
+        }
+    }
+
     /// Forward multiply-adds of the convs and dense ops needed for `layers` at (1, C, height, width).
     public func multiplyAdds(height: Int, width: Int, layers: [String]) throws -> Int {
         try locked {

@@ -47,7 +47,7 @@ func parallelChunks(_ count: Int, minChunk: Int = 32_768, _ body: (Int, Int) -> 
     let chunks = min(max(count / minChunk, 1), 8)
     if chunks == 1 { body(0, count); return }
     let size = (count + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { i in
+    parallelPerform(iterations: chunks) { i in
         let lo = i * size, hi = min(count, lo + size)
         if lo < hi { body(lo, hi) }
     }
@@ -58,7 +58,7 @@ func parallelChunks(_ count: Int, minChunk: Int = 32_768, _ body: (Int, Int) -> 
 func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 { for i in 0..<count { body(i) }; return }
     let tasks = min(count, 8)
-    DispatchQueue.concurrentPerform(iterations: tasks) { t in
+    parallelPerform(iterations: tasks) { t in
         var i = t
         while i < count { body(i); i += tasks }
     }
