@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
 # Side-by-side engine benchmark: reverie-bench (release) and onnxruntime (2 intra-op threads) on the
-# same ONNX model cut at the same layer, in one run on one machine.
-#   Benchmarks/run.sh [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720]
+# same ONNX model cut at the same layer, on one machine, in ROUNDS rounds (default 5) that run ours
+# and onnxruntime in turn: the machine is shared, so a ratio is taken within each round and the
+# table shows the median over rounds.
+#   [ROUNDS=5] Benchmarks/run.sh [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720]
+#                                [--no-profile] [--no-fuse]
 set -euo pipefail
 cd "$(dirname "$0")"
 scratch="${BENCH_SCRATCH:-../.build-bench}"
 swift build -c release --scratch-path "$scratch" >&2
-"$scratch"/release/reverie-bench "$@" | tee /tmp/reverie-bench.out
 python3 -c "import onnxruntime, onnx" 2>/dev/null || python3 -m pip install -q onnxruntime onnx >&2
-python3 onnxruntime_bench.py $(printf '%s ' "$@" | sed -e 's/--no-profile//' -e 's/--no-fuse//') | tee /tmp/onnxruntime-bench.out
-python3 - <<'PY'
-import json
-rows = {}
-for path in ("/tmp/reverie-bench.out", "/tmp/onnxruntime-bench.out"):
-    for line in open(path):
-        if line.startswith("{"):
-            r = json.loads(line); rows.setdefault(r["size"], {})[r["bench"]] = r.get("ms", r.get("mb"))
-print("\nsize       ours fwd  ort fwd  fwd/ort   step  step/fwd  step floor  step/floor")
+ours=()
+theirs=()
+profile=1
+for a in "$@"; do
+    case "$a" in
+        --no-profile) profile=0 ;;
+        --no-fuse) ours+=("$a") ;;
+        *) ours+=("$a"); theirs+=("$a") ;;
+    esac
+done
+out=/tmp/reverie-bench-rounds.jsonl
+: > "$out"
+for r in $(seq 1 "${ROUNDS:-5}"); do
+    echo "round $r" >&2
+    "$scratch"/release/reverie-bench "${ours[@]}" --no-profile | grep '^{' | sed "s/^{/{\"round\": $r, /" >> "$out"
+    python3 onnxruntime_bench.py "${theirs[@]}" | grep '^{' | sed "s/^{/{\"round\": $r, /" >> "$out"
+done
+if [ "$profile" = 1 ]; then "$scratch"/release/reverie-bench "${ours[@]}" | grep -v '^{' | sed -n '/^profile/,/^$/p'; fi
+python3 - "$out" <<'PY'
+import json, statistics, sys, collections
+rows = collections.defaultdict(lambda: collections.defaultdict(dict))   # size -> bench -> round -> value
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    rows[r["size"]][r["bench"]][r["round"]] = r.get("ms", r.get("mb"))
+med = lambda d: statistics.median(d.values())
+print("\nmedians over rounds; fwd/ort is the median of the per-round ratios; the floors use the best")
+print("sgemm rate of all rounds (the bench re-measures it per size), the 1x1 bound is the best round's")
+print("size       ours fwd  ort fwd  fwd/ort   step  step/fwd  step floor  step/floor  1x1 sgemm bound")
 for size, r in rows.items():
     if "forward" not in r: continue
-    f, o, s, fl = r["forward"], r.get("onnxruntime_forward", float("nan")), r["gradient_step"], r["step_sgemm_floor"]
-    print(f"{size:<10} {f:8.1f} {o:8.1f} {f/o:7.2f}x {s:7.1f} {s/f:7.2f}x {fl:10.1f} {s/fl:9.2f}x")
+    f, o, s = r["forward"], r.get("onnxruntime_forward", {}), r["gradient_step"]
+    ratio = statistics.median([f[k] / o[k] for k in f if k in o]) if o else float("nan")
+    floor, bound = min(r["step_sgemm_floor"].values()), min(r["pointwise_sgemm_bound"].values())
+    print(f"{size:<10} {med(f):8.1f} {med(o) if o else float('nan'):8.1f} {ratio:7.2f}x {med(s):7.1f} "
+          f"{med(s) / med(f):7.2f}x {floor:10.1f} {med(s) / floor:9.2f}x {bound:12.1f}")
 PY
