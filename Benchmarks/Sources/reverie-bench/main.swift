@@ -2,6 +2,7 @@ import Dream
 import Foundation
 
 // reverie-bench [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720] [--no-profile] [--no-fuse]
+//               [--kernels]  (each depthwise conv alone instead)
 // Prints JSON lines {"bench":..., "size":..., "ms":...} and a table: forward and
 // forward+input-gradient medians, this machine's sgemm rate, and the step's sgemm floor.
 
@@ -12,6 +13,7 @@ struct Options {
     var sizes: [(w: Int, h: Int)] = [(224, 224), (512, 512), (1280, 720)]
     var profile = true
     var fuse = true
+    var kernels = false
 
     init(_ args: [String]) throws {
         var i = 1
@@ -27,6 +29,7 @@ struct Options {
             case "--runs": runs = Int(try value()) ?? runs
             case "--no-profile": profile = false
             case "--no-fuse": fuse = false      // op by op: measures the fused inverted-residual blocks
+            case "--kernels": kernels = true    // each depthwise conv alone, forward and input gradient
             case "--sizes":
                 sizes = try value().split(separator: ",").map { s in
                     let p = s.split(separator: "x").compactMap { Int($0) }
@@ -78,6 +81,19 @@ do {
     }
     let net = try Network(onnxPath: opt.model)
     net.fusesInvertedResiduals = opt.fuse
+    if opt.kernels {
+        for (w, h) in opt.sizes {
+            var fwd = 0.0, bwd = 0.0
+            for k in try net.depthwiseKernelTimes(height: h, width: w, layers: [opt.layer], runs: opt.runs) {
+                print(String(format: "%@x%@ %-28@ forward %7.3f ms  backward %7.3f ms", "\(w)", "\(h)", k.name as NSString,
+                             k.forward, k.backward))
+                fwd += k.forward; bwd += k.backward
+            }
+            print(String(format: "%dx%d depthwise total: forward %.2f ms, backward %.2f ms (minimum of %d runs each)", w, h, fwd, bwd,
+                         opt.runs))
+        }
+        exit(0)
+    }
     var rate = sgemmRate()
     var measured = [(size: String, fwd: Double, step: Double, macs: Int, bound: Double)]()
     for (w, h) in opt.sizes {

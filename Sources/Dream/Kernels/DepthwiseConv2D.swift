@@ -25,8 +25,15 @@ private struct PhasePlane {
     }
     var rowLength: Int { phases * phaseWidth }
     var count: Int { rows * rowLength }
-    /// Offset of padded column `c` within a row.
-    @inline(__always) func column(_ c: Int) -> Int { (c % phases) * phaseWidth + c / phases }
+    /// Offset of padded column `c` within a row. Strides 1 and 2 without an integer division: at
+    /// ~25 cycles each, two per column made the scalar edges of a 14-wide plane cost more than its taps.
+    @inline(__always) func column(_ c: Int) -> Int {
+        switch phases {
+        case 1: return c
+        case 2: return (c & 1) * phaseWidth + c >> 1
+        default: return (c % phases) * phaseWidth + c / phases
+        }
+    }
 
     /// Writes `count` values into padded columns padLeft..<padLeft+count of a row (no divisions);
     /// the general case behind the ring's 1- and 2-phase fills.
@@ -260,10 +267,30 @@ struct DepthwiseRows {
                     }
                 }
                 // The columns left after the 32-wide passes, as 8-wide vectors (the last one moved back to
-                // end at outW: overlapped outputs are recomputed identically) over all the block's rows,
-                // four at a time in independent chains: a narrow plane (14 wide: two vectors a row) or a
-                // short band (the fused block's 2-row bands) still keeps the FMA units busy.
-                if done < g.outW && g.outW >= 8 {
+                // end at outW: overlapped outputs are recomputed identically), four at a time in
+                // independent chains: across a full block's 4 rows, or, in a shorter block (a plane's last
+                // rows, the fused block's 2-row bands), over all its (row, vector) items in turn, so
+                // it too keeps the FMA units busy instead of one latency-bound chain per vector.
+                if block == depthwiseRowBlock && done < g.outW && g.outW >= 8 {
+                    // A full block: one vector of each of its 4 rows per group (no bookkeeping per item).
+                    var ox = done
+                    let s = g.strideH
+                    while ox < g.outW {
+                        if ox + 8 > g.outW { ox = g.outW - 8 }
+                        var a0 = bv, a1 = bv, a2 = bv, a3 = bv
+                        for ky in 0..<g.kH {
+                            let j = ky * g.dilH, wr = w + ky * g.kW
+                            let r0 = rows[j] + ox, r1 = rows[j + s] + ox, r2 = rows[j + 2 * s] + ox, r3 = rows[j + 3 * s] + ox
+                            for kx in 0..<g.kW {
+                                let wv = SIMD8<Float>(repeating: wr[kx]), o = offs[kx]
+                                a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
+                            }
+                        }
+                        let out = dst + oy * g.outW + ox
+                        store8(clamp(a0), out); store8(clamp(a1), out + g.outW); store8(clamp(a2), out + 2 * g.outW); store8(clamp(a3), out + 3 * g.outW)
+                        ox += 8
+                    }
+                } else if done < g.outW && g.outW >= 8 {
                     let vectors = (g.outW - done + 7) / 8
                     var r = 0, v = 0
                     @inline(__always) func next() -> (row: Int, col: Int) {
@@ -395,25 +422,33 @@ func depthwiseConv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight
     }
 }
 
-/// Writes padded columns padLeft..<padLeft+count of a phase-split row into `out` (see `GradientStore`).
-/// Two phases are interleaved 16 outputs at a time (two SIMD8 loads, unpack + permute).
+/// Writes padded columns padLeft..<padLeft+count of a phase-split row into `out` (see `GradientStore`),
+/// 8 outputs a vector: with two phases, 4 from each (two SIMD4 loads, interleaved). The last vector
+/// ends at `count`, overlapping outputs already written (when adding, those lanes add zero), so a
+/// 14- or 28-wide row has no scalar tail (which cost more than the row's taps).
 @inline(__always)
 private func emitPhaseRow(_ pp: PhasePlane, _ row: UnsafePointer<Float>, count: Int, padLeft: Int, into out: UnsafeMutablePointer<Float>,
                           mask: UnsafePointer<Float>?, lo: Float, hi: Float, accumulate: Bool) {
     var ix = 0
-    if pp.phases == 1 {
-        let src = row + padLeft, vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
-        while ix + 8 <= count { emit8(load8(src + ix), out + ix, mask.map { $0 + ix }, vlo, vhi, accumulate); ix += 8 }
-    } else if pp.phases == 2 {
-        // Output 2j comes from phase padLeft % 2 at padLeft/2 + j, output 2j+1 from the other at (padLeft+1)/2 + j.
-        let even = row + (padLeft % 2) * pp.phaseWidth + padLeft / 2, odd = row + ((padLeft + 1) % 2) * pp.phaseWidth + (padLeft + 1) / 2
+    if pp.phases <= 2 && count >= 8 {
         let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
-        while ix + 16 <= count {
-            var v = SIMD16<Float>()
-            v.evenHalf = load8(even + ix / 2); v.oddHalf = load8(odd + ix / 2)
-            emit8(v.lowHalf, out + ix, mask.map { $0 + ix }, vlo, vhi, accumulate)
-            emit8(v.highHalf, out + ix + 8, mask.map { $0 + ix + 8 }, vlo, vhi, accumulate)
-            ix += 16
+        /// Outputs ix..<ix+8: padded column c = padLeft + ix is at phase c & 1, index c >> 1; c + 1 in
+        /// the other phase; c + 2 next to c.
+        @inline(__always) func gather(_ ix: Int) -> SIMD8<Float> {
+            let c = padLeft + ix
+            if pp.phases == 1 { return load8(row + c) }
+            var v = SIMD8<Float>()
+            v.evenHalf = UnsafeRawPointer(row + (c & 1) * pp.phaseWidth + c >> 1).loadUnaligned(as: SIMD4<Float>.self)
+            v.oddHalf = UnsafeRawPointer(row + ((c + 1) & 1) * pp.phaseWidth + (c + 1) >> 1).loadUnaligned(as: SIMD4<Float>.self)
+            return v
+        }
+        while ix + 8 <= count { emit8(gather(ix), out + ix, mask.map { $0 + ix }, vlo, vhi, accumulate); ix += 8 }
+        if ix < count {
+            let last = count - 8
+            var v = gather(last)
+            if accumulate { v.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(ix - last))) }
+            emit8(v, out + last, mask.map { $0 + last }, vlo, vhi, accumulate)
+            ix = count
         }
     }
     while ix < count {
@@ -483,20 +518,6 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     emit8(a3, out + ix + 24, m.map { $0 + ix + 24 }, vlo, vhi, accumulate)
                     ix += 32
                 }
-                while ix < g.inW && g.inW >= 8 && block < depthwiseRowBlock {
-                    // The last vector ends at inW, overlapping done outputs: when adding, their lanes add
-                    // zero; when storing, they are stored again with the same values.
-                    var done = 0
-                    if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
-                    var acc = SIMD8<Float>()
-                    for a in 0..<g.kH {
-                        let row = rows[r + a * g.dilH] + ix, wrow = w + (g.kH - 1 - a) * g.kW
-                        for b in 0..<g.kW { acc = fma8(acc, SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), load8(row + b * g.dilW)) }
-                    }
-                    if done > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(done))) }
-                    emit8(acc, out + ix, m.map { $0 + ix }, vlo, vhi, accumulate)
-                    ix += 8
-                }
                 while ix < g.inW && g.inW < 8 {
                     var acc: Float = 0
                     for a in 0..<g.kH {
@@ -507,12 +528,18 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     ix += 1
                 }
             }
-            // Columns left after the 32-wide passes, 8 at a time across the block's 4 rows (see the forward kernel).
-            if block == depthwiseRowBlock && g.inW >= 8 && g.inW & ~31 < g.inW {
-                var ix = g.inW & ~31
+            // Columns left after the 32-wide passes, as 8-wide vectors over the block's rows, four at a
+            // time in independent chains (see the forward kernel). The last vector of a row ends
+            // at inW, overlapping done outputs: when adding, their lanes add zero; when storing, they
+            // are stored again with the same values. A group's spare chains repeat its first item and
+            // are not emitted.
+            let done = g.inW & ~31
+            if block == depthwiseRowBlock && done < g.inW && g.inW >= 8 {
+                // A full block: one vector of each of its 4 rows per group (no bookkeeping per item).
+                var ix = done
                 while ix < g.inW {
-                    var done = 0
-                    if ix + 8 > g.inW { done = ix + 8 - g.inW; ix = g.inW - 8 }
+                    var overlap = 0
+                    if ix + 8 > g.inW { overlap = ix + 8 - g.inW; ix = g.inW - 8 }
                     var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
                     for a in 0..<g.kH {
                         let j = a * g.dilH, wrow = w + (g.kH - 1 - a) * g.kW
@@ -522,8 +549,8 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                             a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
                         }
                     }
-                    if done > 0 && accumulate {
-                        let keep = lanes .>= SIMD8<Int32>(repeating: Int32(done)), z = SIMD8<Float>()
+                    if overlap > 0 && accumulate {
+                        let keep = lanes .>= SIMD8<Int32>(repeating: Int32(overlap)), z = SIMD8<Float>()
                         a0 = z.replacing(with: a0, where: keep); a1 = z.replacing(with: a1, where: keep)
                         a2 = z.replacing(with: a2, where: keep); a3 = z.replacing(with: a3, where: keep)
                     }
@@ -533,6 +560,40 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     emit8(a2, out + 2 * g.inW, m.map { $0 + 2 * g.inW }, vlo, vhi, accumulate)
                     emit8(a3, out + 3 * g.inW, m.map { $0 + 3 * g.inW }, vlo, vhi, accumulate)
                     ix += 8
+                }
+            } else if done < g.inW && g.inW >= 8 {
+                let vectors = (g.inW - done + 7) / 8
+                var r = 0, v = 0
+                @inline(__always) func next() -> (row: Int, col: Int, overlap: Int) {
+                    let nominal = done + 8 * v, col = min(nominal, g.inW - 8)
+                    v += 1
+                    let item = (r, col, nominal - col)
+                    if v == vectors { v = 0; r += 1 }
+                    return item
+                }
+                @inline(__always) func emit(_ acc: SIMD8<Float>, _ item: (row: Int, col: Int, overlap: Int)) {
+                    var acc = acc
+                    if item.overlap > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(item.overlap))) }
+                    let at = (iy + item.row) * g.inW + item.col
+                    emit8(acc, dst + at, sm.map { $0 + at }, vlo, vhi, accumulate)
+                }
+                while r < block {
+                    let n = min(4, (block - r) * vectors - v), i0 = next()
+                    let i1 = n > 1 ? next() : i0, i2 = n > 2 ? next() : i0, i3 = n > 3 ? next() : i0
+                    var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+                    for a in 0..<g.kH {
+                        let j = a * g.dilH, wrow = w + (g.kH - 1 - a) * g.kW
+                        let r0 = rows[i0.row + j] + i0.col, r1 = rows[i1.row + j] + i1.col
+                        let r2 = rows[i2.row + j] + i2.col, r3 = rows[i3.row + j] + i3.col
+                        for b in 0..<g.kW {
+                            let wv = SIMD8<Float>(repeating: wrow[g.kW - 1 - b]), o = b * g.dilW
+                            a0 = fma8(a0, wv, load8(r0 + o)); a1 = fma8(a1, wv, load8(r1 + o)); a2 = fma8(a2, wv, load8(r2 + o)); a3 = fma8(a3, wv, load8(r3 + o))
+                        }
+                    }
+                    emit(a0, i0)
+                    if n > 1 { emit(a1, i1) }
+                    if n > 2 { emit(a2, i2) }
+                    if n > 3 { emit(a3, i3) }
                 }
             }
             iy += block
@@ -572,14 +633,17 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         }
         tapStart.append(tapKx.count)
     }
-    // Vectors may run up to 7 lanes past a phase when dy is zero there (dy's reach, left + outW, is
-    // at least 8 short of the phase width when left ≤ 8): they store into the next phase (computed
-    // after) or the 8 slack floats after the row, so there is no scalar tail.
-    let vectorEnd = sp.left <= 8 ? pp.phaseWidth : pp.phaseWidth & ~7
+    // Phase q holds dx in its first `vectorEnds[q]` columns (padded columns j·s + q < padLeft + inW):
+    // only those are summed. Vectors may run up to 7 lanes past them when dy is zero there (dy's
+    // reach, left + outW, is at least 8 short of the phase width when left ≤ 8): they store into the
+    // phase's unused columns or the 8 slack floats after the row, so there is no scalar tail.
+    let needs = (0..<s).map { (g.padLeft + g.inW - $0 + s - 1) / s }
+    let vectorEnds = needs.map { sp.left <= 8 ? ($0 + 7) & ~7 : $0 & ~7 }
     let mlo = dyMask?.lo ?? 0, mhi = dyMask?.hi ?? 0
     let kyDiv = (0..<g.kH).map { $0 * g.dilH / g.strideH }, kyMod = (0..<g.kH).map { $0 * g.dilH % g.strideH }
     tapKx.withUnsafeBufferPointer { tapKx in tapE.withUnsafeBufferPointer { tapE in tapStart.withUnsafeBufferPointer { tapStart in
     kyDiv.withUnsafeBufferPointer { kyDiv in kyMod.withUnsafeBufferPointer { kyMod in
+    needs.withUnsafeBufferPointer { needs in vectorEnds.withUnsafeBufferPointer { vectorEnds in
     parallelTasks(g.batch * g.inC) { task, p in
         let c = p % g.inC
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane, w = weight + c * taps
@@ -610,30 +674,26 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
                 n += 1
             }
             for q in 0..<s {
-                let out = acc + q * pp.phaseWidth, t0 = tapStart[q], t1 = tapStart[q + 1]
+                let out = acc + q * pp.phaseWidth, t0 = tapStart[q], t1 = tapStart[q + 1], vectorEnd = vectorEnds[q]
                 var j = 0
-                while j + 32 <= vectorEnd {
+                // 32 columns at a time in 4 independent accumulators; a last group of 1–3 vectors repeats
+                // its last vector in the spare accumulators (stored twice, same values) rather than
+                // running one latency-bound chain per vector.
+                while j < vectorEnd {
+                    let last = vectorEnd - 8, o1 = min(j + 8, last), o2 = min(j + 16, last), o3 = min(j + 24, last)
                     var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
                     for i in 0..<n {
                         let (row, wr) = rows[i]
                         for t in t0..<t1 {
-                            let wv = SIMD8<Float>(repeating: wr[tapKx[t]]), src = row + tapE[t] + j
-                            a0 = fma8(a0, wv, load8(src)); a1 = fma8(a1, wv, load8(src + 8)); a2 = fma8(a2, wv, load8(src + 16)); a3 = fma8(a3, wv, load8(src + 24))
+                            let wv = SIMD8<Float>(repeating: wr[tapKx[t]]), src = row + tapE[t]
+                            a0 = fma8(a0, wv, load8(src + j)); a1 = fma8(a1, wv, load8(src + o1)); a2 = fma8(a2, wv, load8(src + o2)); a3 = fma8(a3, wv, load8(src + o3))
                         }
                     }
-                    store8(a0, out + j); store8(a1, out + j + 8); store8(a2, out + j + 16); store8(a3, out + j + 24)
+                    store8(a0, out + j); store8(a1, out + o1); store8(a2, out + o2); store8(a3, out + o3)
                     j += 32
                 }
-                while j < vectorEnd {
-                    var a0 = SIMD8<Float>()
-                    for i in 0..<n {
-                        let (row, wr) = rows[i]
-                        for t in t0..<t1 { a0 = fma8(a0, SIMD8<Float>(repeating: wr[tapKx[t]]), load8(row + tapE[t] + j)) }
-                    }
-                    store8(a0, out + j)
-                    j += 8
-                }
-                while j < pp.phaseWidth {
+                j = vectorEnd
+                while j < needs[q] {
                     var a: Float = 0
                     for i in 0..<n {
                         let (row, wr) = rows[i]
@@ -649,7 +709,7 @@ private func depthwiseBackwardStrided(_ g: ConvGeometry, dy: UnsafePointer<Float
         }
         }
     }
-    } } } } }
+    } } } } } } }
 }
 
 import Foundation

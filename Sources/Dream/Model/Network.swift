@@ -373,6 +373,48 @@ public final class Network: @unchecked Sendable {
         nodeProfile["\(program.steps[s].name) \(pass)", default: 0] += seconds
     }
 
+    /// Each depthwise conv needed for `layers` at (1, C, height, width) timed alone, as the step runs it:
+    /// the forward with its fused clip, and the input gradient with dy masked by that clip and dx
+    /// stored under its producer's (0 < x < 6, ReLU6). Minimum of `runs` milliseconds each, on random
+    /// data; for the benchmark (`reverie-bench --kernels`).
+    public func depthwiseKernelTimes(height: Int, width: Int, layers: [String], runs: Int) throws
+        -> [(name: String, forward: Double, backward: Double)] {
+        try locked {
+            let ids = try valueIDs(layers, allowAny: true)
+            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
+            let steps = neededSteps(for: ids)
+            try plan.infer(program, steps: steps)
+            var g = SeededGenerator(seed: 7)
+            return steps.compactMap { s in
+                let step = program.steps[s]
+                guard case .conv = step.op, let geometry = plan.geometry[s], geometry.isDepthwise else { return nil }
+                let x = Buffer(count: geometry.batch * geometry.inC * geometry.inPlane)
+                let y = Buffer(count: geometry.batch * geometry.outC * geometry.outPlane), dy = Buffer(count: y.count)
+                let dx = Buffer(count: x.count), scratch = Buffer(count: depthwiseScratchCount(geometry))
+                for i in 0..<x.count { x.pointer[i] = Float.random(in: -1...7, using: &g) }
+                for i in 0..<dy.count { dy.pointer[i] = Float.random(in: -1...1, using: &g) }
+                func best(_ body: () -> Void) -> Double {
+                    (0...runs).map { _ in
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        body()
+                        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                    }.dropFirst().min()!
+                }
+                let forward = best {
+                    depthwiseConv2d(geometry, x: x.pointer, weight: step.weight!.pointer, bias: step.bias?.pointer, y: y.pointer,
+                                    scratch: scratch.pointer, clip: step.clip)
+                }
+                let dyMask = step.clip.map { ClipMask(values: y.pointer, lo: $0.lo, hi: $0.hi) }
+                let backward = best {
+                    depthwiseConv2dBackward(geometry, dy: dy.pointer, weight: step.weight!.pointer, dx: dx.pointer,
+                                            scratch: scratch.pointer, dyMask: dyMask,
+                                            store: GradientStore(accumulate: false, mask: ClipMask(values: x.pointer, lo: 0, hi: 6)))
+                }
+                return (step.name, forward, backward)
+            }
+        }
+    }
+
     /// The 1x1 convs (one group) needed for `layers` at (1, C, height, width), as sgemm shapes:
     /// y (outC × plane) = W (outC × inC) · x (inC × plane). For the benchmark's OpenBLAS bound.
     public func pointwiseConvShapes(height: Int, width: Int, layers: [String]) throws -> [(outC: Int, inC: Int, plane: Int)] {
