@@ -301,6 +301,27 @@ final class KernelTests: XCTestCase {
         assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, reason, file: file, line: line)
     }
 
+    /// The bilinear warp (taps once per pixel, shared by the channels) against `sampleBilinear` per
+    /// channel, with source points inside, on and beyond every edge.
+    func testBilinearWarpMatchesPerChannelSampling() {
+        let (c, h, w, oh, ow) = (3, 7, 11, 9, 13)
+        let image = randomTensor([1, c, h, w], seed: 5)
+        var g = SeededGenerator(seed: 6)
+        let sx = (0..<(oh * ow)).map { _ in Float.random(in: -2...Float(w + 1), using: &g) }
+        var sy = (0..<(oh * ow)).map { _ in Float.random(in: -2...Float(h + 1), using: &g) }
+        sy[0] = Float(h - 1); sy[1] = 0
+        let warped = warp(image, height: oh, width: ow, sourceX: sx, sourceY: sy)
+        image.data.withUnsafeBufferPointer { p in
+            for ch in 0..<c {
+                let plane = UnsafeBufferPointer(rebasing: p[(ch * h * w)..<((ch + 1) * h * w)])
+                for i in 0..<(oh * ow) {
+                    XCTAssertEqual(warped.data[ch * oh * ow + i], sampleBilinear(plane, width: w, height: h, x: sx[i], y: sy[i]),
+                                   "channel \(ch) pixel \(i)")
+                }
+            }
+        }
+    }
+
     func testBroadcastAddMatchesExplicitLoop() {
         let a = randomTensor([2, 3, 4, 5], seed: 1), b = randomTensor([3, 1, 1], seed: 2)
         var y = [Float](repeating: 0, count: a.count)

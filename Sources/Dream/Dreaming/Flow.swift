@@ -144,21 +144,3 @@ public func warp(_ image: Tensor, along backward: FlowField) -> Tensor {
     return warp(image, height: h, width: w, sourceX: sx, sourceY: sy)
 }
 
-/// Per pixel (x, y) of a (height × width) grid, the source point `map(x, y)`, as two planes.
-/// Rows in parallel.
-func sourceCoordinates(width w: Int, height h: Int, _ map: (Float, Float) -> (Float, Float)) -> ([Float], [Float]) {
-    var sx = [Float](repeating: 0, count: w * h), sy = [Float](repeating: 0, count: w * h)
-    sx.withUnsafeMutableBufferPointer { px in
-        sy.withUnsafeMutableBufferPointer { py in
-            let px = px.baseAddress!, py = py.baseAddress!
-            parallelPerform(iterations: h) { y in
-                for x in 0..<w {
-                    let (u, v) = map(Float(x), Float(y))
-                    px[y * w + x] = u
-                    py[y * w + x] = v
-                }
-            }
-        }
-    }
-    return (sx, sy)
-}

@@ -50,18 +50,28 @@ public func warp(
     _ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear,
     source: (_ x: Float, _ y: Float) -> (Float, Float)
 ) -> Tensor {
-    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
     // Source coordinates once per pixel, shared by all channels.
-    var sx = [Float](repeating: 0, count: height * width)
-    var sy = [Float](repeating: 0, count: height * width)
-    for y in 0..<height {
-        for x in 0..<width {
-            let (u, v) = source(Float(x), Float(y))
-            sx[y * width + x] = u
-            sy[y * width + x] = v
+    let (sx, sy) = sourceCoordinates(width: width, height: height, source)
+    return warp(image, height: height, width: width, sourceX: sx, sourceY: sy, interpolation: interpolation)
+}
+
+/// Per pixel (x, y) of a (height × width) grid, the source point `map(x, y)`, as two planes.
+/// Rows in parallel.
+func sourceCoordinates(width w: Int, height h: Int, _ map: (Float, Float) -> (Float, Float)) -> ([Float], [Float]) {
+    var sx = [Float](repeating: 0, count: w * h), sy = [Float](repeating: 0, count: w * h)
+    sx.withUnsafeMutableBufferPointer { px in
+        sy.withUnsafeMutableBufferPointer { py in
+            let px = px.baseAddress!, py = py.baseAddress!
+            parallelPerform(iterations: h) { y in
+                for x in 0..<w {
+                    let (u, v) = map(Float(x), Float(y))
+                    px[y * w + x] = u
+                    py[y * w + x] = v
+                }
+            }
         }
     }
-    return warp(image, height: height, width: width, sourceX: sx, sourceY: sy, interpolation: interpolation)
+    return (sx, sy)
 }
 
 /// As `warp(_:height:width:source:)` with the source coordinates given per output pixel.
@@ -74,7 +84,27 @@ public func warp(
     image.data.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             let dstBase = dst.baseAddress!
+            let srcBase = src.baseAddress!
             parallelPerform(iterations: height) { y in
+                if interpolation == .bilinear {
+                    // The taps and weights once per pixel, for every channel (the common case: flow
+                    // warps and octave resizes).
+                    for x in 0..<width {
+                        let i = y * width + x
+                        let xc = min(max(sourceX[i], 0), Float(w - 1)), yc = min(max(sourceY[i], 0), Float(h - 1))
+                        let x0 = Int(xc), y0 = Int(yc)
+                        let dx = x0 + 1 < w ? 1 : 0, dy = y0 + 1 < h ? w : 0
+                        let fx = xc - Float(x0), fy = yc - Float(y0)
+                        var p = srcBase + y0 * w + x0, q = dstBase + i
+                        for _ in 0..<c {
+                            let top = p[0] + (p[dx] - p[0]) * fx
+                            let bottom = p[dy] + (p[dy + dx] - p[dy]) * fx
+                            q.pointee = top + (bottom - top) * fy
+                            p += h * w; q += height * width
+                        }
+                    }
+                    return
+                }
                 for x in 0..<width {
                     let i = y * width + x
                     let u = sourceX[i], v = sourceY[i]
