@@ -358,11 +358,14 @@ struct GradientStore {
     guard let m else { copyFloats(from, to, count); return }
     let vlo = SIMD8<Float>(repeating: lo), vhi = SIMD8<Float>(repeating: hi)
     var i = 0
-    while i + 8 <= count {
+    @inline(__always) func copy8(_ i: Int) {
         let mv = load8(m + i)
         store8(SIMD8<Float>().replacing(with: load8(from + i), where: (mv .> vlo) .& (mv .< vhi)), to + i)
-        i += 8
     }
+    while i + 8 <= count { copy8(i); i += 8 }
+    // From 8 values on, the last vector overlaps the previous one (same values again) instead of a
+    // scalar tail: a 14-wide dy row would otherwise copy 6 of its 14 values one at a time.
+    if i < count && count >= 8 { copy8(count - 8); return }
     while i < count { to[i] = m[i] > lo && m[i] < hi ? from[i] : 0; i += 1 }
 }
 
