@@ -51,20 +51,18 @@ func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
     return times.sorted()[times.count / 2]
 }
 
-/// GFLOP/s of a 1024³ sgemm through Dream's single sgemm call site (2 threads): the best of 7 runs,
-/// since other tenants on a shared machine only ever slow it (a median taken in a busy moment lowers
-/// the floor's rate and flatters the step/floor ratio). Re-measured after every size; the best counts.
+/// GFLOP/s of a 1024³ sgemm through Dream's single sgemm call site (2 threads), median of 7 runs.
+/// Measured for each size right after its step, so the step/floor ratio compares two medians taken in
+/// the same moment of a shared, noisy machine (the other tenants slow both alike).
 func sgemmRate() -> Double {
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = a
     var c = [Float](repeating: 0, count: n * n)
     let ms = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-        (0..<7).map { _ in
-            let t = now()
+        median(7) {
             gemm(transA: false, transB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
                  c: cp.baseAddress!, ldc: n)
-            return now() - t
-        }.min()!
+        }
     } } }
     return 2 * Double(n * n * n) / (ms / 1000) / 1e9
 }
@@ -94,8 +92,7 @@ do {
         }
         exit(0)
     }
-    var rate = sgemmRate()
-    var measured = [(size: String, fwd: Double, step: Double, macs: Int, bound: Double)]()
+    var measured = [(size: String, fwd: Double, step: Double, macs: Int, bound: Double, rate: Double)]()
     for (w, h) in opt.sizes {
         let size = "\(w)x\(h)"
         var g = SeededGenerator(seed: 1)
@@ -112,6 +109,7 @@ do {
         _ = try net.gradient(of: x, layers: [opt.layer], seed: seed)
         let fwd = try median(opt.runs) { _ = try net.forward(x, outputs: [opt.layer]) }
         let step = try median(opt.runs) { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
+        let rate = sgemmRate()
         let macs = try net.multiplyAdds(height: h, width: w, layers: [opt.layer])
         // The 1x1 convs alone as bare sgemms on both cores: the least OpenBLAS needs for them.
         let bound = try net.pointwiseConvShapes(height: h, width: w, layers: [opt.layer])
@@ -121,8 +119,8 @@ do {
         json("pointwise_sgemm_bound", size, bound)
         let peak = net.estimatedPeakBytes(height: h, width: w, layers: [opt.layer])
         print("{\"bench\": \"estimated_peak_mb\", \"size\": \"\(size)\", \"mb\": \(peak / 1_000_000)}")
-        measured.append((size, fwd, step, macs, bound))
-        rate = max(rate, sgemmRate())
+        json("sgemm_gflops", size, rate)
+        measured.append((size, fwd, step, macs, bound, rate))
         if opt.profile {
             net.profiling = true; net.resetProfile()
             let profRuns = 3
@@ -153,18 +151,17 @@ do {
             }
         }
     }
-    json("sgemm_gflops", "1024^3", rate)
     var rows = [String]()
     for m in measured {
-        // Floor: forward MACs plus the input gradient's (the same count) at the best sgemm rate.
-        let fwdFloor = 2 * Double(m.macs) / rate / 1e6, stepFloor = 2 * fwdFloor
+        // Floor: forward MACs plus the input gradient's (the same count) at the sgemm rate.
+        let fwdFloor = 2 * Double(m.macs) / m.rate / 1e6, stepFloor = 2 * fwdFloor
         json("forward_sgemm_floor", m.size, fwdFloor)
         json("step_sgemm_floor", m.size, stepFloor)
-        rows.append(String(format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx %9.1f", m.size as NSString, m.fwd, m.step,
-                           m.step / m.fwd, Double(m.macs) / 1e9, stepFloor, m.step / stepFloor, m.bound))
+        rows.append(String(format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx %9.1f %12.1f", m.size as NSString, m.fwd, m.step,
+                           m.step / m.fwd, Double(m.macs) / 1e9, stepFloor, m.step / stepFloor, m.bound, m.rate))
     }
-    print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs, sgemm \(String(format: "%.1f", rate)) GFLOP/s (best)")
-    print("size      fwd ms    step ms  step/fwd  GMACs   floor ms  step/floor  1x1 bound ms")
+    print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs")
+    print("size      fwd ms    step ms  step/fwd  GMACs   floor ms  step/floor  1x1 bound ms  sgemm GFLOP/s")
     rows.forEach { print($0) }
 } catch {
     FileHandle.standardError.write("reverie-bench: \(error)\n".data(using: .utf8)!)
