@@ -85,9 +85,7 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
     let plane = g.outPlane
     if pointwiseSplitPays(m: g.outC, n: plane, k: g.inC) {
-        let half = (plane / 2 + 15) & ~15
-        parallelGemms(2) { _, t in
-            let j0 = t * half, width = t == 0 ? half : plane - half
+        columnHalves(plane) { j0, width in
             if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
             gemm(transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
                  beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
@@ -138,9 +136,7 @@ private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weig
                                dx: UnsafeMutablePointer<Float>) {
     let plane = g.outPlane
     if plane >= 512 {
-        let half = (plane / 2 + 15) & ~15
-        parallelGemms(2) { _, t in
-            let j0 = t * half, width = t == 0 ? half : plane - half
+        columnHalves(plane) { j0, width in
             gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
                  beta: 1, c: dx + j0, ldc: plane)
         }

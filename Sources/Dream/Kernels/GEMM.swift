@@ -31,28 +31,31 @@ func parallelGemms(_ count: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
     }
 }
 
-/// Milliseconds of C (m×n) = A (m×k)·B (k×n) in the engine's best case for a 1x1 conv: both cores,
-/// each a single-threaded sgemm on half the columns, the same operands every run (in cache where they
-/// fit), nothing else around it (no bias, clamp or layout work). The minimum of `runs` after a warm-up: the benchmark sums it over a
+/// Runs `body(firstColumn, columns)` for the two halves of `n` columns (the first a multiple of 16
+/// wide), one per core, OpenBLAS single-threaded: how a 1x1 conv's sgemm splits when each core
+/// should pack only its own columns.
+func columnHalves(_ n: Int, _ body: (_ j0: Int, _ width: Int) -> Void) {
+    let half = min((n / 2 + 15) & ~15, n)
+    parallelGemms(half < n ? 2 : 1) { _, t in body(t * half, t == 0 ? half : n - half) }
+}
+
+/// Milliseconds of C (m×n) = A (m×k)·B (k×n) in the engine's best case for a 1x1 conv: split by
+/// `columnHalves`, the same operands every run (in cache where they fit), nothing around it (no bias,
+/// clamp or layout work). The minimum of `runs` after a warm-up: the benchmark sums it over a
 /// network's 1x1 convs as the least time OpenBLAS needs for them.
 public func splitGemmMilliseconds(m: Int, n: Int, k: Int, runs: Int) -> Double {
     let a = [Float](repeating: 0.01, count: m * k), b = [Float](repeating: 0.02, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
-    let half = (n / 2 + 15) & ~15
-    var best = Double.infinity
-    a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-        for r in 0...runs {
+    return a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+        (0...runs).map { _ in
             let t0 = DispatchTime.now().uptimeNanoseconds
-            parallelGemms(n > half ? 2 : 1) { _, t in
-                let j0 = t * half, width = t == 0 ? min(half, n) : n - half
+            columnHalves(n) { j0, width in
                 gemm(transA: false, transB: false, m: m, n: width, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress! + j0, ldb: n,
                      c: c.baseAddress! + j0, ldc: n)
             }
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if r > 0 { best = min(best, ms) }
-        }
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        }.dropFirst().min()!
     } } }
-    return best
 }
 
 /// Cores `parallelGemms` uses; per-worker scratch is sized by it.

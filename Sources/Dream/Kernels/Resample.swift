@@ -13,7 +13,7 @@ public enum Interpolation: Sendable {
 /// Resizes (1, C, H, W) to (1, C, height, width), half-pixel centres. Downscaling by more than 2
 /// first averages 2×2 blocks so the result does not alias.
 public func resize(_ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear) -> Tensor {
-    let (c, h, w) = (image.shape[1], image.shape[2], image.shape[3])
+    let (h, w) = (image.shape[2], image.shape[3])
     if h == height && w == width { return image }
     if h >= 2 * height && w >= 2 * width && h >= 2 && w >= 2 {
         return resize(halve(image), height: height, width: width, interpolation: interpolation)
@@ -88,7 +88,7 @@ public func warp(
             parallelPerform(iterations: height) { y in
                 if interpolation == .bilinear {
                     // The taps and weights once per pixel, for every channel (the common case: flow
-                    // warps and octave resizes).
+                    // warps and octave resizes); the same arithmetic as `sampleBilinear`.
                     for x in 0..<width {
                         let i = y * width + x
                         let xc = min(max(sourceX[i], 0), Float(w - 1)), yc = min(max(sourceY[i], 0), Float(h - 1))
@@ -110,13 +110,9 @@ public func warp(
                     let u = sourceX[i], v = sourceY[i]
                     for ch in 0..<c {
                         let plane = UnsafeBufferPointer(rebasing: src[(ch * h * w)..<((ch + 1) * h * w)])
-                        let value: Float
-                        switch interpolation {
-                        case .bilinear: value = sampleBilinear(plane, width: w, height: h, x: u, y: v)
-                        case .bicubic: value = sampleBicubic(plane, width: w, height: h, x: u, y: v)
-                        case .lanczos3: value = sampleLanczos3(plane, width: w, height: h, x: u, y: v)
-                        }
-                        dstBase[ch * height * width + i] = value
+                        dstBase[ch * height * width + i] = interpolation == .bicubic
+                            ? sampleBicubic(plane, width: w, height: h, x: u, y: v)
+                            : sampleLanczos3(plane, width: w, height: h, x: u, y: v)
                     }
                 }
             }

@@ -178,10 +178,7 @@ public final class Network: @unchecked Sendable {
     /// Bytes a gradient step through `layers` holds at (1, C, height, width); 0 if the layers are unknown.
     public func estimatedPeakBytes(height: Int, width: Int, layers: [String]) -> Int {
         (try? locked {
-            let ids = try valueIDs(layers, allowAny: false)
-            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
-            let steps = neededSteps(for: ids)
-            try plan.infer(program, steps: steps)
+            let (ids, plan, steps) = try unsharedPlan(height: height, width: width, layers: layers, allowAny: false)
             let fused = invertedResiduals(plan, steps: steps, ids: ids).values.map(\.block.scratchCount).max() ?? 0
             return plan.estimatedBytes(program, steps: steps, scratch: fused)
         }) ?? 0
@@ -204,6 +201,16 @@ public final class Network: @unchecked Sendable {
             }
             return id
         }
+    }
+
+    /// A plan of its own (shapes and geometry; no buffers until something runs on it) for `layers` at
+    /// (1, C, height, width), with the steps they need inferred: for the estimates and the benchmark.
+    private func unsharedPlan(height: Int, width: Int, layers: [String], allowAny: Bool) throws -> (ids: [Int], plan: Plan, steps: [Int]) {
+        let ids = try valueIDs(layers, allowAny: allowAny)
+        let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
+        let steps = neededSteps(for: ids)
+        try plan.infer(program, steps: steps)
+        return (ids, plan, steps)
     }
 
     /// Steps needed to compute `ids`, in graph order.
@@ -380,10 +387,7 @@ public final class Network: @unchecked Sendable {
     public func depthwiseKernelTimes(height: Int, width: Int, layers: [String], runs: Int) throws
         -> [(name: String, forward: Double, backward: Double)] {
         try locked {
-            let ids = try valueIDs(layers, allowAny: true)
-            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
-            let steps = neededSteps(for: ids)
-            try plan.infer(program, steps: steps)
+            let (_, plan, steps) = try unsharedPlan(height: height, width: width, layers: layers, allowAny: true)
             var g = SeededGenerator(seed: 7)
             return steps.compactMap { s in
                 let step = program.steps[s]
@@ -419,10 +423,7 @@ public final class Network: @unchecked Sendable {
     /// y (outC × plane) = W (outC × inC) · x (inC × plane). For the benchmark's OpenBLAS bound.
     public func pointwiseConvShapes(height: Int, width: Int, layers: [String]) throws -> [(outC: Int, inC: Int, plane: Int)] {
         try locked {
-            let ids = try valueIDs(layers, allowAny: true)
-            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
-            let steps = neededSteps(for: ids)
-            try plan.infer(program, steps: steps)
+            let (_, plan, steps) = try unsharedPlan(height: height, width: width, layers: layers, allowAny: true)
             return steps.compactMap { s in
                 guard case .conv = program.steps[s].op, let g = plan.geometry[s], g.isPointwise, g.groups == 1 else { return nil }
                 return (g.outC, g.inC, g.batch * g.outPlane)
@@ -433,10 +434,7 @@ public final class Network: @unchecked Sendable {
     /// Forward multiply-adds of the convs and dense ops needed for `layers` at (1, C, height, width).
     public func multiplyAdds(height: Int, width: Int, layers: [String]) throws -> Int {
         try locked {
-            let ids = try valueIDs(layers, allowAny: true)
-            let plan = Plan(program: program, inputShape: inputShape(height: height, width: width))
-            let steps = neededSteps(for: ids)
-            try plan.infer(program, steps: steps)
+            let (_, plan, steps) = try unsharedPlan(height: height, width: width, layers: layers, allowAny: true)
             var macs = 0
             for s in steps {
                 let step = program.steps[s]
