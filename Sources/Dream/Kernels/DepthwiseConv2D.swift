@@ -180,6 +180,25 @@ private struct RowRing {
     for k in 0..<count { rows[k] = UnsafePointer(ring + ((first + k * step) & (slots - 1)) * length) }
 }
 
+/// The leftover vectors of a block of rows, in order: rows 0..<rows, 8-wide vectors from column
+/// `from`, the last of a row moved back to end at `width` (`overlap`: its first lanes, which the
+/// previous vector already covered). The forward and backward kernels take them four at a time.
+private struct LeftoverVectors {
+    let rows: Int, from: Int, width: Int, vectors: Int
+    private var r = 0, v = 0
+    init(rows: Int, from: Int, width: Int) {
+        self.rows = rows; self.from = from; self.width = width
+        vectors = (width - from + 7) / 8
+    }
+    var remaining: Int { (rows - r) * vectors - v }
+    @inline(__always) mutating func next() -> (row: Int, col: Int, overlap: Int) {
+        let nominal = from + 8 * v, col = min(nominal, width - 8), item = (r, col, nominal - col)
+        v += 1
+        if v == vectors { v = 0; r += 1 }
+        return item
+    }
+}
+
 func depthwiseConv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                      clip: (lo: Float, hi: Float)? = nil) {
@@ -291,16 +310,11 @@ struct DepthwiseRows {
                         ox += 8
                     }
                 } else if done < g.outW && g.outW >= 8 {
-                    let vectors = (g.outW - done + 7) / 8
-                    var r = 0, v = 0
-                    @inline(__always) func next() -> (row: Int, col: Int) {
-                        let item = (r, min(done + 8 * v, g.outW - 8))
-                        if r < block { v += 1; if v == vectors { v = 0; r += 1 } }
-                        return item
-                    }
-                    while r < block {
-                        // A group of four (row, column) items; past the last item the last is repeated.
-                        let i0 = next(), i1 = r < block ? next() : i0, i2 = r < block ? next() : i1, i3 = r < block ? next() : i2
+                    var items = LeftoverVectors(rows: block, from: done, width: g.outW)
+                    while items.remaining > 0 {
+                        // Spare chains of a last group repeat its first item (stored again, same values).
+                        let n = min(4, items.remaining), i0 = items.next()
+                        let i1 = n > 1 ? items.next() : i0, i2 = n > 2 ? items.next() : i0, i3 = n > 3 ? items.next() : i0
                         var a0 = bv, a1 = bv, a2 = bv, a3 = bv
                         for ky in 0..<g.kH {
                             let j = ky * g.dilH, wr = w + ky * g.kW
@@ -565,24 +579,16 @@ private func depthwiseBackwardStride1(_ g: ConvGeometry, dy: UnsafePointer<Float
                     ix += 8
                 }
             } else if done < g.inW && g.inW >= 8 {
-                let vectors = (g.inW - done + 7) / 8
-                var r = 0, v = 0
-                @inline(__always) func next() -> (row: Int, col: Int, overlap: Int) {
-                    let nominal = done + 8 * v, col = min(nominal, g.inW - 8)
-                    v += 1
-                    let item = (r, col, nominal - col)
-                    if v == vectors { v = 0; r += 1 }
-                    return item
-                }
+                var items = LeftoverVectors(rows: block, from: done, width: g.inW)
                 @inline(__always) func emit(_ acc: SIMD8<Float>, _ item: (row: Int, col: Int, overlap: Int)) {
                     var acc = acc
                     if item.overlap > 0 && accumulate { acc.replace(with: 0, where: lanes .< SIMD8<Int32>(repeating: Int32(item.overlap))) }
                     let at = (iy + item.row) * g.inW + item.col
                     emit8(acc, dst + at, sm.map { $0 + at }, vlo, vhi, accumulate)
                 }
-                while r < block {
-                    let n = min(4, (block - r) * vectors - v), i0 = next()
-                    let i1 = n > 1 ? next() : i0, i2 = n > 2 ? next() : i0, i3 = n > 3 ? next() : i0
+                while items.remaining > 0 {
+                    let n = min(4, items.remaining), i0 = items.next()
+                    let i1 = n > 1 ? items.next() : i0, i2 = n > 2 ? items.next() : i0, i3 = n > 3 ? items.next() : i0
                     var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
                     for a in 0..<g.kH {
                         let j = a * g.dilH, wrow = w + (g.kH - 1 - a) * g.kW

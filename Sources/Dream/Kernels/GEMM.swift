@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// The one call site of `cblas_sgemm`: C[m×n] = alpha·op(A)·op(B) + beta·C, row-major.
 public func gemm(
@@ -25,9 +26,9 @@ func parallelGemms(_ count: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
     if saved != 1 { openblas_set_num_threads(1) }
     defer { if saved != 1 { openblas_set_num_threads(saved) } }
     if count == 1 { body(0, 0); return }
-    let next = ItemCounter()
+    let next = Atomic<Int>(0)
     parallelPerform(iterations: gemmWorkers) { w in
-        while case let i = next.take(), i < count { body(w, i) }
+        while case let i = next.add(1, ordering: .relaxed).oldValue, i < count { body(w, i) }
     }
 }
 
@@ -60,13 +61,3 @@ public func splitGemmMilliseconds(m: Int, n: Int, k: Int, runs: Int) -> Double {
 
 /// Cores `parallelGemms` uses; per-worker scratch is sized by it.
 let gemmWorkers = 2
-
-private final class ItemCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    func take() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        next += 1
-        return next - 1
-    }
-}
