@@ -16,7 +16,8 @@ public struct EncoderSettings: Sendable {
     public var timeBase: Rational?
     /// Degrees clockwise a player should turn the picture (stored as a display matrix).
     public var rotation: Int
-    /// Encoder threads; 0 = one per core.
+    /// Encoder threads. Fixed rather than one per core because x264's bitstream depends on its
+    /// thread count: the same render on a machine with more or fewer cores gives the same bytes.
     public var threads: Int
     /// Maximum frames between keyframes; nil: the encoder's default (250 for x264).
     public var keyframeInterval: Int?
@@ -24,7 +25,7 @@ public struct EncoderSettings: Sendable {
     public var sampleAspectRatio: Rational?
 
     public init(crf: Int = 18, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
-                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 0,
+                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,
                 keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil) {
         self.crf = crf
         self.preset = preset

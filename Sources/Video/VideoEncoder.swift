@@ -51,7 +51,12 @@ struct VideoEncoder {
     static func options(codec: String, settings: EncoderSettings) -> [(String, String)] {
         switch codec {
         case "libx264":
-            return [("crf", "\(settings.crf)"), ("preset", settings.preset)]
+            // Why mbtree=0: with macroblock-tree rate control, Debian's libx264 (and PyAV's) gave
+            // different bitstreams for the same pictures from run to run on this AMD EPYC machine,
+            // even single-threaded (5 distinct outputs in 6 encodes of 20 identical frames; with
+            // asm=0 or mbtree=0, one). A render must be reproducible byte for byte; at CRF 18 the
+            // size is the same within 1 % (58108 vs 58133–58410 bytes for a 20-frame 192x108 render).
+            return [("crf", "\(settings.crf)"), ("preset", settings.preset), ("x264-params", "mbtree=0")]
         case "libvpx-vp9":
             // x264 preset names mapped onto VP9 speed: 4 is libvpx's usual quality/speed balance.
             let speed = settings.preset.contains("fast") ? "5" : settings.preset.contains("slow") ? "2" : "4"
