@@ -190,3 +190,32 @@ final class DreamerTests: XCTestCase {
         XCTAssertThrowsError(try LayerTerm(parsing: "block10[x]"))
     }
 }
+
+/// `--layers` as the README writes it: a bracket-aware list; names with `/` or `:` resolved
+/// against the network's layers.
+final class LayerSyntaxTests: XCTestCase {
+    func testREADMEListSplitsOutsideBrackets() throws {
+        let terms = try LayerTerm.splitList("block10,block12:0.5,block8[3,7]")
+        XCTAssertEqual(terms, ["block10", "block12:0.5", "block8[3,7]"])
+        XCTAssertEqual(try terms.map { try LayerTerm(parsing: $0) }, [
+            LayerTerm(name: "block10"), LayerTerm(name: "block12", weight: 0.5), LayerTerm(name: "block8", channels: [3, 7]),
+        ])
+        XCTAssertEqual(try LayerTerm.splitList(" block8[3, 7]:2 , block10 "), ["block8[3, 7]:2", "block10"])
+        XCTAssertEqual(try LayerTerm(parsing: "block8[3, 7]:2"), LayerTerm(name: "block8", weight: 2, channels: [3, 7]))
+        for bad in ["block8[3,7", "block8]3[", "block10,,block12", "block10,"] {
+            XCTAssertThrowsError(try LayerTerm.splitList(bad), bad)
+        }
+    }
+
+    func testNamesWithSlashesAndColons() throws {
+        let names: Set<String> = ["inception_4c/output", "mixed4c:0", "block10"]
+        XCTAssertEqual(try LayerTerm(parsing: "inception_4c/output", layerNames: names), LayerTerm(name: "inception_4c/output"))
+        XCTAssertEqual(try LayerTerm(parsing: "inception_4c/output:0.5", layerNames: names),
+                       LayerTerm(name: "inception_4c/output", weight: 0.5))
+        XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0", layerNames: names), LayerTerm(name: "mixed4c:0"))
+        XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0:2", layerNames: names), LayerTerm(name: "mixed4c:0", weight: 2))
+        XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0[1,2]", layerNames: names), LayerTerm(name: "mixed4c:0", channels: [1, 2]))
+        XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0[1]:3", layerNames: names), LayerTerm(name: "mixed4c:0", weight: 3, channels: [1]))
+        XCTAssertEqual(try LayerTerm.splitList("inception_4c/output[1,2]:0.5,mixed4c:0"), ["inception_4c/output[1,2]:0.5", "mixed4c:0"])
+    }
+}

@@ -53,6 +53,18 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertTrue(probe.stdout.contains("block1") && probe.stdout.contains("\"steps\":3"), probe.stdout)
     }
 
+    /// The README's `--layers` example, in the tiny model's names: weights and a channel list.
+    func testLayerListWithChannelsAndWeights() throws {
+        let input = try writePicture("in.png")
+        let out = dir + "/layers.png"
+        let r = try runRender(["image", input, "-o", out, "--model", model, "--layers", "block0,block1:0.5,block1[3,7]",
+                               "--octaves", "1", "--steps", "2", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+        try assertFails(["image", input, "-o", dir + "/never.png", "--model", model, "--layers", "block1[3,7", "--quiet"],
+                        mentions: ["block1[3,7", "not closed"])
+    }
+
     func testBadInputsGiveOneLineErrorsAndNoOutput() throws {
         let input = try writePicture("in.png")
         let out = dir + "/never.png"

@@ -71,7 +71,12 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0))
 
     public var objectiveDescription: Objective {
-        get throws { Objective(kind: objective, terms: try layers.map(LayerTerm.init(parsing:))) }
+        get throws { try objective(layerNames: []) }
+    }
+
+    /// The objective with each term's name resolved against a network's layers (names may hold `:`).
+    public func objective(layerNames: Set<String>) throws -> Objective {
+        Objective(kind: objective, terms: try layers.map { try LayerTerm(parsing: $0, layerNames: layerNames) })
     }
 
     /// Checks ranges; names the field.

@@ -27,7 +27,7 @@ public final class Dreamer {
         _ picture: Tensor, parameters: DreamParameters, octaves: OctaveRange? = nil, steps: Int? = nil,
         rng: inout SeededGenerator, progress: ((DreamProgress) -> Void)? = nil
     ) throws -> Tensor {
-        let objective = try parameters.objectiveDescription
+        let objective = try parameters.objective(layerNames: model.layerNames)
         let (h, w) = (picture.shape[2], picture.shape[3])
         let pyramid = octaveSizes(width: w, height: h, range: octaves ?? parameters.octaves, scale: parameters.octaveScale)
         let largest = pyramid.max { $0.width * $0.height < $1.width * $1.height }!
@@ -63,7 +63,7 @@ public final class Dreamer {
 
     /// The objective's value for a picture (no tiling or roll): for tests and diagnostics.
     public func objectiveValue(_ picture: Tensor, parameters: DreamParameters) throws -> Float {
-        let objective = try parameters.objectiveDescription
+        let objective = try parameters.objective(layerNames: model.layerNames)
         let (h, w) = (picture.shape[2], picture.shape[3])
         let step = GradientStep(model: model, objective: objective, tile: max(h, w), stepSize: 0, smoothing: 0, bounds: [])
         return try step.tiledGradient(toModelSpace(picture)).0
@@ -72,7 +72,7 @@ public final class Dreamer {
     /// The gradient of the objective for a model-space image, tiled (tests compare it with the
     /// untiled one).
     public func gradient(modelSpace image: Tensor, parameters: DreamParameters, tile: Int) throws -> Tensor {
-        let step = GradientStep(model: model, objective: try parameters.objectiveDescription, tile: tile,
+        let step = GradientStep(model: model, objective: try parameters.objective(layerNames: model.layerNames), tile: tile,
                                 stepSize: 0, smoothing: 0, bounds: [])
         return try step.tiledGradient(image).1
     }
@@ -88,7 +88,7 @@ public final class Dreamer {
 
     /// The tile side: the parameters' own if it fits the budget, else the largest that does.
     func tileSize(for width: Int, _ height: Int, parameters: DreamParameters) throws -> Int {
-        let layers = try parameters.objectiveDescription.layerNames
+        let layers = try parameters.objective(layerNames: model.layerNames).layerNames
         let fits = { (t: Int) in self.estimatedPeakBytes(width: width, height: height, tile: t, layers: layers) <= self.memoryBudget }
         if parameters.tile > 0 {
             guard fits(parameters.tile) else {

@@ -18,19 +18,22 @@ public struct LayerTerm: Codable, Sendable, Equatable {
         self.name = name; self.weight = weight; self.channels = channels
     }
 
-    /// Parses `block10`, `block10:0.5`, `block10[3,7]`, `block10[3]:2`.
-    public init(parsing text: String) throws {
+    /// Parses `block10`, `block10:0.5`, `block10[3,7]`, `block10[3]:2`. A name may contain `/` or
+    /// `:` (`inception_4c/output`, `mixed4c:0`): text that is one of `layerNames` whole, before its
+    /// channels or weight, is that name; otherwise what follows the last `:` is the weight.
+    public init(parsing text: String, layerNames: Set<String> = []) throws {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         var weight: Float = 1
-        if let colon = rest.lastIndex(of: ":") {
-            guard let w = Float(rest[rest.index(after: colon)...]) else {
+        if !layerNames.contains(String(rest)), let colon = rest.lastIndex(of: ":"),
+           rest.lastIndex(of: "]").map({ $0 < colon }) ?? true {
+            guard let w = Float(rest[rest.index(after: colon)...]), w.isFinite else {
                 throw DreamError("layer '\(text)': the weight after ':' is not a number")
             }
             weight = w
             rest = rest[..<colon]
         }
         var channels: [Int]? = nil
-        if let open = rest.firstIndex(of: "["), rest.hasSuffix("]") {
+        if !layerNames.contains(String(rest)), rest.hasSuffix("]"), let open = rest.lastIndex(of: "[") {
             let inner = rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]
             let parsed = inner.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 }) else {
@@ -41,6 +44,30 @@ public struct LayerTerm: Codable, Sendable, Equatable {
         }
         guard !rest.isEmpty else { throw DreamError("layer '\(text)': empty layer name") }
         self.init(name: String(rest), weight: weight, channels: channels)
+    }
+
+    /// Splits a comma-separated list of layer terms, leaving commas inside `[...]` alone:
+    /// `block10,block12:0.5,block8[3,7]` → `block10`, `block12:0.5`, `block8[3,7]`.
+    public static func splitList(_ text: String) throws -> [String] {
+        var terms: [String] = [], current = "", depth = 0
+        for ch in text {
+            switch ch {
+            case "[": depth += 1
+            case "]":
+                depth -= 1
+                if depth < 0 { throw DreamError("layers '\(text)': a ']' without its '['") }
+            case "," where depth == 0:
+                terms.append(current); current = ""
+                continue
+            default: break
+            }
+            current.append(ch)
+        }
+        guard depth == 0 else { throw DreamError("layers '\(text)': a '[' is not closed") }
+        terms.append(current)
+        let trimmed = terms.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !trimmed.contains(where: \.isEmpty) else { throw DreamError("layers '\(text)': an empty entry between commas") }
+        return trimmed
     }
 
     public var text: String {

@@ -15,6 +15,8 @@ public final class Network: @unchecked Sendable {
     public let preprocessing: Preprocessing
     /// Dreamable value names in graph order (node outputs).
     public let layers: [String]
+    /// `layers` as a set, for resolving layer terms (`LayerTerm(parsing:layerNames:)`).
+    public var layerNames: Set<String> { Set(layers) }
     public let recommendedLayers: [String]
 
     /// Collect per-op-kind wall time in `profile` (for the benchmark; off by default).

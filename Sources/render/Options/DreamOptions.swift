@@ -47,7 +47,7 @@ struct DreamOptions: ParsableArguments {
     /// The command line's overrides (preset fields excluded).
     func overrides() throws -> ParameterOverrides {
         var o = ParameterOverrides()
-        if let layers { o.layers = layers.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if let layers { o.layers = try LayerTerm.splitList(layers) }
         o.objective = objective
         if let octaves { o.octaves = try OctaveRange(parsing: octaves) }
         o.octaveScale = octaveScale
