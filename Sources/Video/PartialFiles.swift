@@ -1,13 +1,12 @@
-import Dispatch
 import Foundation
 
 /// Temporary outputs not yet renamed into place, so that an interruption can remove them too:
-/// the destination is never touched before `finish()`, and with `removeOnInterrupt()` no hidden
-/// partial file is left beside it either.
+/// the destination is never touched before `finish()`, and after a second Ctrl-C (see the render
+/// command's `Interrupt`) no hidden partial file is left beside it either. Never called from a
+/// signal handler: it takes a lock.
 public enum PartialFiles {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var paths: Set<String> = []
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
     static func register(_ path: String) {
         lock.lock(); defer { lock.unlock() }
@@ -26,22 +25,5 @@ public enum PartialFiles {
         for p in paths { unlink(p) }
         defer { paths.removeAll() }
         return paths.count
-    }
-
-    /// On SIGINT or SIGTERM: delete partial outputs, then exit with status 128 + signal.
-    /// Call once, at program start.
-    public static func removeOnInterrupt() {
-        lock.lock(); defer { lock.unlock() }
-        guard sources.isEmpty else { return }
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)  // delivered to the dispatch source instead
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                removeAll()
-                exit(128 + sig)
-            }
-            source.resume()
-            sources.append(source)
-        }
     }
 }

@@ -127,13 +127,19 @@ final class LoadFlag: @unchecked Sendable {
     func set() { lock.lock(); value = true; lock.unlock() }
 }
 
-/// Starts the built `render` executable without waiting for it (its output is discarded).
-func startRender(_ arguments: [String]) throws -> Process {
+/// Starts the built `render` executable without waiting for it; its stderr goes to `stderrPath`
+/// when given, else (like its stdout) nowhere.
+func startRender(_ arguments: [String], stderrPath: String? = nil) throws -> Process {
     let process = Process()
     process.executableURL = productsDirectory().appendingPathComponent("render")
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    if let stderrPath {
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+    } else {
+        process.standardError = FileHandle.nullDevice
+    }
     try process.run()
     return process
 }

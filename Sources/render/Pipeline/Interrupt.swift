@@ -1,20 +1,38 @@
 import Foundation
+import Synchronization
 import Video
 
-/// Ctrl-C during a render: the first one asks the render loop to stop at the next frame and
-/// leave a resumable checkpoint; a second one removes the outputs being written and exits at once.
+/// Ctrl-C (or SIGTERM) during a render: the first asks the render loop to stop after the frame it
+/// is dreaming and leave a resumable checkpoint; a second removes the outputs being written and
+/// exits at once.
+///
+/// The signal handler itself only bumps an atomic counter (a lock-free add is async-signal-safe;
+/// locks, allocation and file deletion are not). Everything else runs on ordinary threads: the
+/// render loop polls `requested`, and a watcher thread acts on a second signal.
 enum Interrupt {
-    nonisolated(unsafe) static var requested = false
+    private static let signals = Atomic<Int>(0)
+    private static let lastSignal = Atomic<Int32>(0)
+    private static let installed = Atomic<Bool>(false)
+
+    static var requested: Bool { signals.load(ordering: .relaxed) > 0 }
 
     static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested { _ = PartialFiles.removeAll(); _exit(130) }
-            Interrupt.requested = true
+        // Touch the globals here, so the handler never runs their one-time initialisation.
+        _ = signals.load(ordering: .relaxed); _ = lastSignal.load(ordering: .relaxed)
+        guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { number in
+                Interrupt.lastSignal.store(number, ordering: .relaxed)
+                Interrupt.signals.add(1, ordering: .relaxed)
+            }
         }
-        signal(SIGTERM) { _ in
-            if Interrupt.requested { _ = PartialFiles.removeAll(); _exit(143) }
-            Interrupt.requested = true
+        let watcher = Thread {
+            while Interrupt.signals.load(ordering: .relaxed) < 2 { usleep(10_000) }
+            PartialFiles.removeAll()
+            _exit(128 + Interrupt.lastSignal.load(ordering: .relaxed))
         }
+        watcher.name = "reverie-interrupt"
+        watcher.start()
     }
 }
 
