@@ -52,11 +52,14 @@ public struct CommandResult {
     public var stderr: String
 }
 
-/// Runs the built `render` executable with `arguments`, waiting for it to exit.
-public func runRender(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+/// Runs the built `render` executable (or `executable`, e.g. a copy of it) with `arguments`, in
+/// `directory` when given, waiting for it to exit.
+public func runRender(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
+                      directory: String? = nil) throws -> CommandResult {
     let process = Process()
-    process.executableURL = productsDirectory().appendingPathComponent("render")
+    process.executableURL = executable ?? productsDirectory().appendingPathComponent("render")
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     process.environment = env

@@ -1,51 +1,54 @@
 import Dream
 import Foundation
 
-/// Finds and reads preset files: `presets/NAME.json` beside the executable's checkout (or in
-/// $REVERIE_PRESETS, or the working directory), or any JSON file given by path.
+/// Where presets come from: the built-in ones (`BuiltinPresets`, compiled in), and the user's own
+/// folder — `$REVERIE_PRESETS`, else `$XDG_CONFIG_HOME/reverie/presets`, else
+/// `~/.config/reverie/presets` — whose `NAME.json` files add presets or replace a built-in of the
+/// same name. `--preset PATH.json` (anything with a `/` or ending in `.json`) reads that file.
+/// Nothing depends on the working directory or on where the executable is.
 enum Presets {
-    static func directories() -> [URL] {
-        var dirs: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["REVERIE_PRESETS"] { dirs.append(URL(fileURLWithPath: env)) }
-        // .build/<config>/render → walk up to the checkout that holds presets/.
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            dirs.append(dir.appendingPathComponent("presets"))
-            dir = dir.deletingLastPathComponent()
-        }
-        dirs.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("presets"))
-        return dirs
+    struct Preset {
+        var name: String
+        var origin: String      // "built-in", or the user file's path
+        var data: Data
     }
 
-    /// name → file, for every preset found (first directory wins).
-    static func all() -> [(name: String, url: URL)] {
-        var seen = Set<String>(), found: [(String, URL)] = []
-        for dir in directories() {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            for f in files.sorted() where f.hasSuffix(".json") {
-                let name = String(f.dropLast(5))
-                if seen.insert(name).inserted { found.append((name, dir.appendingPathComponent(f))) }
+    static func userDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let dir = environment["REVERIE_PRESETS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        let config: URL
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {   // the spec ignores relative paths
+            config = URL(fileURLWithPath: xdg)
+        } else {
+            config = URL(fileURLWithPath: environment["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".config")
+        }
+        return config.appendingPathComponent("reverie").appendingPathComponent("presets")
+    }
+
+    /// Every preset by name, sorted; a user file replaces the built-in of its name.
+    static func all() -> [Preset] {
+        var byName: [String: Preset] = [:]
+        for (name, json) in BuiltinPresets.all { byName[name] = Preset(name: name, origin: "built-in", data: Data(json.utf8)) }
+        let dir = userDirectory()
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where f.hasSuffix(".json") {
+            let url = dir.appendingPathComponent(f)
+            if let data = FileManager.default.contents(atPath: url.path) {
+                byName[String(f.dropLast(5))] = Preset(name: String(f.dropLast(5)), origin: url.path, data: data)
             }
         }
-        return found
-    }
-
-    static func url(for nameOrPath: String) throws -> URL {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
-            return URL(fileURLWithPath: nameOrPath)
-        }
-        guard let hit = all().first(where: { $0.name == nameOrPath }) else {
-            let names = all().map(\.name).joined(separator: ", ")
-            throw DreamError("unknown preset '\(nameOrPath)' (available: \(names.isEmpty ? "none found" : names))")
-        }
-        return hit.url
+        return byName.values.sorted { $0.name < $1.name }
     }
 
     static func load(_ nameOrPath: String) throws -> ParameterOverrides {
-        let url = try url(for: nameOrPath)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DreamError("\(url.path): cannot read the preset file")
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+                throw DreamError("\(nameOrPath): cannot read the preset file")
+            }
+            return try ParameterOverrides.decodePreset(data, file: nameOrPath)
         }
-        return try ParameterOverrides.decodePreset(data, file: url.path)
+        let presets = all()
+        guard let hit = presets.first(where: { $0.name == nameOrPath }) else {
+            throw DreamError("unknown preset '\(nameOrPath)' (available: \(presets.map(\.name).joined(separator: ", ")); your own go in \(userDirectory().path))")
+        }
+        return try ParameterOverrides.decodePreset(hit.data, file: hit.origin == "built-in" ? "built-in preset '\(hit.name)'" : hit.origin)
     }
 }

@@ -8,12 +8,15 @@ struct PresetsCommand: ParsableCommand {
         subcommands: [List.self, Show.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per preset.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per preset.",
+            discussion: "Your own presets go in \(Presets.userDirectory().path)/NAME.json ($REVERIE_PRESETS or $XDG_CONFIG_HOME move it); one named like a built-in replaces it.")
         func run() throws {
             try reportingErrors {
-                for (name, url) in Presets.all() {
-                    let o = try Presets.load(url.path)
-                    print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(o.description ?? "")")
+                for preset in Presets.all() {
+                    let o = try ParameterOverrides.decodePreset(preset.data, file: preset.origin)
+                    let mark = preset.origin == "built-in" ? "" : " [\(preset.origin)]"
+                    print("\(preset.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(o.description ?? "")\(mark)")
                 }
             }
         }

@@ -1,0 +1,75 @@
+/// The built-in presets, compiled into the executable so an installed `render` has them wherever
+/// it lives. `presets/NAME.json` in the checkout are readable mirrors of these texts (a test checks
+/// they match byte for byte): change a preset here, then copy its text there.
+public enum BuiltinPresets {
+    public static let all: [(name: String, json: String)] = [
+        ("classic", #"""
+            {
+              "description": "DeepDream's classic look: dog faces, extra eyes and noses, fur (block10).",
+              "layers": ["block10"],
+              "objective": "l2",
+              "octaves": "-3..0",
+              "steps": 25,
+              "stepSize": 0.01
+            }
+            """#),
+        ("deep", #"""
+            {
+              "description": "Strong and busy: faces and ornaments everywhere, from block10 and block12 over five octaves.",
+              "layers": ["block10", "block12"],
+              "objective": "l2",
+              "octaves": "-4..0",
+              "steps": 40,
+              "stepSize": 0.01
+            }
+            """#),
+        ("subtle", #"""
+            {
+              "description": "A light touch: ornament textures and faint faces from block12; the photo stays readable.",
+              "layers": ["block12"],
+              "objective": "l2",
+              "octaves": "-3..0",
+              "steps": 8,
+              "stepSize": 0.01
+            }
+            """#),
+        ("swirl", #"""
+            {
+              "description": "Psychedelic spirals and eye rings: block6 with the mean objective.",
+              "layers": ["block6"],
+              "objective": "mean",
+              "octaves": "-3..0",
+              "steps": 25,
+              "stepSize": 0.01
+            }
+            """#),
+        ("video", #"""
+            {
+              "description": "For videos: the classic look on the first frame, then a short dream per frame on top of the carried one.",
+              "layers": ["block10"],
+              "objective": "l2",
+              "octaves": "-3..0",
+              "steps": 15,
+              "stepSize": 0.01,
+              "frameOctaves": "-1..0",
+              "frameSteps": 5,
+              "blend": 0.85,
+              "flow": true
+            }
+            """#),
+        ("zoom", #"""
+            {
+              "description": "For infinite zoom loops: a few steps per frame, so fresh detail keeps growing without saturating.",
+              "layers": ["block10"],
+              "objective": "l2",
+              "octaves": "-2..0",
+              "steps": 15,
+              "stepSize": 0.01,
+              "zoom": 1.15,
+              "rotate": 0,
+              "zoomSteps": 4,
+              "zoomOctaves": "0..0"
+            }
+            """#),
+    ]
+}
