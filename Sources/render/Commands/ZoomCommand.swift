@@ -12,9 +12,11 @@ struct ZoomCommand: ParsableCommand {
             zoom factor per second (above 1 zooms in; per frame it is zoom^(1/fps)), --rotate degrees per \
             second, --drift x,y fractions of the frame per second, about the --focus point (relative \
             x,y; default the centre). Each frame moves the last dreamed frame on and dreams a few steps \
-            (--zoom-steps). --loop closes the loop: the last frames are blended towards the first frame \
-            moved back along the motion, and the seam ratio (the jump at the loop point over a median \
-            step; 1 is seamless) is printed.
+            (--zoom-steps). --loop closes the loop: every frame is blended a little more than the one \
+            before towards the first frame moved back along the motion, and the loop is written with \
+            keyframes only. The seam ratio is measured on the written video: each frame warped by \
+            the exact motion against the next, over the centre 80 %; the wrap (last to first) over \
+            the median step, 1 = seamless.
             """)
 
     @Argument(help: "Start picture: an image, or a video with --frame/--at.") var input: String
@@ -71,7 +73,10 @@ struct ZoomCommand: ParsableCommand {
             let result = try renderZoom(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
             print("wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
-            if let r = result.seamRatio { print(String(format: "loop seam ratio %.3f (1 = an ordinary step%@)", r, loop ? "" : "; add --loop to close the loop")) }
+            if let r = result.seamRatio, let largest = result.largestStep {
+                print(String(format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",
+                             r, largest, loop ? "" : "; add --loop to close the loop"))
+            }
         }
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import Video
+
+/// An outside measure of a zoom loop's seam, written apart from the renderer's `SeamMeter`: the
+/// decoded frames, each warped by the exact per-frame zoom about the centre (bilinear, in Double),
+/// compared with the next over the centre 80 % (mean squared difference, RGB in [0, 1]); the
+/// wrap compares the last frame with the first.
+public enum LoopSeam {
+    public struct Result {
+        public var steps: [Double]
+        public var wrap: Double
+        public var median: Double { steps.sorted()[steps.count / 2] }
+        public var seamRatio: Double { wrap / median }
+        public var largestRatio: Double { max(wrap, steps.max() ?? 0) / median }
+    }
+
+    public static func measure(path: String, zoomPerSecond: Double, fps: Double) throws -> Result {
+        let reader = try VideoReader(path: path)
+        var frames: [RGBImage] = []
+        while let f = try reader.nextFrame() { frames.append(f.image) }
+        let s = pow(zoomPerSecond, 1 / fps)
+        func error(_ a: RGBImage, _ b: RGBImage) -> Double {
+            let (w, h) = (a.width, a.height)
+            let cx = Double(w) / 2 - 0.5, cy = Double(h) / 2 - 0.5
+            let bx = Int((Double(w) * 0.1).rounded()), by = Int((Double(h) * 0.1).rounded())
+            var sum = 0.0, n = 0
+            for y in by..<(h - by) {
+                for x in bx..<(w - bx) {
+                    let u = cx + (Double(x) - cx) / s, v = cy + (Double(y) - cy) / s
+                    let x0 = min(max(Int(u.rounded(.down)), 0), w - 2), y0 = min(max(Int(v.rounded(.down)), 0), h - 2)
+                    let fx = u - Double(x0), fy = v - Double(y0)
+                    for c in 0..<3 {
+                        func p(_ xx: Int, _ yy: Int) -> Double { Double(a.pixels[(yy * w + xx) * 3 + c]) / 255 }
+                        let top = p(x0, y0) * (1 - fx) + p(x0 + 1, y0) * fx
+                        let bottom = p(x0, y0 + 1) * (1 - fx) + p(x0 + 1, y0 + 1) * fx
+                        let d = top * (1 - fy) + bottom * fy - Double(b.pixels[(y * w + x) * 3 + c]) / 255
+                        sum += d * d; n += 1
+                    }
+                }
+            }
+            return sum / Double(max(n, 1))
+        }
+        let steps = (0..<(frames.count - 1)).map { error(frames[$0], frames[$0 + 1]) }
+        return Result(steps: steps, wrap: error(frames[frames.count - 1], frames[0]))
+    }
+}

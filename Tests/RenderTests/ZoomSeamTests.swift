@@ -1,0 +1,41 @@
+import Foundation
+import TestSupport
+import Video
+import XCTest
+
+/// A `--loop` zoom closes without a bump, by a measure taken from the written video outside the
+/// renderer (`LoopSeam`): the wrap within 1.2x the median step, no step over 1.5x, at 12, 24 and
+/// 30 fps and 2–10 s loops; and the renderer prints the same measure.
+final class ZoomSeamTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = try SyntheticMedia.temporaryDirectory("render-seam")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// With the real model and picture: a tiny random network adds no lasting detail, so its zoom
+    /// only ever softens and no loop of it is in a steady state to close.
+    func testLoopSeamIsAnOrdinaryStepAtCommonRatesAndLengths() throws {
+        guard let picture = ImageNetInput.samplePath("chelsea.png") else { throw XCTSkip("samples/chelsea.png is not fetched (run samples/fetch)") }
+        for (fps, seconds) in [(12.0, 2.0), (24.0, 4.0), (12.0, 10.0), (30.0, 10.0)] {
+            let out = dir + "/loop-\(Int(fps))-\(Int(seconds)).mp4"
+            let r = try runRender(["zoom", picture, "-o", out, "--preset", "zoom", "--width", "160", "--duration", "\(seconds)",
+                                   "--fps", "\(fps)", "--zoom", "1.5", "--loop", "--seed", "1", "--quiet"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let m = try LoopSeam.measure(path: out, zoomPerSecond: 1.5, fps: fps)
+            let label = "\(fps) fps, \(seconds) s"
+            print("\(label): seam \(m.seamRatio), largest step \(m.largestRatio) (median step \(m.median))")
+            XCTAssertEqual(m.steps.count + 1, Int(fps * seconds), label)
+            XCTAssertLessThanOrEqual(m.seamRatio, 1.2, "\(label): the wrap over the median step")
+            XCTAssertLessThanOrEqual(m.largestRatio, 1.5, "\(label): the largest step over the median")
+            // The renderer's printed ratio is this measure.
+            let printed = r.stdout.split(separator: "\n").first { $0.hasPrefix("loop seam ratio") }
+            let value = printed.flatMap { Double($0.split(separator: " ")[3]) }
+            XCTAssertEqual(try XCTUnwrap(value, r.stdout), m.seamRatio, accuracy: 0.002, label)
+        }
+    }
+}
