@@ -85,9 +85,13 @@ final class ReproducibilityTests: XCTestCase {
             process.waitUntilExit()
             XCTAssertEqual(process.terminationReason, .uncaughtSignal)
             XCTAssertFalse(FileManager.default.fileExists(atPath: resumed), "nothing at the destination after a kill")
+            // As a kill during the final encode leaves it: a hidden partial output beside the destination.
+            let stale = dir + "/.\(name)-resumed.mp4.partial-1-2"
+            FileManager.default.createFile(atPath: stale, contents: Data("half".utf8))
             r = try runRender(args(clip, resumed) + ["--resume"])
             XCTAssertEqual(r.status, 0, r.stderr)
             try assertSameFrames(full, resumed, what: "\(name) killed and resumed")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "the killed run's partial output is cleaned up")
         }
     }
 

@@ -60,6 +60,11 @@ final class ResumableOutput {
             state = CheckpointState(fingerprint: fingerprint, framesDone: 0, segments: [], rng: 0, times: [])
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A run killed during its final encode leaves its hidden partial output beside the destination.
+        let hidden = "." + URL(fileURLWithPath: destination).lastPathComponent + ".partial-"
+        for f in (try? fm.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? [] where f.hasPrefix(hidden) {
+            try? fm.removeItem(atPath: (parent.isEmpty ? "." : parent) + "/" + f)
+        }
         // Segments written after the last checkpoint belong to no state: drop them.
         for f in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where f.hasPrefix("segment-") && !state.segments.contains(f) {
             try? fm.removeItem(at: directory.appendingPathComponent(f))
