@@ -9,7 +9,7 @@ struct Render: ParsableCommand {
         abstract: "Reverie: dream videos, zoom loops and stills with DeepDream.",
         version: "0.1.0",
         subcommands: [
-            VideoCommand.self, ZoomCommand.self, ImageCommand.self, LayersCommand.self, PresetsCommand.self,
+            VideoCommand.self, JoinCommand.self, FarmCommand.self, ZoomCommand.self, ImageCommand.self, LayersCommand.self, PresetsCommand.self,
             ProbeCommand.self, ScoreCommand.self, ModelCommand.self,
         ])
 

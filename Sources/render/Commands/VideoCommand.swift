@@ -33,10 +33,17 @@ struct VideoCommand: ParsableCommand {
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?
     @Option(help: "Tile roll per frame: fixed (the same offsets every frame; measured to flicker less) or varying.")
     var roll: RollMode = .fixed
+    @Option(help: "Render only chunk K of N (K from 0) into OUT.parts/, for `render join OUT` (see `render farm`).")
+    var chunk: String?
+    @Option(help: "Seconds dreamed before a chunk's first frame to build up the carried dream (not written).")
+    var warmup: Double = Chunk.defaultWarmup
     @OptionGroup var out: OutputOptions
     @OptionGroup var dream: DreamOptions
 
-    func validate() throws { try out.validate() }
+    func validate() throws {
+        try out.validate()
+        if let chunk { _ = try Chunk(parsing: chunk, warmup: warmup) }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -48,8 +55,18 @@ struct VideoCommand: ParsableCommand {
             let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
             let progress = Progress(quiet: dream.quiet)
             let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+            let part = try chunk.map { try Chunk(parsing: $0, warmup: warmup) }
+            let destination = part.map { Chunk.partPath(of: out.output, index: $0.index, count: $0.count) } ?? out.output
+            if let part {
+                try FileManager.default.createDirectory(atPath: Chunk.partsFolder(of: out.output), withIntermediateDirectories: true)
+                // A requeued task whose part is already written has nothing to do.
+                if !out.overwrite, FileManager.default.fileExists(atPath: destination) {
+                    print("\(destination): chunk \(part.index)/\(part.count) is already rendered (--overwrite renders it again)")
+                    return
+                }
+            }
             var job = VideoJob(
-                input: input, output: out.output, parameters: parameters,
+                input: input, output: destination, parameters: parameters,
                 record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
                                      model: dream.model ?? "default:efficientnet-lite0", source: input))
             job.start = start
@@ -60,10 +77,11 @@ struct VideoCommand: ParsableCommand {
             job.stopAfter = out.stopAfter
             job.checkpointEvery = out.checkpointEvery
             job.fixedRoll = roll == .fixed
+            job.chunk = part
             Interrupt.install()
             let result = try renderVideo(job, network: network, progress: progress)
             let minutes = progress.elapsed / 60
-            print("wrote \(out.output): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
+            print("wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
             print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
         }
     }

@@ -17,6 +17,8 @@ struct VideoJob {
     var checkpointEvery = 10             // frames
     var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
     var fixedRoll = true                 // every frame rolls its tiles by the same offsets
+    /// One chunk of a render split for many machines (`output` is then the chunk's part file).
+    var chunk: Chunk? = nil
 }
 
 struct VideoResult {
@@ -35,10 +37,16 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     }
     if let d = job.duration, d <= 0 { throw DreamError("--duration must be positive, got \(d)") }
     let size = workingSize(of: RGBImage(width: info.width, height: info.height), width: job.parameters.width)
-    let expected = max(1, Int((min(end, info.duration) - job.start) * info.frameRate.value + 0.5))
+    // Seconds of the range (from `start`) whose frames are written, and seconds before them that are
+    // dreamed for the carry but not written: the whole range, or one chunk's part and its warm-up.
+    let length = min(end, info.duration) - job.start
+    let writtenRange = job.chunk?.written(ofRangeLength: length) ?? 0..<Double.infinity
+    let warmup = job.chunk?.warmup ?? 0
+    let expected = max(1, Int((min(length, writtenRange.upperBound) - writtenRange.lowerBound) * info.frameRate.value + 0.5))
+    let fingerprint = try fingerprint(job, info: info)
 
     let output = try ResumableOutput(
-        destination: job.output, fingerprint: try fingerprint(job, info: info),
+        destination: job.output, fingerprint: fingerprint + (job.chunk.map { "|\($0.index)/\($0.count)|\($0.warmup)" } ?? ""),
         width: size.width, height: size.height, frameRate: info.frameRate,
         resume: job.resume, overwrite: job.overwrite)
     let dreamer = Dreamer(model: network)
@@ -57,24 +65,31 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         progress.say("resuming \(job.output) at frame \(done + 1)")
     }
 
-    if job.start > 0 { try reader.seek(toSeconds: job.start) }
-    var index = 0
+    // Dreaming starts at the warm-up before the written part (the range's start without chunks).
+    let dreamFrom = job.start + max(0, writtenRange.lowerBound - warmup)
+    if dreamFrom > 0 { try reader.seek(toSeconds: dreamFrom) }
+    var index = 0                              // frames written (or replayed) so far
     let began = Date()
     let written = try output.writtenFrames()   // on resume: replayed into the coherence meter
     var lastSource: Tensor? = nil
-    while let frame = try reader.nextFrame(), frame.seconds < end - 1e-9 {
-        defer { index += 1 }
+    while let frame = try reader.nextFrame(), frame.seconds < min(end, job.start + writtenRange.upperBound) - 1e-9 {
+        let writes = frame.seconds - job.start >= writtenRange.lowerBound - 1e-9
         let source = resize(tensor(from: frame.image), height: size.height, width: size.width, interpolation: .bicubic)
-        if index < done {    // dreamed before the checkpoint
+        if done > 0 && !writes {   // a warm-up frame whose effect the checkpoint's carry already holds
+            lastSource = source
+            continue
+        }
+        if writes && index < done {    // dreamed before the checkpoint
             guard let image = try written.next() else { throw DreamError("\(job.output).reverie-resume: a segment is missing frames") }
             meter.add(source: source, output: tensor(from: image))
             lastSource = source
+            index += 1
             continue
         }
         let dreamed: Tensor
         let report = { (p: DreamProgress) in
             let f = (Double(index - done) + p.fraction) / Double(max(expected - done, 1))
-            progress.update(fraction: f, "frame \(index + 1)/\(expected)\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")")
+            progress.update(fraction: max(0, f), "\(writes ? "frame \(index + 1)/\(expected)" : "warm-up")\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")")
         }
         // One flow estimate per frame pair serves the carry and the coherence meter.
         let motion = lastSource.map { OpticalFlow.motion(from: $0, to: source) }
@@ -88,10 +103,12 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         } else {
             dreamed = try dreamer.dream(source, parameters: job.parameters, rng: &rng, progress: report)
         }
-        meter.add(source: source, output: dreamed, motion: motion)
         previous = (source, dreamed)
+        guard writes else { continue }
+        meter.add(source: source, output: dreamed, motion: motion)
         try output.append(rgbImage(from: dreamed), seconds: max(0, frame.seconds - job.start))
-        let framesDone = index + 1
+        index += 1
+        let framesDone = index
         if framesDone % job.checkpointEvery == 0 || Interrupt.requested {
             try output.checkpoint(framesDone: framesDone, rng: rng, carry: ["source": source, "dream": dreamed])
         }
@@ -106,10 +123,14 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     let lastTime = output.state.times.last ?? 0
     var settings = job.encoder
     settings.timeBase = info.timeBase   // exact source timestamps, variable frame rate included
+    var metadata = ["reverie": try job.record.json()]
+    if let chunk = job.chunk {   // a part gets its audio at the join
+        let label = Chunk.Label(chunk: chunk, render: fingerprint, source: job.input, start: job.start, length: length)
+        metadata[Chunk.metadataKey] = String(decoding: try JSONEncoder().encode(label), as: UTF8.self)
+    }
     try output.encode(
-        settings: settings, audioFrom: info.audio.isEmpty ? nil : job.input,
-        audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value),
-        metadata: ["reverie": try job.record.json()])
+        settings: settings, audioFrom: info.audio.isEmpty || job.chunk != nil ? nil : job.input,
+        audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value), metadata: metadata)
     return VideoResult(frames: index, dreamedNow: index - done, seconds: lastTime, score: meter.score)
 }
 
