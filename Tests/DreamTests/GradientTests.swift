@@ -1,4 +1,4 @@
-@testable import Dream
+@_spi(Benchmarks) @testable import Dream
 import TestSupport
 import XCTest
 

@@ -2,16 +2,25 @@
 import Foundation
 import XCTest
 
-/// The engine's worker pool keeps `concurrentPerform`'s contract: every iteration runs exactly once
-/// before the call returns, whether the worker is spinning, asleep, or the pool is already in use.
-/// (Each counter belongs to one iteration, so plain increments race only if the contract breaks.)
+/// `parallelFor` keeps its contract: every item runs exactly once before the call returns, whether
+/// the worker is spinning, asleep, or the pool is already in use, and no two items of one task run at
+/// the same time. (Each counter belongs to one item or task, so plain writes race only if the
+/// contract breaks.)
 final class WorkerPoolTests: XCTestCase {
     func testEveryIterationRunsOnceBackToBackAfterSleepNestedAndFromTwoThreads() {
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * 8 * 16)
-        defer { counts.deallocate() }
+        let inUse = UnsafeMutablePointer<Int>.allocate(capacity: Parallel.tasks)
+        inUse.initialize(repeating: 0, count: Parallel.tasks)
+        defer { counts.deallocate(); inUse.deallocate() }
         func check(_ n: Int, _ label: String) {
             counts.initialize(repeating: 0, count: n)
-            parallelPerform(iterations: n) { i in counts[i] += 1 }
+            parallelFor(n) { task, i in
+                XCTAssertLessThan(task, Parallel.tasks)
+                XCTAssertEqual(inUse[task], 0, "two items of task \(task) at once")
+                inUse[task] = 1
+                counts[i] += 1
+                inUse[task] = 0
+            }
             for i in 0..<n where counts[i] != 1 { XCTFail("\(label): iteration \(i) ran \(counts[i]) times"); return }
         }
         // Back to back: the worker is spinning between regions.
@@ -23,8 +32,8 @@ final class WorkerPoolTests: XCTestCase {
         counts.initialize(repeating: 0, count: 2 * 8 * 16)
         DispatchQueue.concurrentPerform(iterations: 2) { caller in
             for _ in 0..<200 {
-                parallelPerform(iterations: 8) { i in
-                    parallelPerform(iterations: 16) { j in counts[caller * 128 + i * 16 + j] += 1 }
+                parallelFor(8) { _, i in
+                    parallelFor(16) { _, j in counts[caller * 128 + i * 16 + j] += 1 }
                 }
             }
         }

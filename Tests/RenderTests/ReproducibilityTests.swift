@@ -87,7 +87,7 @@ final class ReproducibilityTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: resumed), "nothing at the destination after a kill")
             // As a kill during the final encode leaves it: a hidden partial output beside the destination.
             let stale = dir + "/.\(name)-resumed.mp4.partial-1-2"
-            FileManager.default.createFile(atPath: stale, contents: Data("half".utf8))
+            _ = FileManager.default.createFile(atPath: stale, contents: Data("half".utf8))
             r = try runRender(args(clip, resumed) + ["--resume"])
             XCTAssertEqual(r.status, 0, r.stderr)
             try assertSameFrames(full, resumed, what: "\(name) killed and resumed")
@@ -139,7 +139,7 @@ func startRender(_ arguments: [String], stderrPath: String? = nil) throws -> Pro
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
     if let stderrPath {
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
     } else {
         process.standardError = FileHandle.nullDevice

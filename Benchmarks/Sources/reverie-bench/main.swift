@@ -1,4 +1,4 @@
-import Dream
+@_spi(Benchmarks) import Dream
 import Foundation
 
 // reverie-bench [--model PATH] [--layer block10] [--runs 7] [--sizes 224x224,512x512,1280x720] [--no-profile] [--no-fuse]

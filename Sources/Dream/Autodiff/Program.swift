@@ -81,22 +81,6 @@ struct Program {
         for st in steps { for v in st.inputs { uses[v] += 1 } }
     }
 
-    /// Conv node index → index of the Clip that alone consumes its output (fused).
-    /// Why: depthwise convs clamp as they store (free); other convs clamp their output in place
-    /// (one pass less, one activation buffer less); the pullback masks dy with the output.
-    static func fusableClips(_ graph: Graph, keep: Set<String>) -> [Int: Int] {
-        var uses = [String: [Int]]()
-        for (i, node) in graph.nodes.enumerated() { for x in node.inputs { uses[x, default: []].append(i) } }
-        var fused = [Int: Int]()
-        for (i, node) in graph.nodes.enumerated() {
-            guard case .conv = node.op, !keep.contains(node.output), !graph.outputs.contains(node.output),
-                  let users = uses[node.output], users.count == 1, users[0] > i,
-                  case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1 else { continue }
-            fused[i] = users[0]
-        }
-        return fused
-    }
-
     private static func buffer(_ t: Tensor) -> Buffer { let b = Buffer(count: t.count); b.copy(from: t); return b }
 
     /// Static checks of a node's parameters and operand count.

@@ -36,7 +36,7 @@ func polynomialExpansion(_ f: [Float], width w: Int, height h: Int, sigma: Float
         r.withUnsafeMutableBufferPointer { dst in
             let out = dst.baseAddress!, s = src.baseAddress!
             g.withUnsafeBufferPointer { g in
-                parallelPerform(iterations: h) { y in
+                parallelFor(h) { _, y in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: w + 2 * n) { row in
                         for x in 0..<(w + 2 * n) { row[x] = s[y * w + min(max(x - n, 0), w - 1)] }
                         for x in 0..<w {
@@ -59,7 +59,7 @@ func polynomialExpansion(_ f: [Float], width w: Int, height h: Int, sigma: Float
     r.withUnsafeBufferPointer { src in
         planes.withUnsafeMutableBufferPointer { dst in
             let out = dst.baseAddress!, s = src.baseAddress!
-            parallelPerform(iterations: h) { y in
+            parallelFor(h) { _, y in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * w) { m in
                     let m = m.baseAddress!
                     m.initialize(repeating: 0, count: 6 * w)

@@ -24,7 +24,7 @@ func farnebackMatrices(
     dy.withUnsafeBufferPointer { dy in
     m.withUnsafeMutableBufferPointer { dst in
         let out = dst.baseAddress!, a1 = a1.baseAddress!, a2 = a2.baseAddress!
-        parallelPerform(iterations: h) { y in
+        parallelFor(h) { _, y in
             for x in 0..<w {
                 let i = y * w + x
                 let fx = Float(x) + dx[i], fy = Float(y) + dy[i]
@@ -73,7 +73,7 @@ func solveFlow(
     dx.withUnsafeMutableBufferPointer { dxp in
     dy.withUnsafeMutableBufferPointer { dyp in
         let m = m.baseAddress!, dx = dxp.baseAddress!, dy = dyp.baseAddress!
-        parallelPerform(iterations: h) { y in
+        parallelFor(h) { _, y in
             for i in (y * w)..<((y + 1) * w) {
                 let g11 = m[i], g12 = m[count + i], g22 = m[2 * count + i], h1 = m[3 * count + i], h2 = m[4 * count + i]
                 let det = g11 * g22 - g12 * g12 + regularisation
@@ -95,7 +95,7 @@ func gaussianBlur(_ data: [Float], planes: Int, width w: Int, height h: Int, sig
     data.withUnsafeBufferPointer { src in
         tmp.withUnsafeMutableBufferPointer { dst in
             let t = dst.baseAddress!, s = src.baseAddress!
-            parallelPerform(iterations: planes * h) { row in
+            parallelFor(planes * h) { _, row in
                 let base = row * w
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: w + 2 * n) { padded in
                     for x in 0..<(w + 2 * n) { padded[x] = s[base + min(max(x - n, 0), w - 1)] }
@@ -111,7 +111,7 @@ func gaussianBlur(_ data: [Float], planes: Int, width w: Int, height h: Int, sig
     tmp.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             let o = dst.baseAddress!, s = src.baseAddress!
-            parallelPerform(iterations: planes * h) { row in
+            parallelFor(planes * h) { _, row in
                 let plane = row / h, y = row % h, base = plane * w * h
                 let orow = o + base + y * w
                 for k in 0...(2 * n) {

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// OpenBLAS's worker threads busy-wait (a `sched_yield` loop) for 2^28 cycles, about 0.1 s, after
@@ -12,6 +13,21 @@ import Foundation
 /// calls this first thing: if the variable is unset it sets it and re-executes itself (same
 /// arguments); a value the user set is kept. On any failure it carries on unchanged.
 public enum BLASThreads {
+    /// OpenBLAS's thread count for the process, set once (by the first Network): one per core.
+    static let configure: Void = { openblas_set_num_threads(Int32(Parallel.tasks)) }()
+
+    /// Runs `body` with OpenBLAS single-threaded: for parallel regions whose tasks each call sgemm,
+    /// so each core's sgemm, with whatever fill or clamp the task does around it, runs on that core's
+    /// L2 and never hands work to an OpenBLAS thread (whose wake-up and join cost 10–50 µs a call, and
+    /// whose split of C does not match the task's passes over it). The whole-image sgemms elsewhere
+    /// keep OpenBLAS's own threads (Conv2D.swift says where each wins).
+    static func singleThreaded(_ body: () -> Void) {
+        let saved = openblas_get_num_threads()
+        if saved != 1 { openblas_set_num_threads(1) }
+        defer { if saved != 1 { openblas_set_num_threads(saved) } }
+        body()
+    }
+
     public static let timeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
 
     public static func restartWithShortSpinIfNeeded() {

@@ -13,7 +13,7 @@
 /// single-group conv, the whole im2col matrix for a grouped one.
 func convColumnCount(_ g: ConvGeometry) -> Int {
     if g.isPointwise { return 0 }
-    if g.groups == 1 { return gemmWorkers * g.colRows * convBandRows(g) * g.outW }
+    if g.groups == 1 { return Parallel.tasks * g.colRows * convBandRows(g) * g.outW }
     return g.inC * g.kH * g.kW * g.outPlane
 }
 
@@ -85,7 +85,7 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
     let plane = g.outPlane
     if pointwiseSplitPays(m: g.outC, n: plane, k: g.inC) {
-        columnHalves(plane) { j0, width in
+        columnParts(plane) { j0, width in
             if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
             gemm(transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
                  beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
@@ -105,7 +105,7 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
 }
 
 /// One image of a pointwise conv, by column blocks: pass b clamps block b−1 and fills block b with the
-/// bias (rows split over the 2 cores), then one sgemm (both cores) computes block b.
+/// bias (rows split over the cores), then one sgemm (both cores) computes block b.
 private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
     let plane = g.outPlane, cols = pointwiseBlockColumns(outC: g.outC)
@@ -113,8 +113,8 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
     let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
     for b in 0...blocks {
         let j0 = b * cols, width = min(cols, plane - j0), jp = j0 - cols, prevWidth = min(cols, plane - jp)
-        parallelFor(2) { h in
-            for o in (h * g.outC / 2)..<((h + 1) * g.outC / 2) {
+        parallelFor(Parallel.tasks) { _, h in
+            for o in (h * g.outC / Parallel.tasks)..<((h + 1) * g.outC / Parallel.tasks) {
                 let row = y + o * plane
                 if clip != nil && b > 0 { clamp(row + jp, count: prevWidth, lo: lo, hi: hi) }
                 if b < blocks, let bias { (row + j0).update(repeating: bias[o], count: width) }
@@ -136,7 +136,7 @@ private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weig
                                dx: UnsafeMutablePointer<Float>) {
     let plane = g.outPlane
     if plane >= 512 {
-        columnHalves(plane) { j0, width in
+        columnParts(plane) { j0, width in
             gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
                  beta: 1, c: dx + j0, ldc: plane)
         }
@@ -171,7 +171,7 @@ private func bandedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: U
                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
                            clip: (lo: Float, hi: Float)?) {
     let plane = g.outPlane, k = g.colRows, rows = convBandRows(g)
-    parallelGemms((g.outH + rows - 1) / rows) { w, b in
+    BLASThreads.singleThreaded { parallelFor((g.outH + rows - 1) / rows) { w, b in
         let band = (b * rows)..<min(g.outH, (b + 1) * rows)
         let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
         im2colBand(g, image: x, rows: band, col: c)
@@ -179,7 +179,7 @@ private func bandedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: U
         gemm(transA: false, transB: false, m: g.outC, n: width, k: k, a: weight, lda: k, b: c, ldb: width,
              beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
         if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
-    }
+    } }
 }
 
 private func bandedBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -187,14 +187,14 @@ private func bandedBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight:
     let plane = g.outPlane, k = g.colRows, rows = convBandRows(g), bands = (g.outH + rows - 1) / rows
     // Bands next to each other add into shared image rows: even bands first, then odd ones.
     for parity in 0..<2 {
-        parallelGemms((bands - parity + 1) / 2) { w, i in
+        BLASThreads.singleThreaded { parallelFor((bands - parity + 1) / 2) { w, i in
             let b = 2 * i + parity
             let band = (b * rows)..<min(g.outH, (b + 1) * rows)
             let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
             gemm(transA: true, transB: false, m: k, n: width, k: g.outC, a: weight, lda: k, b: dy + j0, ldb: plane,
                  beta: 0, c: c, ldc: width)
             col2imAddBand(g, col: c, rows: band, image: dx)
-        }
+        } }
     }
 }
 

@@ -79,7 +79,7 @@ func sigmoidBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: Unsa
 /// x, y: (outer, C, inner) with outer = N, inner = spatial size.
 func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
             scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
-    parallelFor(outer * channels) { p in
+    parallelFor(outer * channels) { _, p in
         let c = p % channels, a = scale[c], b = shift[c]
         for i in p * inner..<(p + 1) * inner { y[i] = x[i] * a + b }
     }
@@ -87,7 +87,7 @@ func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: 
 
 func affineBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
                     scale: UnsafePointer<Float>) {
-    parallelFor(outer * channels) { p in
+    parallelFor(outer * channels) { _, p in
         let a = scale[p % channels]
         for i in p * inner..<(p + 1) * inner { dx[i] += dy[i] * a }
     }

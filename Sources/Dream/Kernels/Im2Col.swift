@@ -7,7 +7,7 @@
 
 /// The whole im2col matrix (cols = outH·outW), rows spread over the cores.
 func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
-    parallelFor(g.inC * g.kH * g.kW) { r in im2colRow(g, r, image: image, rows: 0..<g.outH, dst: col + r * g.outPlane) }
+    parallelFor(g.inC * g.kH * g.kW) { _, r in im2colRow(g, r, image: image, rows: 0..<g.outH, dst: col + r * g.outPlane) }
 }
 
 /// Rows of im2col for output rows `rows` (cols = rows.count·outW), on the calling core.
@@ -50,7 +50,7 @@ private func im2colRow(_ g: ConvGeometry, _ r: Int, image: UnsafePointer<Float>,
 /// The whole col2im (cols = outH·outW), channels spread over the cores.
 func col2imAdd(_ g: ConvGeometry, col: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>) {
     // One task per channel: all rows of a channel write to the same image plane.
-    parallelFor(g.inC) { c in col2imChannel(g, c, col: col, rows: 0..<g.outH, image: image) }
+    parallelFor(g.inC) { _, c in col2imChannel(g, c, col: col, rows: 0..<g.outH, image: image) }
 }
 
 /// col2im of a band of output rows `rows` (cols = rows.count·outW), on the calling core. It adds into

@@ -78,8 +78,8 @@ struct InvertedResidual {
 
     var scratchCount: Int {
         let d = depthwise.g
-        return splitsChannels ? d.inC * ((expand == nil ? 0 : d.inPlane) + d.outPlane) + gemmWorkers * DepthwiseRows.ringCount(d)
-                              : gemmWorkers * workerFloats
+        return splitsChannels ? d.inC * ((expand == nil ? 0 : d.inPlane) + d.outPlane) + Parallel.tasks * DepthwiseRows.ringCount(d)
+                              : Parallel.tasks * workerFloats
     }
 
     func stripeRows(_ i: Int) -> Range<Int> {
@@ -99,7 +99,7 @@ struct InvertedResidual {
         let ce = dg.inC, cout = project.g.outC
         let span = (dg.kH - 1) * dg.dilH + 1
         let windowStride = windowRows * w, bandStride = bandRows * wo
-        parallelGemms(stripes) { worker, stripe in
+        BLASThreads.singleThreaded { parallelFor(stripes) { worker, stripe in
             let window = scratch + worker * workerFloats
             let band = window + ce * windowStride, ring = band + ce * bandStride
             let dw = DepthwiseRows(dg, weight: depthwise.weight, bias: depthwise.bias, clip: depthwise.clip,
@@ -150,7 +150,7 @@ struct InvertedResidual {
                                count: (r1 - r0) * wo, y: y, residual: residual)
                 r0 = r1
             }
-        }
+        } }
     }
 
     /// Channel split: each core takes chunks of E's channels (expand sgemm over the whole plane, then
@@ -164,7 +164,7 @@ struct InvertedResidual {
         let rings = scratch + ce * ((expand == nil ? 0 : plane) + outPlane)
         // Chunks of 8 channels or more, ~4 per core, so a slower core takes fewer.
         let chunk = max(8, (ce + 7) / 8), chunks = (ce + chunk - 1) / chunk
-        parallelGemms(chunks) { worker, i in
+        BLASThreads.singleThreaded { parallelFor(chunks) { worker, i in
             let c0 = i * chunk, c1 = min(ce, c0 + chunk)
             if let expand, let e {
                 expandRows(expand, channels: c0..<c1, x: x, ldx: plane, into: e + c0 * plane, ldw: plane, columns: plane)
@@ -173,15 +173,15 @@ struct InvertedResidual {
                                    ring: rings + worker * DepthwiseRows.ringCount(dg), zeroRing: true)
             let src = e.map { UnsafePointer($0) } ?? x
             for c in c0..<c1 { dw.run(channel: c, input: src + c * plane, output: d + c * outPlane, rows: 0..<dg.outH) }
-        }
+        } }
         // The project by column ranges, all outputs each: a range of rows of W_p would make every
         // call pack all of D (OpenBLAS packs its wide operand per call); 4 ranges so a slower core takes fewer.
         let columns = ((outPlane + 3) / 4 + 15) & ~15, ranges = (outPlane + columns - 1) / columns
-        parallelGemms(ranges) { _, i in
+        BLASThreads.singleThreaded { parallelFor(ranges) { _, i in
             let j0 = i * columns
             projectColumns(d: d + j0, ldd: outPlane, outputs: 0..<cout, from: j0, count: min(columns, outPlane - j0), y: y,
                            residual: residual)
-        }
+        } }
     }
 
     /// y[o, from..<from+count] = W_p[o]·D (+ bias, + residual) for o in `outputs`; D's first column is

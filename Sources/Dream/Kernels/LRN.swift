@@ -15,7 +15,7 @@ private func lrnScale(_ x: UnsafePointer<Float>, c: Int, channels: Int, plane: I
 
 func lrn(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int,
          size: Int, alpha: Float, beta: Float, bias: Float) {
-    parallelFor(batch * channels) { p in
+    parallelFor(batch * channels) { _, p in
         let n = p / channels, c = p % channels
         let xn = x + n * channels * plane
         for i in 0..<plane {
@@ -27,7 +27,7 @@ func lrn(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int
 
 func lrnBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                  batch: Int, channels: Int, plane: Int, size: Int, alpha: Float, beta: Float, bias: Float) {
-    parallelFor(batch * channels) { p in
+    parallelFor(batch * channels) { _, p in
         let n = p / channels, j = p % channels
         let xn = x + n * channels * plane, dyn = dy + n * channels * plane
         // Channels c whose window contains j: c − ⌊(size−1)/2⌋ ≤ j ≤ c + ⌈(size−1)/2⌉.

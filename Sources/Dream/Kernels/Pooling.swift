@@ -6,7 +6,7 @@
 ///   globalAveragePool: (N, C, H, W) → (N, C, 1, 1); backward dx += dy / (H·W)
 
 func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
-    parallelFor(g.batch * g.inC) { p in
+    parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, arg = argmax + p * g.outPlane
         for oy in 0..<g.outH {
             for ox in 0..<g.outW {
@@ -29,7 +29,7 @@ func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer
 }
 
 func maxPoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, dx: UnsafeMutablePointer<Float>) {
-    parallelFor(g.batch * g.inC) { p in
+    parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, arg = argmax + p * g.outPlane, dst = dx + p * g.inPlane
         for i in 0..<g.outPlane where arg[i] >= 0 { dst[Int(arg[i])] += d[i] }
     }
@@ -52,7 +52,7 @@ private func avgWindow(_ g: ConvGeometry, _ oy: Int, _ ox: Int, includePad: Bool
 }
 
 func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
-    parallelFor(g.batch * g.inC) { p in
+    parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane
         for oy in 0..<g.outH {
             for ox in 0..<g.outW {
@@ -66,7 +66,7 @@ func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePoi
 }
 
 func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
-    parallelFor(g.batch * g.inC) { p in
+    parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
         for oy in 0..<g.outH {
             for ox in 0..<g.outW {
@@ -80,7 +80,7 @@ func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: Unsafe
 
 /// planes = N·C, plane = H·W (any trailing spatial dims).
 func globalAveragePool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, plane: Int) {
-    parallelFor(planes) { p in
+    parallelFor(planes) { _, p in
         var s: Float = 0
         let src = x + p * plane
         for i in 0..<plane { s += src[i] }
@@ -89,7 +89,7 @@ func globalAveragePool(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, 
 }
 
 func globalAveragePoolBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, planes: Int, plane: Int) {
-    parallelFor(planes) { p in
+    parallelFor(planes) { _, p in
         let v = dy[p] / Float(plane), dst = dx + p * plane
         for i in 0..<plane { dst[i] += v }
     }

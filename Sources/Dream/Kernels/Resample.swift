@@ -62,7 +62,7 @@ func sourceCoordinates(width w: Int, height h: Int, _ map: (Float, Float) -> (Fl
     sx.withUnsafeMutableBufferPointer { px in
         sy.withUnsafeMutableBufferPointer { py in
             let px = px.baseAddress!, py = py.baseAddress!
-            parallelPerform(iterations: h) { y in
+            parallelFor(h) { _, y in
                 for x in 0..<w {
                     let (u, v) = map(Float(x), Float(y))
                     px[y * w + x] = u
@@ -85,7 +85,7 @@ public func warp(
         out.withUnsafeMutableBufferPointer { dst in
             let dstBase = dst.baseAddress!
             let srcBase = src.baseAddress!
-            parallelPerform(iterations: height) { y in
+            parallelFor(height) { _, y in
                 if interpolation == .bilinear {
                     // The taps and weights once per pixel, for every channel (the common case: flow
                     // warps and octave resizes); the same arithmetic as `sampleBilinear`.

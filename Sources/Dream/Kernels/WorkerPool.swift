@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Runs `body(i)` once for every i in 0..<iterations, spread over the cores, and returns when all are
-/// done: `DispatchQueue.concurrentPerform`'s contract, on the engine's own worker threads.
+/// The engine's worker threads, one per core beside the caller's: `perform(tasks:)` runs
+/// `body(t)` for t in 0..<tasks, each task exactly once and on one thread (the caller runs one or
+/// more), and returns when all are done. Only `parallelFor` (Parallel.swift) calls it.
 ///
 /// Why not GCD: its idle workers sleep, and waking one costs 20–50 µs on this 2-vCPU VM. A parallel
 /// region of the network is often shorter than that (a 14x14 depthwise conv, a small sgemm), so the
@@ -11,12 +12,8 @@ import Synchronization
 /// gradient step at 224x224 has about 60 such regions.
 /// Here a worker that finishes a region spins (yielding its core to any other runnable thread) for
 /// `spinNanoseconds` before it sleeps, so back-to-back regions start on both cores at once.
-func parallelPerform(iterations: Int, _ body: (Int) -> Void) {
-    WorkerPool.shared.perform(iterations: iterations, body)
-}
-
 final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool(workers: max(ProcessInfo.processInfo.activeProcessorCount - 1, 0))
+    static let shared = WorkerPool(workers: Parallel.tasks - 1)
 
     /// How long an idle worker waits for the next region before it sleeps: longer than the gaps
     /// between a network's kernels, short enough not to hold a core between dream steps.
@@ -45,7 +42,7 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    func perform(iterations n: Int, _ body: (Int) -> Void) {
+    func perform(tasks n: Int, _ body: (Int) -> Void) {
         if n <= 0 { return }
         if n == 1 || workers == 0 { for i in 0..<n { body(i) }; return }
         // One region at a time: a nested call, or a second thread's, uses GCD instead.

@@ -39,27 +39,3 @@ final class IndexBuffer: @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 }
-
-/// Runs `body(chunkStart, chunkEnd)` over 0..<count split in chunks on both cores.
-/// Why the minimum chunk: below ~32k floats the dispatch costs more than the work.
-@inline(__always)
-func parallelChunks(_ count: Int, minChunk: Int = 32_768, _ body: (Int, Int) -> Void) {
-    let chunks = min(max(count / minChunk, 1), 8)
-    if chunks == 1 { body(0, count); return }
-    let size = (count + chunks - 1) / chunks
-    parallelPerform(iterations: chunks) { i in
-        let lo = i * size, hi = min(count, lo + size)
-        if lo < hi { body(lo, hi) }
-    }
-}
-
-/// Runs `body(i)` for i in 0..<count on both cores (one task per index range).
-@inline(__always)
-func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-    if count <= 1 { for i in 0..<count { body(i) }; return }
-    let tasks = min(count, 8)
-    parallelPerform(iterations: tasks) { t in
-        var i = t
-        while i < count { body(i); i += tasks }
-    }
-}
