@@ -1,4 +1,4 @@
-import Dream
+@_spi(ONNX) import Dream
 import Foundation
 
 /// ONNX's own node conformance data (Debian's libonnx-testdata): one folder per case holding
@@ -11,7 +11,7 @@ public enum ONNXTestData {
     public struct Case {
         public let name: String          // folder name, e.g. "test_conv_with_strides_padding"
         public let directory: String
-        public let model: Onnx_ModelProto
+        @_spi(ONNX) public let model: Onnx_ModelProto
         public var opType: String { model.graph.node.first?.opType ?? "" }
         public var modelPath: String { directory + "/model.onnx" }
         public var dataDirectory: String { directory + "/test_data_set_0" }
@@ -49,7 +49,7 @@ public enum ONNXTestData {
     /// weights, shapes, pads and second operands are graph inputs, and freezing them exercises
     /// exactly the constant-operand path real models use. The frozen inputs stay listed as graph
     /// inputs, as in older ONNX files, which the loader must also accept.
-    public static func frozenModel(_ c: Case) throws -> Onnx_ModelProto {
+    @_spi(ONNX) public static func frozenModel(_ c: Case) throws -> Onnx_ModelProto {
         var model = c.model
         for (i, name) in runtimeInputs(c).enumerated().dropFirst() {
             var t = try ONNXLoader.readTensorProto(path: c.dataDirectory + "/input_\(i).pb")
@@ -84,7 +84,7 @@ public enum ONNXTestData {
 /// Builders for small ONNX models in tests, with the generated protobuf types.
 public enum ONNXBuild {
     /// A float initializer; `raw` stores it as little-endian raw_data instead of float_data.
-    public static func tensor(_ name: String, _ dims: [Int], _ values: [Float], raw: Bool = false) -> Onnx_TensorProto {
+    @_spi(ONNX) public static func tensor(_ name: String, _ dims: [Int], _ values: [Float], raw: Bool = false) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
         t.dims = dims.map { Int64($0) }
@@ -99,7 +99,7 @@ public enum ONNXBuild {
         return t
     }
 
-    public static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+    @_spi(ONNX) public static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
         t.dims = [Int64(values.count)]
@@ -108,23 +108,23 @@ public enum ONNXBuild {
         return t
     }
 
-    public static func attr(_ name: String, ints: [Int]) -> Onnx_AttributeProto {
+    @_spi(ONNX) public static func attr(_ name: String, ints: [Int]) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = ints.map { Int64($0) }; return a
     }
-    public static func attr(_ name: String, int: Int) -> Onnx_AttributeProto {
+    @_spi(ONNX) public static func attr(_ name: String, int: Int) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .int; a.i = Int64(int); return a
     }
-    public static func attr(_ name: String, float: Float) -> Onnx_AttributeProto {
+    @_spi(ONNX) public static func attr(_ name: String, float: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = float; return a
     }
-    public static func attr(_ name: String, string: String) -> Onnx_AttributeProto {
+    @_spi(ONNX) public static func attr(_ name: String, string: String) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .string; a.s = Data(string.utf8); return a
     }
-    public static func attr(_ name: String, tensor: Onnx_TensorProto) -> Onnx_AttributeProto {
+    @_spi(ONNX) public static func attr(_ name: String, tensor: Onnx_TensorProto) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .tensor; a.t = tensor; return a
     }
 
-    public static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String,
+    @_spi(ONNX) public static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String,
                             _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
         var n = Onnx_NodeProto()
         n.opType = op; n.input = inputs; n.output = outputs; n.name = name; n.attribute = attributes
@@ -132,7 +132,7 @@ public enum ONNXBuild {
     }
 
     /// A float tensor value; each dim is an Int (fixed) or a String (symbolic).
-    public static func value(_ name: String, _ dims: [Any]? = nil) -> Onnx_ValueInfoProto {
+    @_spi(ONNX) public static func value(_ name: String, _ dims: [Any]? = nil) -> Onnx_ValueInfoProto {
         var tt = Onnx_TypeProto.Tensor()
         tt.elemType = 1
         if let dims {
@@ -151,7 +151,7 @@ public enum ONNXBuild {
         return v
     }
 
-    public static func model(nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
+    @_spi(ONNX) public static func model(nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
                              inputs: [Onnx_ValueInfoProto], outputs: [String], opset: Int = 13,
                              metadata: [String: String] = [:]) -> Onnx_ModelProto {
         var g = Onnx_GraphProto()

@@ -1,4 +1,4 @@
-import Dream
+@_spi(ONNX) import Dream
 import Foundation
 import SwiftProtobuf
 

@@ -2,6 +2,8 @@ import Foundation
 
 /// How `VideoWriter` encodes. Defaults: H.264 CRF 18, preset medium, yuv420p.
 public struct EncoderSettings: Sendable {
+    /// The default quality (visually lossless H.264), also the command line's `--crf` default.
+    public static let defaultCRF = 18
     /// Constant rate factor (x264, VP9 and WebP): lower is better quality; 18 is visually lossless.
     public var crf: Int
     /// x264 preset (ultrafast ... veryslow); for VP9 it picks the speed.
@@ -24,7 +26,7 @@ public struct EncoderSettings: Sendable {
     /// Stored pixel shape (players stretch the width by it); nil: square pixels.
     public var sampleAspectRatio: Rational?
 
-    public init(crf: Int = 18, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
+    public init(crf: Int = EncoderSettings.defaultCRF, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
                 pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,
                 keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil) {
         self.crf = crf

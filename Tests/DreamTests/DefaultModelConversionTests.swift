@@ -1,5 +1,5 @@
 import XCTest
-import Dream
+@_spi(ONNX) import Dream
 
 /// The state dict → ONNX conversion on a synthetic EfficientNet-Lite0 state dict (right keys and
 /// shapes, made-up values): graph structure, attributes, metadata, and errors for bad checkpoints.

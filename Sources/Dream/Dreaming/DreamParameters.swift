@@ -67,7 +67,7 @@ public struct DreamParameters: Sendable, Equatable, Codable {
     public static let defaults = DreamParameters(
         layers: ["block10"], objective: .l2, octaves: OctaveRange(lowest: -3, highest: 0),
         octaveScale: 1.3, steps: 25, stepSize: 0.01, tile: 512, smoothing: 0, seed: 0, width: nil,
-        frameOctaves: OctaveRange(lowest: -1, highest: 0), frameSteps: 8, blend: 0.8, flow: true,
+        frameOctaves: OctaveRange(lowest: -1, highest: 0), frameSteps: 8, blend: 0.85, flow: true,
         zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0))
 
     public var objectiveDescription: Objective {

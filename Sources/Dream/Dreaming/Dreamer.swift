@@ -21,13 +21,27 @@ public final class Dreamer {
         self.memoryBudget = memoryBudget
     }
 
+    /// The objective of the last parameters seen, parsed once (a video dreams every frame with the
+    /// same layers), and the tile side chosen per picture size for those parameters.
+    private var parsed: (layers: [String], kind: ObjectiveKind, objective: Objective)?
+    private var tiles: [TileChoice: Int] = [:]
+    private struct TileChoice: Hashable { let width: Int, height: Int, tile: Int, layers: [String], budget: Int }
+
+    /// `parameters`' objective with its layer terms resolved against the model, parsed once.
+    func objective(_ parameters: DreamParameters) throws -> Objective {
+        if let p = parsed, p.layers == parameters.layers, p.kind == parameters.objective { return p.objective }
+        let objective = try parameters.objective(layerNames: model.layerNames)
+        parsed = (parameters.layers, parameters.objective, objective)
+        return objective
+    }
+
     /// Dreams `picture` over the given octaves with `steps` steps each (the parameters' own
     /// octaves and steps when nil). Same inputs and generator state give identical output.
     public func dream(
         _ picture: Tensor, parameters: DreamParameters, octaves: OctaveRange? = nil, steps: Int? = nil,
         rng: inout SeededGenerator, progress: ((DreamProgress) -> Void)? = nil
     ) throws -> Tensor {
-        let objective = try parameters.objective(layerNames: model.layerNames)
+        let objective = try objective(parameters)
         let (h, w) = (picture.shape[2], picture.shape[3])
         let pyramid = octaveSizes(width: w, height: h, range: octaves ?? parameters.octaves, scale: parameters.octaveScale)
         let largest = pyramid.max { $0.width * $0.height < $1.width * $1.height }!
@@ -63,7 +77,7 @@ public final class Dreamer {
 
     /// The objective's value for a picture (no tiling or roll): for tests and diagnostics.
     public func objectiveValue(_ picture: Tensor, parameters: DreamParameters) throws -> Float {
-        let objective = try parameters.objective(layerNames: model.layerNames)
+        let objective = try objective(parameters)
         let (h, w) = (picture.shape[2], picture.shape[3])
         let step = GradientStep(model: model, objective: objective, tile: max(h, w), stepSize: 0, smoothing: 0, bounds: [])
         return try step.tiledGradient(toModelSpace(picture)).0
@@ -72,7 +86,7 @@ public final class Dreamer {
     /// The gradient of the objective for a model-space image, tiled (tests compare it with the
     /// untiled one).
     public func gradient(modelSpace image: Tensor, parameters: DreamParameters, tile: Int) throws -> Tensor {
-        let step = GradientStep(model: model, objective: try parameters.objective(layerNames: model.layerNames), tile: tile,
+        let step = GradientStep(model: model, objective: try objective(parameters), tile: tile,
                                 stepSize: 0, smoothing: 0, bounds: [])
         return try step.tiledGradient(image).1
     }
@@ -86,9 +100,18 @@ public final class Dreamer {
         return network + images
     }
 
-    /// The tile side: the parameters' own if it fits the budget, else the largest that does.
+    /// The tile side: the parameters' own if it fits the budget, else the largest that does; chosen
+    /// once per picture size.
     func tileSize(for width: Int, _ height: Int, parameters: DreamParameters) throws -> Int {
-        let layers = try parameters.objective(layerNames: model.layerNames).layerNames
+        let layers = try objective(parameters).layerNames
+        let key = TileChoice(width: width, height: height, tile: parameters.tile, layers: layers, budget: memoryBudget)
+        if let t = tiles[key] { return t }
+        let t = try chooseTile(width, height, parameters: parameters, layers: layers)
+        tiles[key] = t
+        return t
+    }
+
+    private func chooseTile(_ width: Int, _ height: Int, parameters: DreamParameters, layers: [String]) throws -> Int {
         let fits = { (t: Int) in self.estimatedPeakBytes(width: width, height: height, tile: t, layers: layers) <= self.memoryBudget }
         if parameters.tile > 0 {
             guard fits(parameters.tile) else {

@@ -38,7 +38,7 @@ public enum EfficientNetLite {
 
     /// The ONNX model for EfficientNet-Lite0's ImageNet classifier, with preprocessing
     /// (x − 127) / 128 and the layer lists in metadata_props.
-    public static func lite0ONNX(from weights: TorchStateDict) throws -> Onnx_ModelProto {
+    @_spi(ONNX) public static func lite0ONNX(from weights: TorchStateDict) throws -> Onnx_ModelProto {
         var b = EfficientNetLiteONNXBuilder(weights: weights)
 
         var x = try b.conv(inputName, "_conv_stem.weight", in: 3, out: 32, kernel: 3, stride: 2, output: "stem.conv")
@@ -103,7 +103,7 @@ public enum EfficientNetLite {
 
     /// Returns `model` with extra graph outputs (float tensors of unknown shape), so a runtime
     /// that only returns graph outputs (onnxruntime) can report intermediate layers.
-    public static func exposing(_ names: [String], in model: Onnx_ModelProto) -> Onnx_ModelProto {
+    @_spi(ONNX) public static func exposing(_ names: [String], in model: Onnx_ModelProto) -> Onnx_ModelProto {
         var copy = model
         let present = Set(copy.graph.output.map(\.name))
         for name in names where !present.contains(name) {
@@ -114,7 +114,7 @@ public enum EfficientNetLite {
 
     /// Returns `model` cut after `layers`: only the nodes they depend on, and the layers as the
     /// graph outputs. For timing another runtime on exactly the work a dream objective needs.
-    public static func cut(_ model: Onnx_ModelProto, at layers: [String]) throws -> Onnx_ModelProto {
+    @_spi(ONNX) public static func cut(_ model: Onnx_ModelProto, at layers: [String]) throws -> Onnx_ModelProto {
         var needed = Set(layers)
         var kept: [Onnx_NodeProto] = []
         for node in model.graph.node.reversed() where node.output.contains(where: needed.contains) {

@@ -24,7 +24,7 @@ public enum ONNXLoader {
     }
 
     /// Reads and decodes an ONNX file without interpreting it.
-    public static func readModel(path: String) throws -> Onnx_ModelProto {
+    @_spi(ONNX) public static func readModel(path: String) throws -> Onnx_ModelProto {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ONNXError("\(path): cannot read the file (\(error.localizedDescription))")
@@ -41,7 +41,7 @@ public enum ONNXLoader {
     }
 
     /// Reads a serialized `TensorProto` file (the conformance data's input_N.pb / output_N.pb).
-    public static func readTensorProto(path: String) throws -> Onnx_TensorProto {
+    @_spi(ONNX) public static func readTensorProto(path: String) throws -> Onnx_TensorProto {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ONNXError("\(path): cannot read the file (\(error.localizedDescription))")
@@ -66,7 +66,7 @@ public enum ONNXLoader {
     /// Converts a decoded model. `name` (usually the path) prefixes every error. With
     /// `requireImageInput` false the single runtime input may have any float shape (the
     /// conformance tests feed (3, 4, 5) tensors); `inputChannels` is then dim 1 when known, else 0.
-    public static func graph(from model: Onnx_ModelProto, name: String, requireImageInput: Bool = true) throws -> Graph {
+    @_spi(ONNX) public static func graph(from model: Onnx_ModelProto, name: String, requireImageInput: Bool = true) throws -> Graph {
         var builder = try GraphBuilder(model: model, path: name)
         return try builder.build(requireImageInput: requireImageInput)
     }

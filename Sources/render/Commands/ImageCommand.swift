@@ -42,7 +42,7 @@ struct ImageCommand: ParsableCommand {
             }
             progress.finish()
             let record = RenderRecord(command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
-                                      model: dream.model ?? "default:efficientnet-lite0", source: input)
+                                      model: dream.modelLabel, source: input)
             try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
             progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")
         }

@@ -53,7 +53,7 @@ struct LayersCommand: ParsableCommand {
             let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
                                        tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
             let record = RenderRecord(command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
-                                      model: dream.model ?? "default:efficientnet-lite0", source: input)
+                                      model: dream.modelLabel, source: input)
             try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
             progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
         }

@@ -68,7 +68,7 @@ struct VideoCommand: ParsableCommand {
             var job = VideoJob(
                 input: input, output: destination, parameters: parameters,
                 record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
-                                     model: dream.model ?? "default:efficientnet-lite0", source: input))
+                                     model: dream.modelLabel, source: input))
             job.start = start
             job.duration = duration
             job.encoder = out.encoder

@@ -62,7 +62,7 @@ struct ZoomCommand: ParsableCommand {
             var job = ZoomJob(
                 picture: picture, output: out.output, parameters: parameters,
                 record: RenderRecord(command: "zoom", preset: dream.presetName(default: "zoom"), parameters: parameters,
-                                     model: dream.model ?? "default:efficientnet-lite0", source: input),
+                                     model: dream.modelLabel, source: input),
                 motion: motion, frames: count, loop: loop)
             job.encoder = out.encoder
             job.resume = out.resume

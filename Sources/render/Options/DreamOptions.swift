@@ -41,6 +41,9 @@ struct DreamOptions: ParsableArguments {
     @Option(help: "An ONNX model to dream with instead of the default EfficientNet-Lite0.")
     var model: String?
 
+    /// How renders record the model they used (provenance, checkpoints, chunk labels).
+    var modelLabel: String { model ?? "default:efficientnet-lite0" }
+
     @Flag(help: "No progress output.")
     var quiet = false
 

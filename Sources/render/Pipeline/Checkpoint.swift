@@ -17,6 +17,9 @@ struct CheckpointState: Codable {
 }
 
 final class ResumableOutput {
+    /// Frames between checkpoints unless a test asks otherwise (`--checkpoint-every`).
+    static let defaultCheckpointEvery = 10
+
     let destination: String
     let directory: URL
     let fingerprint: String

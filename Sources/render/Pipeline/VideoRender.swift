@@ -14,7 +14,7 @@ struct VideoJob {
     var encoder = EncoderSettings()
     var resume = false
     var overwrite = false
-    var checkpointEvery = 10             // frames
+    var checkpointEvery = ResumableOutput.defaultCheckpointEvery   // frames
     var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
     var fixedRoll = true                 // every frame rolls its tiles by the same offsets
     /// One chunk of a render split for many machines (`output` is then the chunk's part file).

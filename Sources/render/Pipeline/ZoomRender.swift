@@ -15,7 +15,7 @@ struct ZoomJob {
     var encoder = EncoderSettings()
     var resume = false
     var overwrite = false
-    var checkpointEvery = 10
+    var checkpointEvery = ResumableOutput.defaultCheckpointEvery   // frames
     var stopAfter: Int? = nil
 
     /// Zoom frames dreamed before a loop's first frame (not written): two seconds' worth. Why: the

@@ -36,7 +36,7 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 ///
 /// To be compatible with both proto2 and proto3, we will use a version number
 /// that is not defined by the default value but an explicit enum number.
-public nonisolated enum Onnx_Version: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
+@_spi(ONNX) public nonisolated enum Onnx_Version: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
 
   /// proto3 requires the first enum value to be zero.
   /// We add this just to appease the compiler.
@@ -101,7 +101,7 @@ public nonisolated enum Onnx_Version: Int, SwiftProtobuf.Enum, Swift.CaseIterabl
 }
 
 /// Operator/function status.
-public nonisolated enum Onnx_OperatorStatus: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
+@_spi(ONNX) public nonisolated enum Onnx_OperatorStatus: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
   case experimental = 0
   case stable = 1
 
@@ -117,7 +117,7 @@ public nonisolated enum Onnx_OperatorStatus: Int, SwiftProtobuf.Enum, Swift.Case
 /// and tensor values, or repeated float, integer, string, graph, and tensor values.
 /// An AttributeProto MUST contain the name field, and *only one* of the
 /// following content fields, effectively enforcing a C/C++ union equivalent.
-public nonisolated struct Onnx_AttributeProto: @unchecked Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_AttributeProto: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -317,7 +317,7 @@ public nonisolated struct Onnx_AttributeProto: @unchecked Sendable {
 
 /// Defines information on value, including the name, the type, and
 /// the shape of the value.
-public nonisolated struct Onnx_ValueInfoProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_ValueInfoProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -369,7 +369,7 @@ public nonisolated struct Onnx_ValueInfoProto: Sendable {
 ///
 /// For example, it can be a node of type "Conv" that takes in an image, a filter
 /// tensor and a bias tensor, and produces the convolved output.
-public nonisolated struct Onnx_NodeProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_NodeProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -453,7 +453,7 @@ public nonisolated struct Onnx_NodeProto: Sendable {
 /// may be immediately updated. If the targeted training algorithm contains
 /// consecutive update steps (such as block coordinate descent methods),
 /// the user needs to create a TrainingInfoProto for each step.
-public nonisolated struct Onnx_TrainingInfoProto: @unchecked Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_TrainingInfoProto: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -588,7 +588,7 @@ public nonisolated struct Onnx_TrainingInfoProto: @unchecked Sendable {
 /// associating its computation graph with metadata.
 ///
 /// The semantics of the model are described by the associated GraphProto's.
-public nonisolated struct Onnx_ModelProto: @unchecked Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_ModelProto: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -736,7 +736,7 @@ public nonisolated struct Onnx_ModelProto: @unchecked Sendable {
 
 /// StringStringEntryProto follows the pattern for cross-proto-version maps.
 /// See https://developers.google.com/protocol-buffers/docs/proto3#maps
-public nonisolated struct Onnx_StringStringEntryProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_StringStringEntryProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -767,7 +767,7 @@ public nonisolated struct Onnx_StringStringEntryProto: Sendable {
   fileprivate var _value: String? = nil
 }
 
-public nonisolated struct Onnx_TensorAnnotation: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_TensorAnnotation: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -800,7 +800,7 @@ public nonisolated struct Onnx_TensorAnnotation: Sendable {
 /// list of nodes that form a directed acyclic graph based on their inputs and outputs.
 /// This is the equivalent of the "network" or "graph" in many deep learning
 /// frameworks.
-public nonisolated struct Onnx_GraphProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_GraphProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -863,7 +863,7 @@ public nonisolated struct Onnx_GraphProto: Sendable {
 /// Tensors
 ///
 /// A serialized tensor value.
-public nonisolated struct Onnx_TensorProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_TensorProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1111,7 +1111,7 @@ public nonisolated struct Onnx_TensorProto: Sendable {
 }
 
 /// A serialized sparse-tensor value
-public nonisolated struct Onnx_SparseTensorProto: @unchecked Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_SparseTensorProto: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1164,7 +1164,7 @@ public nonisolated struct Onnx_SparseTensorProto: @unchecked Sendable {
 /// Defines a tensor shape. A dimension can be either an integer value
 /// or a symbolic variable. A symbolic variable represents an unknown
 /// dimension.
-public nonisolated struct Onnx_TensorShapeProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_TensorShapeProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1231,7 +1231,7 @@ public nonisolated struct Onnx_TensorShapeProto: Sendable {
 /// Types
 ///
 /// The standard ONNX data types.
-public nonisolated struct Onnx_TypeProto: @unchecked Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_TypeProto: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1475,7 +1475,7 @@ public nonisolated struct Onnx_TypeProto: @unchecked Sendable {
 /// Operator Sets
 ///
 /// OperatorSets are uniquely identified by a (domain, opset_version) pair.
-public nonisolated struct Onnx_OperatorSetIdProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_OperatorSetIdProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1512,7 +1512,7 @@ public nonisolated struct Onnx_OperatorSetIdProto: Sendable {
   fileprivate var _version: Int64? = nil
 }
 
-public nonisolated struct Onnx_FunctionProto: Sendable {
+@_spi(ONNX) public nonisolated struct Onnx_FunctionProto: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
