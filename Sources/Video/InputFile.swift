@@ -14,13 +14,9 @@ final class InputFile {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         try check(avformat_open_input(&ctx, ffmpegURL(path), nil, nil), "open", path: path)
         context = try checkPointer(ctx, "open", path: path)
+        // Once `context` is set, a throw runs deinit, which closes it: no close here (that was a double close).
         if probeStreams {
-            do {
-                try check(InputFile.findStreamInfo(context), "read stream info", path: path)
-            } catch {
-                avformat_close_input(&ctx)
-                throw error
-            }
+            try check(InputFile.findStreamInfo(context), "read stream info", path: path)
         }
     }
 
