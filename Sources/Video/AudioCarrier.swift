@@ -24,6 +24,10 @@ final class AudioCarrier {
     init?(source path: String, range: ClosedRange<Double>?, output: OutputFile) throws {
         let input = try InputFile(path: path)
         guard let index = input.bestStream(AVMEDIA_TYPE_AUDIO) else { return nil }
+        guard output.context.pointee.oformat.pointee.audio_codec != AV_CODEC_ID_NONE else {  // raw .h264/.hevc
+            warn(output.path, "the audio of \(path) is left out: a raw video stream holds no audio")
+            return nil
+        }
         self.output = output
         // Source time 0 is the first video frame: audio keeps its offset to it.
         var videoStart = 0.0

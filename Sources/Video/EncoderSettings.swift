@@ -56,12 +56,16 @@ struct OutputKind {
         case "mov": (format, codec, pixelFormat, fastStart) = ("mov", "libx264", "yuv420p", true)
         case "mkv": (format, codec, pixelFormat, fastStart) = ("matroska", "libx264", "yuv420p", false)
         case "webm": (format, codec, pixelFormat, fastStart) = ("webm", "libvpx-vp9", "yuv420p", false)
+        // Elementary streams (no container: no timestamps, no duration) and MPEG-TS, as cameras write them.
+        case "h264", "264": (format, codec, pixelFormat, fastStart) = ("h264", "libx264", "yuv420p", false)
+        case "hevc", "265", "h265": (format, codec, pixelFormat, fastStart) = ("hevc", "libx265", "yuv420p", false)
+        case "ts": (format, codec, pixelFormat, fastStart) = ("mpegts", "libx264", "yuv420p", false)
         // GIF: palette pictures, quantised by GIFFrames. WebP: libwebp converts RGB to its own YUV itself.
         case "gif": (format, codec, pixelFormat, fastStart) = ("gif", "gif", "pal8", false)
         case "webp": (format, codec, pixelFormat, fastStart) = ("webp", "libwebp_anim", "bgra", false)
         default:
             throw VideoError("create", path: path,
-                             message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv, .webm, .gif or .webp)")
+                             message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv, .webm, .gif, .webp, .ts, .h264 or .hevc)")
         }
         if settings.lossless && format != "webp" {  // WebP: the encoder's own lossless mode (VideoEncoder.options)
             guard format == "matroska" else {

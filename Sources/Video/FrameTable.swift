@@ -8,8 +8,12 @@ struct FrameTable {
     var pts: [Int64] = []
     /// Number of video packets.
     var count = 0
+    /// Byte position of the first packet: where decoding from the start begins; nil when unknown.
+    var firstPosition: Int64?
     /// Whether every packet had a timestamp (so `pts` indexes every frame).
     var complete: Bool { !pts.isEmpty && pts.count == count }
+    /// Two packets share a timestamp: the timestamps cannot tell frames apart.
+    var hasRepeatedTimestamps: Bool { pts.count > 1 && (1..<pts.count).contains { pts[$0] == pts[$0 - 1] } }
 
     static func scan(path: String, streamIndex: Int) throws -> FrameTable {
         let input = try InputFile(path: path, probeStreams: false)
@@ -20,6 +24,7 @@ struct FrameTable {
             // Packets flagged discard (cut by an MP4 edit list) never become frames.
             if Int(p.stream_index) == streamIndex && (p.flags & AV_PKT_FLAG_DISCARD) == 0 {
                 table.count += 1
+                if table.count == 1 && p.pos >= 0 { table.firstPosition = p.pos }
                 let t = p.pts != noPTS ? p.pts : p.dts
                 if t != noPTS { table.pts.append(t) }
             }

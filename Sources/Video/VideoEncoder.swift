@@ -57,6 +57,9 @@ struct VideoEncoder {
             // asm=0 or mbtree=0, one). A render must be reproducible byte for byte; at CRF 18 the
             // size is the same within 1 % (58108 vs 58133–58410 bytes for a 20-frame 192x108 render).
             return [("crf", "\(settings.crf)"), ("preset", settings.preset), ("x264-params", "mbtree=0")]
+        case "libx265":
+            // x265 logs its banner and settings at info level on stderr by itself.
+            return [("crf", "\(settings.crf)"), ("preset", settings.preset), ("x265-params", "log-level=error")]
         case "libvpx-vp9":
             // x264 preset names mapped onto VP9 speed: 4 is libvpx's usual quality/speed balance.
             let speed = settings.preset.contains("fast") ? "5" : settings.preset.contains("slow") ? "2" : "4"

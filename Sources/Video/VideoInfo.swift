@@ -12,7 +12,8 @@ public struct VideoInfo: Sendable {
     /// Demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "png_pipe".
     public var container: String
     public var videoCodec: String
-    /// Seconds, from the first to the end of the last video frame.
+    /// Seconds, from the first to the end of the last video frame (for a stream without timestamps:
+    /// the frame count over the frame rate).
     public var duration: Double
     /// Size of the frames `VideoReader` returns: after rotation and sample-aspect correction.
     /// (A JPEG's EXIF orientation is known only once decoded: `ImageFile.read` and `render probe` apply it.)
@@ -23,6 +24,8 @@ public struct VideoInfo: Sendable {
     public var codedHeight: Int
     public var pixelFormat: String
     public var frameRate: Rational
+    /// The unit of `VideoFrame.pts`: the stream's time base, or 1/frameRate for a stream without
+    /// timestamps (a raw H.264/HEVC elementary stream, whose frames are timed i/frameRate).
     public var timeBase: Rational
     public var sampleAspectRatio: Rational
     /// Exact: the number of video packets, counted by demuxing the file.

@@ -5,13 +5,18 @@ public struct VideoFrame: Sendable {
     public var image: RGBImage
     /// 0-based position in display order.
     public var index: Int
-    /// Presentation timestamp in the stream's time base.
+    /// Presentation timestamp in `VideoInfo.timeBase` (the stream's; for a stream without timestamps
+    /// 1/rate, so frame i has pts i).
     public var pts: Int64
     /// Seconds since the first frame.
     public var seconds: Double
 }
 
 /// Decodes the best video stream of a file into upright, square-pixel RGB frames.
+///
+/// Streams without usable timestamps (raw H.264/HEVC elementary streams: no container, packets
+/// without pts) are timed by their rate: frame i is at i/rate, the time base is 1/rate, the duration
+/// is the frame count over the rate, and seeks decode forward from the start.
 public final class VideoReader {
     public let path: String
     public let info: VideoInfo
@@ -32,6 +37,8 @@ public final class VideoReader {
     private let table: FrameTable
     private let streamOrientation: Orientation
     private let startPTS: Int64
+    /// No usable timestamps: frames are numbered and timed by decoding order (see the class comment).
+    private let untimed: Bool
     private var nextIndex = 0
     private var draining = false
     private var pending: VideoFrame?
@@ -73,8 +80,19 @@ public final class VideoReader {
         table = try FrameTable.scan(path: path, streamIndex: index)
         streamOrientation = Orientation.of(stream: stream)
         let st = stream.pointee
-        startPTS = table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
-        info = VideoReader.describe(input: input, stream: stream, table: table, orientation: streamOrientation, startPTS: startPTS)
+        untimed = VideoReader.lacksTimestamps(table, stream: stream, input: input)
+        startPTS = untimed ? 0 : table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
+        info = VideoReader.describe(input: input, stream: stream, table: table, orientation: streamOrientation,
+                                    startPTS: startPTS, untimed: untimed)
+    }
+
+    /// No packet has a timestamp (raw elementary streams), packets share timestamps, or some lack
+    /// one while nothing else tells the length: the timestamps cannot time the frames.
+    private static func lacksTimestamps(_ table: FrameTable, stream: UnsafeMutablePointer<AVStream>, input: InputFile) -> Bool {
+        guard table.count > 0 else { return false }
+        if table.pts.isEmpty || table.hasRepeatedTimestamps { return true }
+        let st = stream.pointee
+        return !table.complete && (st.duration == noPTS || st.duration <= 0) && input.duration == nil
     }
 
     private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
@@ -90,10 +108,10 @@ public final class VideoReader {
     }
 
     private static func describe(input: InputFile, stream: UnsafeMutablePointer<AVStream>, table: FrameTable,
-                                 orientation: Orientation, startPTS: Int64) -> VideoInfo {
+                                 orientation: Orientation, startPTS: Int64, untimed: Bool) -> VideoInfo {
         let st = stream.pointee
         let par = st.codecpar.pointee
-        let timeBase = Rational(st.time_base)
+        var timeBase = Rational(st.time_base)
         let sar = Rational(av_guess_sample_aspect_ratio(input.context, stream, nil))
         var width = Int(par.width), height = Int(par.height)
         if sar.isValid && sar.num != sar.den { width = max(1, Int((Double(width) * sar.value).rounded())) }
@@ -102,7 +120,19 @@ public final class VideoReader {
         var rate = table.isVariable ? Rational(st.avg_frame_rate) : Rational(st.r_frame_rate)
         if !rate.isValid { rate = Rational(av_guess_frame_rate(input.context, stream, nil)) }
         var duration = input.duration ?? 0
-        if st.duration != noPTS && st.duration > 0 {
+        // FFmpeg's duration is an estimate for formats with timestamp discontinuities (MPEG-TS, PS: from
+        // timestamps it finds near the end of the file) and for files that state none (from the
+        // bitrate): the frames' own timestamps say it exactly.
+        let formatFlags = input.context.pointee.iformat.pointee.flags
+        let guessed = input.context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_BITRATE
+            || formatFlags & AVFMT_TS_DISCONT != 0
+        if untimed {
+            // The stream's own rate (the rate in a raw stream's VUI), else FFmpeg's default of 25.
+            rate = [Rational(st.avg_frame_rate), Rational(st.r_frame_rate), Rational(av_guess_frame_rate(input.context, stream, nil))]
+                .first { $0.isValid } ?? Rational(25, 1)
+            timeBase = Rational(rate.den, rate.num)
+            duration = Double(table.count) / rate.value
+        } else if st.duration != noPTS && st.duration > 0 && !(guessed && table.complete) {
             duration = Double(st.duration) * timeBase.value
         } else if table.complete, let last = table.pts.last, rate.isValid {
             duration = Double(last - startPTS) * timeBase.value + 1 / rate.value
@@ -199,12 +229,16 @@ public final class VideoReader {
         let sar = Rational(input.stream(streamIndex).pointee.sample_aspect_ratio)
         let orientation = Orientation.of(frame: frame.pointer) ?? streamOrientation
         let image = orientation.apply(try converter.convert(frame.pointer, sampleAspect: sar))
-        let pts = framePTS
         let index = nextIndex
         nextIndex += 1
-        let seconds = pts != noPTS ? Double(pts - startPTS) * info.timeBase.value
-                                   : Double(index) / max(info.frameRate.value, 1e-9)
-        return VideoFrame(image: image, index: index, pts: pts, seconds: seconds)
+        return VideoFrame(image: image, index: index, pts: untimed ? Int64(index) : framePTS, seconds: seconds(index: index))
+    }
+
+    /// The time of the decoded `frame`, frame number `index` of the stream.
+    private func seconds(index: Int) -> Double {
+        let pts = framePTS
+        guard !untimed && pts != noPTS else { return Double(index) / max(info.frameRate.value, 1e-9) }
+        return Double(pts - startPTS) * info.timeBase.value
     }
 
     // MARK: Accurate seeking
@@ -214,17 +248,17 @@ public final class VideoReader {
         guard index >= 0 && index < info.frameCount else {
             throw VideoError("seek", path: path, message: "frame \(index) is out of range 0..<\(info.frameCount)")
         }
-        if table.complete {
+        if table.complete && !untimed {
             try seek(toPTS: table.pts[index], index: index)
-        } else {
-            try decodeFromStart { frameIndex, _ in frameIndex >= index }
+        } else if try !decodeFromStart(until: { frameIndex, _ in frameIndex >= index }) {
+            throw VideoError("seek", path: path, message: "frame \(index) could not be decoded")
         }
     }
 
     /// After this, `nextFrame()` returns the first frame whose time is >= `t` seconds (nil past the end).
     public func seek(toSeconds t: Double) throws {
         guard t.isFinite else { throw VideoError("seek", path: path, message: "time \(t) is not a number") }
-        if table.complete {
+        if table.complete && !untimed {
             let ticks = Int64((max(0, t) / info.timeBase.value - 1e-6).rounded(.up))
             let index = table.firstIndex(atOrAfter: startPTS + ticks)
             if index >= table.pts.count, let last = table.pts.last {
@@ -234,7 +268,7 @@ public final class VideoReader {
                 try seek(toPTS: table.pts[index], index: index)
             }
         } else {
-            try decodeFromStart { _, seconds in seconds >= t - 1e-9 }
+            try decodeFromStart { _, seconds in seconds >= t - 1e-9 }  // none past the end: nextFrame() gives nil
         }
     }
 
@@ -287,33 +321,44 @@ public final class VideoReader {
         throw VideoError("seek", path: path, message: "frame \(index) could not be reached")
     }
 
-    /// For streams without timestamps: rewinds and decodes until `isTarget(index, seconds)`.
-    private func decodeFromStart(until isTarget: (Int, Double) -> Bool) throws {
-        try rawSeek(to: startPTS)
+    /// For streams without timestamps: rewinds and decodes until `isTarget(index, seconds)`; false
+    /// when no frame is (the decoder is then at the end).
+    @discardableResult
+    private func decodeFromStart(until isTarget: (Int, Double) -> Bool) throws -> Bool {
+        try rewind()
         nextIndex = 0
         while try decodeRaw() {
-            let index = nextIndex
-            let pts = framePTS
-            let seconds = pts != noPTS ? Double(pts - startPTS) * info.timeBase.value
-                                       : Double(index) / max(info.frameRate.value, 1e-9)
-            if isTarget(index, seconds) {
+            if isTarget(nextIndex, seconds(index: nextIndex)) {
                 pending = try deliver()
-                return
+                return true
             }
             av_frame_unref(frame.pointer)
             nextIndex += 1
         }
+        return false
+    }
+
+    /// Back to the first packet. A stream without timestamps cannot be sought by time (FFmpeg's
+    /// generic index has none to search): it is sought by byte, to where its first packet began.
+    private func rewind() throws {
+        let byteSeekable = input.context.pointee.iformat.pointee.flags & AVFMT_NO_BYTE_SEEK == 0
+        guard untimed, byteSeekable, let position = table.firstPosition else { return try rawSeek(to: startPTS) }
+        try rawSeek { av_seek_frame(self.input.context, -1, position, AVSEEK_FLAG_BYTE) }
     }
 
     private func rawSeek(to ts: Int64) throws {
+        try rawSeek {
+            let r = av_seek_frame(self.input.context, Int32(self.streamIndex), ts, AVSEEK_FLAG_BACKWARD)
+            return r >= 0 ? r : avformat_seek_file(self.input.context, Int32(self.streamIndex), Int64.min, ts, ts, 0)
+        }
+    }
+
+    /// Flushes the decoders and forgets what was read ahead, then seeks the demuxer with `seek`.
+    private func rawSeek(_ seek: () -> Int32) throws {
         avcodec_flush_buffers(decoder.pointer)
         if let checker { avcodec_flush_buffers(checker.pointer) }
         pending = nil
         draining = false
-        var r = av_seek_frame(input.context, Int32(streamIndex), ts, AVSEEK_FLAG_BACKWARD)
-        if r < 0 {
-            r = avformat_seek_file(input.context, Int32(streamIndex), Int64.min, ts, ts, 0)
-        }
-        try check(r, "seek", path: path)
+        try check(seek(), "seek", path: path)
     }
 }

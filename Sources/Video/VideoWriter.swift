@@ -4,7 +4,9 @@ import Foundation
 /// Encodes RGB pictures into a video file. Codec and container come from the extension:
 /// .mp4/.mov (H.264 yuv420p, +faststart), .mkv (H.264, or FFV1 with `settings.lossless`), .webm (VP9),
 /// .gif (one palette for the whole animation, dithered; frames are kept in memory until `finish()`)
-/// and .webp (animated, libwebp); both of the last two loop forever.
+/// and .webp (animated, libwebp); both of the last two loop forever. Also what cameras write: .ts
+/// (H.264 in MPEG-TS) and raw elementary streams .h264/.264 and .hevc/.265 (libx265), which keep no
+/// timestamps, no duration and no audio (the rate is only in the stream's VUI).
 /// Writes to a temporary file beside `path`, renamed into place only by `finish()`.
 public final class VideoWriter {
     public let path: String
@@ -166,6 +168,9 @@ public final class VideoWriter {
 }
 
 extension VideoWriter {
+    /// Whether this FFmpeg build has the encoder `name` (e.g. "libx265").
+    public static func hasEncoder(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }
+
     /// Runs `body` with a writer and finishes it; if `body` throws, the partial file is removed.
     public static func with<T>(path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
                                audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:],

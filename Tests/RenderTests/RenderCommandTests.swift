@@ -129,6 +129,33 @@ final class RenderCommandTests: XCTestCase {
         }
     }
 
+    /// A raw H.264 stream (no container: no timestamps, no duration) renders a range by its rate.
+    func testRawH264VideoRendersARangeWithExactTimestamps() throws {
+        let clip = dir + "/camera.h264"
+        try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 12, frameRate: Rational(24, 1))
+        let out = dir + "/dreamed.mp4"
+        let common = ["--model", model, "--layers", "block1", "--octaves", "1", "--steps", "1", "--frame-steps", "1", "--quiet"]
+        let r = try runRender(["video", clip, "-o", out, "--start", "0.25", "--duration", "0.2"] + common)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let reader = try VideoReader(path: out)
+        XCTAssertEqual(reader.info.frameRate, Rational(24, 1))
+        XCTAssertEqual(reader.info.frameCount, 5, "frames 6...10 of the source: 0.25 s up to 0.45 s")
+        XCTAssertEqual(reader.info.duration, 5.0 / 24, accuracy: 1e-9)
+        let tb = reader.info.timeBase
+        var n = 0
+        while let f = try reader.nextFrame() {
+            // Exactly n/24 s: pts * num / den == n / 24 in whole numbers.
+            XCTAssertEqual(f.pts * Int64(tb.num) * 24, Int64(n) * Int64(tb.den), "frame \(n) at pts \(f.pts) in \(tb)")
+            n += 1
+        }
+        XCTAssertEqual(n, 5)
+        // To the end (--duration past it), and a start past the end is refused in one line.
+        let tail = dir + "/tail.mp4"
+        XCTAssertEqual(try runRender(["video", clip, "-o", tail, "--start", "0.4", "--duration", "1"] + common).status, 0)
+        XCTAssertEqual(try VideoReader(path: tail).info.frameCount, 2, "frames 10 and 11")
+        try assertFails(["video", clip, "-o", dir + "/never.mp4", "--start", "0.5"] + common, mentions: ["duration 0.500 s"])
+    }
+
     func testZoomLoopReportsTheSeamAndRefusesBadArguments() throws {
         let input = try writePicture("start.png", width: 64, height: 48)
         let out = dir + "/zoom.mp4"
