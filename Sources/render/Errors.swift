@@ -1,17 +1,11 @@
 import ArgumentParser
 import Foundation
 
-/// Runs a command body; any error becomes one line on stderr and exit code 1.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as CleanExit {
-        throw error
-    } catch {
-        let line = String(describing: error).replacingOccurrences(of: "\n", with: " ")
-        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
-        throw ExitCode.failure
-    }
+/// The one place `render` prints a failure: one line on stderr, `error: …`, whatever threw it
+/// (a usage or validation error, the libraries' errors, `RenderError`). Multi-line messages are
+/// folded to their first line, ArgumentParser's "Error: " prefix dropped.
+func printError(_ message: String) {
+    let first = message.split(separator: "\n").first.map(String.init) ?? message
+    let line = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+    FileHandle.standardError.write(Data("error: \(line)\n".utf8))
 }

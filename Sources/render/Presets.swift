@@ -41,13 +41,13 @@ enum Presets {
     static func load(_ nameOrPath: String) throws -> ParameterOverrides {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
             guard let data = FileManager.default.contents(atPath: nameOrPath) else {
-                throw DreamError("\(nameOrPath): cannot read the preset file")
+                throw RenderError.file(path: nameOrPath, problem: "cannot read the preset file")
             }
             return try ParameterOverrides.decodePreset(data, file: nameOrPath)
         }
         let presets = all()
         guard let hit = presets.first(where: { $0.name == nameOrPath }) else {
-            throw DreamError("unknown preset '\(nameOrPath)' (available: \(presets.map(\.name).joined(separator: ", ")); your own go in \(userDirectory().path))")
+            throw RenderError.unknownPreset(name: nameOrPath, available: presets.map(\.name), userFolder: userDirectory().path)
         }
         return try ParameterOverrides.decodePreset(hit.data, file: hit.origin == "built-in" ? "built-in preset '\(hit.name)'" : hit.origin)
     }

@@ -25,8 +25,8 @@ struct Render: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }   // --help, --version
-            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(line.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
+            // Usage and validation errors in ArgumentParser's words; everything else as it describes itself.
+            printError(code == .validationFailure ? message(for: error) : String(describing: error))
             Foundation.exit(code.rawValue)
         }
     }

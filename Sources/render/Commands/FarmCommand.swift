@@ -44,31 +44,29 @@ struct FarmCommand: ParsableCommand {
         }
 
         func run() throws {
-            try reportingErrors {
-                let fm = FileManager.default
-                let out = URL(fileURLWithPath: output).standardizedFileURL.path
-                let source = URL(fileURLWithPath: input).standardizedFileURL.path
-                guard fm.fileExists(atPath: source) else { throw DreamError("\(input): no such file") }
-                if fm.fileExists(atPath: out) && !overwrite { throw DreamError("\(output): already exists (use --overwrite to replace it)") }
-                let executable = render ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-                let plan = FarmPlan(render: executable, input: source, output: out, chunks: chunks, warmup: warmup,
-                                    videoOptions: videoOptions, cpus: cpus, mem: mem, time: time, partition: partition)
-                let folder = out + ".farm"
-                try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                try fm.createDirectory(atPath: Chunk.partsFolder(of: out), withIntermediateDirectories: true)
-                try plan.chunksScript.write(toFile: folder + "/chunks.sbatch", atomically: true, encoding: .utf8)
-                try plan.joinScript.write(toFile: folder + "/join.sbatch", atomically: true, encoding: .utf8)
-                try plan.indexedJob.write(toFile: folder + "/indexed-job.yaml", atomically: true, encoding: .utf8)
-                print("wrote \(folder)/chunks.sbatch (\(chunks) array tasks), \(folder)/join.sbatch, \(folder)/indexed-job.yaml")
-                guard submit else {
-                    print("submit with: id=$(sbatch --parsable \(folder)/chunks.sbatch) && sbatch --dependency=afterok:${id%%;*} \(folder)/join.sbatch")
-                    return
-                }
-                let array = try sbatch(["--parsable", folder + "/chunks.sbatch"])
-                print("submitted the chunks as job array \(array)")
-                let join = try sbatch(["--parsable", "--dependency=afterok:\(array)"] + (wait ? ["--wait"] : []) + [folder + "/join.sbatch"])
-                print(wait ? "join job \(join) finished: \(out)" : "submitted the join as job \(join) (after \(array))")
+            let fm = FileManager.default
+            let out = URL(fileURLWithPath: output).standardizedFileURL.path
+            let source = URL(fileURLWithPath: input).standardizedFileURL.path
+            guard fm.fileExists(atPath: source) else { throw RenderError.file(path: input, problem: "no such file") }
+            if fm.fileExists(atPath: out) && !overwrite { throw RenderError.file(path: output, problem: "already exists (use --overwrite to replace it)") }
+            let executable = render ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let plan = FarmPlan(render: executable, input: source, output: out, chunks: chunks, warmup: warmup,
+                                videoOptions: videoOptions, cpus: cpus, mem: mem, time: time, partition: partition)
+            let folder = out + ".farm"
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: Chunk.partsFolder(of: out), withIntermediateDirectories: true)
+            try plan.chunksScript.write(toFile: folder + "/chunks.sbatch", atomically: true, encoding: .utf8)
+            try plan.joinScript.write(toFile: folder + "/join.sbatch", atomically: true, encoding: .utf8)
+            try plan.indexedJob.write(toFile: folder + "/indexed-job.yaml", atomically: true, encoding: .utf8)
+            print("wrote \(folder)/chunks.sbatch (\(chunks) array tasks), \(folder)/join.sbatch, \(folder)/indexed-job.yaml")
+            guard submit else {
+                print("submit with: id=$(sbatch --parsable \(folder)/chunks.sbatch) && sbatch --dependency=afterok:${id%%;*} \(folder)/join.sbatch")
+                return
             }
+            let array = try sbatch(["--parsable", folder + "/chunks.sbatch"])
+            print("submitted the chunks as job array \(array)")
+            let join = try sbatch(["--parsable", "--dependency=afterok:\(array)"] + (wait ? ["--wait"] : []) + [folder + "/join.sbatch"])
+            print(wait ? "join job \(join) finished: \(out)" : "submitted the join as job \(join) (after \(array))")
         }
     }
 }
@@ -81,15 +79,15 @@ private func sbatch(_ arguments: [String]) throws -> String {
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    do { try process.run() } catch { throw DreamError("sbatch: cannot run it (\(error.localizedDescription)); is Slurm installed?") }
+    do { try process.run() } catch { throw RenderError.program(name: "sbatch", problem: "cannot run it (\(error.localizedDescription)); is Slurm installed?") }
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw DreamError("sbatch \(arguments.last ?? ""): \(problem.split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)")")
+        throw RenderError.program(name: "sbatch \(arguments.last ?? "")", problem: problem.split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)")
     }
     let id = text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).last { Int($0) != nil }.map(String.init)
-    guard let id else { throw DreamError("sbatch \(arguments.last ?? ""): no job id in its output '\(text)'") }
+    guard let id else { throw RenderError.program(name: "sbatch \(arguments.last ?? "")", problem: "no job id in its output '\(text)'") }
     return id
 }
 

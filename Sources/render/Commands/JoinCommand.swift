@@ -17,10 +17,8 @@ struct JoinCommand: ParsableCommand {
     @Flag(help: "Replace an existing output.") var overwrite = false
 
     func run() throws {
-        try reportingErrors {
-            let result = try joinChunks(output: output, overwrite: overwrite)
-            print("wrote \(output): \(result.frames) frames from \(result.parts) parts")
-        }
+        let result = try joinChunks(output: output, overwrite: overwrite)
+        print("wrote \(output): \(result.frames) frames from \(result.parts) parts")
     }
 }
 
@@ -29,9 +27,9 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
     let fm = FileManager.default
     let folder = Chunk.partsFolder(of: output)
     guard let names = try? fm.contentsOfDirectory(atPath: folder) else {
-        throw DreamError("\(folder): no parts folder (render the chunks first: render video IN -o \(output) --chunk K/N)")
+        throw RenderError.file(path: folder, problem: "no parts folder (render the chunks first: render video IN -o \(output) --chunk K/N)")
     }
-    if fm.fileExists(atPath: output) && !overwrite { throw DreamError("\(output): already exists (use --overwrite to replace it)") }
+    if fm.fileExists(atPath: output) && !overwrite { throw RenderError.file(path: output, problem: "already exists (use --overwrite to replace it)") }
     // part-K-of-N.EXT, finished parts only (a part appears under its name when its render is done).
     let ext = URL(fileURLWithPath: output).pathExtension
     var found: [(index: Int, count: Int, path: String)] = []
@@ -40,14 +38,14 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
         guard fields.count == 3, fields[1] == "of", let k = Int(fields[0]), let n = Int(fields[2]) else { continue }
         found.append((k, n, folder + "/" + name))
     }
-    guard let count = found.first?.count else { throw DreamError("\(folder): no finished parts") }
+    guard let count = found.first?.count else { throw RenderError.file(path: folder, problem: "no finished parts") }
     guard found.allSatisfy({ $0.count == count }) else {
-        throw DreamError("\(folder): parts of different chunkings (\(Set(found.map(\.count)).sorted().map { "of \($0)" }.joined(separator: ", "))); remove the stale ones")
+        throw RenderError.file(path: folder, problem: "parts of different chunkings (\(Set(found.map(\.count)).sorted().map { "of \($0)" }.joined(separator: ", "))); remove the stale ones")
     }
     let present = Set(found.map(\.index))
     if let missing = (0..<count).first(where: { !present.contains($0) }) {
         let unfinished = fm.fileExists(atPath: Chunk.partPath(of: output, index: missing, count: count) + ".reverie-resume")
-        throw DreamError("\(folder): part \(missing) of \(count) is \(unfinished ? "not finished (its render was interrupted: resume it)" : "missing")")
+        throw RenderError.file(path: folder, problem: "part \(missing) of \(count) is \(unfinished ? "not finished (its render was interrupted: resume it)" : "missing")")
     }
     let parts = found.sorted { $0.index < $1.index }
     var labels: [Chunk.Label] = []
@@ -56,13 +54,13 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
         let reader = try VideoReader(path: part.path)
         guard let text = reader.info.metadata[Chunk.metadataKey],
               let label = try? JSONDecoder().decode(Chunk.Label.self, from: Data(text.utf8)) else {
-            throw DreamError("\(part.path): not a part of a chunked render (no \(Chunk.metadataKey) metadata)")
+            throw RenderError.file(path: part.path, problem: "not a part of a chunked render (no \(Chunk.metadataKey) metadata)")
         }
         guard label.chunk.index == part.index, label.chunk.count == count else {
-            throw DreamError("\(part.path): its metadata says chunk \(label.chunk.index)/\(label.chunk.count), not \(part.index)/\(count)")
+            throw RenderError.file(path: part.path, problem: "its metadata says chunk \(label.chunk.index)/\(label.chunk.count), not \(part.index)/\(count)")
         }
         if let reference = labels.first, label.render != reference.render || label.chunk.warmup != reference.chunk.warmup {
-            throw DreamError("\(part.path): made with other parameters or another source than \(parts[0].path); render it again with the same command")
+            throw RenderError.file(path: part.path, problem: "made with other parameters or another source than \(parts[0].path); render it again with the same command")
         }
         labels.append(label)
         frames += reader.info.frameCount

@@ -30,33 +30,31 @@ struct LayersCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
-            guard let input, let output else {
-                let (width, height) = parseSize(size) ?? (224, 224)
-                print(try layerListing(network, width: width, height: height), terminator: "")
-                return
-            }
-            var parameters = try dream.resolve(defaultPreset: "classic")
-            let terms: [String]
-            if let layer = channels {
-                terms = (0..<count).map { "\(layer)[\($0)]" }
-            } else if dream.layers != nil {
-                terms = parameters.layers
-            } else {
-                terms = network.layers
-            }
-            parameters.layers = [terms[0]]
-            try parameters.validate()
-            let progress = Progress(quiet: dream.quiet)
-            let picture = try readPicture(input, choice: FrameChoice())
-            let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
-                                       tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
-            let record = RenderRecord(command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
-                                      model: dream.modelLabel, source: input)
-            try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
-            progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
+        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        guard let input, let output else {
+            let (width, height) = parseSize(size) ?? (224, 224)
+            print(try layerListing(network, width: width, height: height), terminator: "")
+            return
         }
+        var parameters = try dream.resolve(defaultPreset: "classic")
+        let terms: [String]
+        if let layer = channels {
+            terms = (0..<count).map { "\(layer)[\($0)]" }
+        } else if dream.layers != nil {
+            terms = parameters.layers
+        } else {
+            terms = network.layers
+        }
+        parameters.layers = [terms[0]]
+        try parameters.validate()
+        let progress = Progress(quiet: dream.quiet)
+        let picture = try readPicture(input, choice: FrameChoice())
+        let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
+                                   tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
+        let record = RenderRecord(command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
+                                  model: dream.modelLabel, source: input)
+        try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
+        progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
     }
 }
 

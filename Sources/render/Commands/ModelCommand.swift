@@ -14,11 +14,9 @@ struct ModelCommand: ParsableCommand {
         @Flag(help: "Fetch and convert again even if the model is already cached.") var force = false
 
         func run() throws {
-            try reportingErrors {
-                let cached = FileManager.default.fileExists(atPath: DefaultModel.cachedPath())
-                let path = try DefaultModel.ensure(force: force, progress: { print("model: \($0)") })
-                print(cached && !force ? "model: already cached at \(path)" : "model: ready at \(path)")
-            }
+            let cached = FileManager.default.fileExists(atPath: DefaultModel.cachedPath())
+            let path = try DefaultModel.ensure(force: force, progress: { print("model: \($0)") })
+            print(cached && !force ? "model: already cached at \(path)" : "model: ready at \(path)")
         }
     }
 }

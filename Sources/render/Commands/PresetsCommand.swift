@@ -12,12 +12,10 @@ struct PresetsCommand: ParsableCommand {
             abstract: "One line per preset.",
             discussion: "Your own presets go in \(Presets.userDirectory().path)/NAME.json ($REVERIE_PRESETS or $XDG_CONFIG_HOME move it); one named like a built-in replaces it.")
         func run() throws {
-            try reportingErrors {
-                for preset in Presets.all() {
-                    let o = try ParameterOverrides.decodePreset(preset.data, file: preset.origin)
-                    let mark = preset.origin == "built-in" ? "" : " [\(preset.origin)]"
-                    print("\(preset.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(o.description ?? "")\(mark)")
-                }
+            for preset in Presets.all() {
+                let o = try ParameterOverrides.decodePreset(preset.data, file: preset.origin)
+                let mark = preset.origin == "built-in" ? "" : " [\(preset.origin)]"
+                print("\(preset.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(o.description ?? "")\(mark)")
             }
         }
     }
@@ -26,10 +24,8 @@ struct PresetsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a preset's effective parameters as JSON.")
         @Argument(help: "Preset name or path.") var name: String
         func run() throws {
-            try reportingErrors {
-                let p = DreamParameters.defaults.applying(try Presets.load(name))
-                print(try jsonString(p))
-            }
+            let p = DreamParameters.defaults.applying(try Presets.load(name))
+            print(try jsonString(p))
         }
     }
 }

@@ -10,10 +10,8 @@ struct ProbeCommand: ParsableCommand {
     @Flag(help: "Print JSON (for scripts).") var json = false
 
     func run() throws {
-        try reportingErrors {
-            let report = try ProbeReport(path: file)
-            print(json ? try jsonString(report) : report.text)
-        }
+        let report = try ProbeReport(path: file)
+        print(json ? try jsonString(report) : report.text)
     }
 }
 

@@ -28,12 +28,10 @@ struct ScoreCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            var settings = FlowSettings()
-            settings.maxSide = flowSize
-            let score = try scoreVideos(source: source, dreamed: dreamed, settings: settings)
-            print(json ? try scoreJSON(score) : scoreText(score))
-        }
+        var settings = FlowSettings()
+        settings.maxSide = flowSize
+        let score = try scoreVideos(source: source, dreamed: dreamed, settings: settings)
+        print(json ? try scoreJSON(score) : scoreText(score))
     }
 
     func scoreJSON(_ score: CoherenceScore) throws -> String {

@@ -46,44 +46,42 @@ struct VideoCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            var extra = ParameterOverrides()
-            if let frameOctaves { extra.frameOctaves = try OctaveRange(parsing: frameOctaves) }
-            extra.frameSteps = frameSteps
-            extra.blend = blend
-            extra.flow = flow.map { $0 == .on }
-            let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
-            let progress = Progress(quiet: dream.quiet)
-            let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
-            let part = try chunk.map { try Chunk(parsing: $0, warmup: warmup) }
-            let destination = part.map { Chunk.partPath(of: out.output, index: $0.index, count: $0.count) } ?? out.output
-            if let part {
-                try FileManager.default.createDirectory(atPath: Chunk.partsFolder(of: out.output), withIntermediateDirectories: true)
-                // A requeued task whose part is already written has nothing to do.
-                if !out.overwrite, FileManager.default.fileExists(atPath: destination) {
-                    print("\(destination): chunk \(part.index)/\(part.count) is already rendered (--overwrite renders it again)")
-                    return
-                }
+        var extra = ParameterOverrides()
+        if let frameOctaves { extra.frameOctaves = try OctaveRange(parsing: frameOctaves) }
+        extra.frameSteps = frameSteps
+        extra.blend = blend
+        extra.flow = flow.map { $0 == .on }
+        let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
+        let progress = Progress(quiet: dream.quiet)
+        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        let part = try chunk.map { try Chunk(parsing: $0, warmup: warmup) }
+        let destination = part.map { Chunk.partPath(of: out.output, index: $0.index, count: $0.count) } ?? out.output
+        if let part {
+            try FileManager.default.createDirectory(atPath: Chunk.partsFolder(of: out.output), withIntermediateDirectories: true)
+            // A requeued task whose part is already written has nothing to do.
+            if !out.overwrite, FileManager.default.fileExists(atPath: destination) {
+                print("\(destination): chunk \(part.index)/\(part.count) is already rendered (--overwrite renders it again)")
+                return
             }
-            var job = VideoJob(
-                input: input, output: destination, parameters: parameters,
-                record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
-                                     model: dream.modelLabel, source: input))
-            job.start = start
-            job.duration = duration
-            job.encoder = out.encoder
-            job.resume = out.resume
-            job.overwrite = out.overwrite
-            job.stopAfter = out.stopAfter
-            job.checkpointEvery = out.checkpointEvery
-            job.fixedRoll = roll == .fixed
-            job.chunk = part
-            Interrupt.install()
-            let result = try renderVideo(job, network: network, progress: progress)
-            let minutes = progress.elapsed / 60
-            print("wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
-            print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
         }
+        var job = VideoJob(
+            input: input, output: destination, parameters: parameters,
+            record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
+                                 model: dream.modelLabel, source: input))
+        job.start = start
+        job.duration = duration
+        job.encoder = out.encoder
+        job.resume = out.resume
+        job.overwrite = out.overwrite
+        job.stopAfter = out.stopAfter
+        job.checkpointEvery = out.checkpointEvery
+        job.fixedRoll = roll == .fixed
+        job.chunk = part
+        Interrupt.install()
+        let result = try renderVideo(job, network: network, progress: progress)
+        let minutes = progress.elapsed / 60
+        print("wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
+        print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
     }
 }
 

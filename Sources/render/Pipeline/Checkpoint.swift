@@ -38,26 +38,26 @@ final class ResumableOutput {
         self.width = width; self.height = height; self.frameRate = frameRate
         let fm = FileManager.default
         if fm.fileExists(atPath: destination) && !overwrite {
-            throw DreamError("\(destination): already exists (use --overwrite to replace it)")
+            throw RenderError.file(path: destination, problem: "already exists (use --overwrite to replace it)")
         }
         let parent = URL(fileURLWithPath: destination).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
-            throw DreamError("\(destination): the folder \(parent) does not exist")
+            throw RenderError.file(path: destination, problem: "the folder \(parent) does not exist")
         }
         let stateURL = directory.appendingPathComponent("state.json")
         if resume {
             guard let data = fm.contents(atPath: stateURL.path) else {
-                throw DreamError("\(destination): nothing to resume (no checkpoint in \(directory.path))")
+                throw RenderError.file(path: destination, problem: "nothing to resume (no checkpoint in \(directory.path))")
             }
             let saved = try JSONDecoder().decode(CheckpointState.self, from: data)
             guard saved.fingerprint == fingerprint else {
-                throw DreamError("\(directory.path): the checkpoint was made with other inputs or parameters; run the same command as before, or start over with --overwrite")
+                throw RenderError.file(path: directory.path, problem: "the checkpoint was made with other inputs or parameters; run the same command as before, or start over with --overwrite")
             }
             state = saved
         } else {
             if fm.fileExists(atPath: stateURL.path) && !overwrite {
-                throw DreamError("\(destination): an interrupted render of it exists in \(directory.path): add --resume to continue it, or --overwrite to start over")
+                throw RenderError.file(path: destination, problem: "an interrupted render of it exists in \(directory.path): add --resume to continue it, or --overwrite to start over")
             }
             try? fm.removeItem(at: directory)
             state = CheckpointState(fingerprint: fingerprint, framesDone: 0, segments: [], rng: 0, times: [])
@@ -119,7 +119,7 @@ final class ResumableOutput {
         let frames = try writtenFrames()
         var i = 0
         while let image = try frames.next() {
-            guard i < state.times.count else { throw DreamError("\(directory.path): a segment holds more frames than the checkpoint records") }
+            guard i < state.times.count else { throw RenderError.file(path: directory.path, problem: "a segment holds more frames than the checkpoint records") }
             try body(i, state.times[i], image)
             i += 1
         }
@@ -155,7 +155,7 @@ private func writeAtomically(_ data: Data, to url: URL) throws {
     let tmp = url.appendingPathExtension("tmp")
     try data.write(to: tmp)
     guard rename(tmp.path, url.path) == 0 else {
-        throw DreamError("\(url.path): cannot write the checkpoint (\(String(cString: strerror(errno))))")
+        throw RenderError.file(path: url.path, problem: "cannot write the checkpoint (\(String(cString: strerror(errno))))")
     }
 }
 
@@ -177,23 +177,23 @@ private func decodeTensors(_ data: Data, file: String) throws -> [String: Tensor
     let bytes = [UInt8](data)
     var at = 0
     func get() throws -> Int {
-        guard at + 8 <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        guard at + 8 <= bytes.count else { throw RenderError.file(path: file, problem: "truncated checkpoint") }
         var v: UInt64 = 0
         for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
         at += 8
-        guard v < 1 << 40 else { throw DreamError("\(file): corrupt checkpoint") }
+        guard v < 1 << 40 else { throw RenderError.file(path: file, problem: "corrupt checkpoint") }
         return Int(v)
     }
     var out: [String: Tensor] = [:]
     for _ in 0..<(try get()) {
         let n = try get()
-        guard at + n <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        guard at + n <= bytes.count else { throw RenderError.file(path: file, problem: "truncated checkpoint") }
         let name = String(decoding: bytes[at..<(at + n)], as: UTF8.self); at += n
         let rank = try get()
         var shape: [Int] = []
         for _ in 0..<rank { shape.append(try get()) }
         let count = shape.reduce(1, *)
-        guard at + 4 * count <= bytes.count else { throw DreamError("\(file): truncated checkpoint") }
+        guard at + 4 * count <= bytes.count else { throw RenderError.file(path: file, problem: "truncated checkpoint") }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBytes { $0.copyBytes(from: bytes[at..<(at + 4 * count)]) }
         at += 4 * count

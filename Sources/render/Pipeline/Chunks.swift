@@ -22,9 +22,9 @@ struct Chunk: Codable, Equatable {
     init(parsing text: String, warmup: Double = Chunk.defaultWarmup) throws {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 10_000, k >= 0, k < n else {
-            throw DreamError("--chunk expects K/N with 0 <= K < N, like 2/8, got '\(text)'")
+            throw RenderError.option(name: "--chunk", problem: "expects K/N with 0 <= K < N, like 2/8, got '\(text)'")
         }
-        guard warmup >= 0, warmup.isFinite else { throw DreamError("--warmup must be 0 or more seconds, got \(warmup)") }
+        guard warmup >= 0, warmup.isFinite else { throw RenderError.option(name: "--warmup", problem: "must be 0 or more seconds, got \(warmup)") }
         self.init(index: k, count: n, warmup: warmup)
     }
 

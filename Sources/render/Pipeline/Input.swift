@@ -19,21 +19,21 @@ func isStillPath(_ path: String) -> Bool {
 /// video — the same frame a video render starting there would begin with.
 func readPicture(_ path: String, choice: FrameChoice) throws -> RGBImage {
     if isStillPath(path) && !choice.isSet { return try ImageFile.read(path: path) }
-    if isStillPath(path) { throw DreamError("\(path): --frame and --at apply to videos, not to still images") }
+    if isStillPath(path) { throw RenderError.file(path: path, problem: "--frame and --at apply to videos, not to still images") }
     let reader = try VideoReader(path: path)
     if let n = choice.frame {
-        guard n >= 0 else { throw DreamError("\(path): --frame must be 0 or more, got \(n)") }
+        guard n >= 0 else { throw RenderError.file(path: path, problem: "--frame must be 0 or more, got \(n)") }
         guard n < reader.info.frameCount else {
-            throw DreamError("\(path): frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
+            throw RenderError.file(path: path, problem: "frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
         }
         try reader.seek(toFrame: n)
     } else if let t = choice.at {
         guard t >= 0, t < reader.info.duration else {
-            throw DreamError("\(path): --at \(t) is outside the video (duration \(String(format: "%.3f", reader.info.duration)) s)")
+            throw RenderError.file(path: path, problem: "--at \(t) is outside the video (duration \(String(format: "%.3f", reader.info.duration)) s)")
         }
         try reader.seek(toSeconds: t)
     }
-    guard let frame = try reader.nextFrame() else { throw DreamError("\(path): no frame could be decoded") }
+    guard let frame = try reader.nextFrame() else { throw RenderError.file(path: path, problem: "no frame could be decoded") }
     return frame.image
 }
 

@@ -33,9 +33,9 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     let info = reader.info
     let end = job.duration.map { job.start + $0 } ?? Double.infinity
     guard job.start >= 0, job.start < info.duration else {
-        throw DreamError("\(job.input): --start \(job.start) is outside the video (duration \(String(format: "%.3f", info.duration)) s)")
+        throw RenderError.file(path: job.input, problem: "--start \(job.start) is outside the video (duration \(String(format: "%.3f", info.duration)) s)")
     }
-    if let d = job.duration, d <= 0 { throw DreamError("--duration must be positive, got \(d)") }
+    if let d = job.duration, d <= 0 { throw RenderError.option(name: "--duration", problem: "must be positive, got \(d)") }
     let size = workingSize(of: RGBImage(width: info.width, height: info.height), width: job.parameters.width)
     // Seconds of the range (from `start`) whose frames are written, and seconds before them that are
     // dreamed for the carry but not written: the whole range, or one chunk's part and its warm-up.
@@ -58,7 +58,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     if done > 0 {
         let saved = try output.loadCarry()
         guard let s = saved["source"], let d = saved["dream"] else {
-            throw DreamError("\(job.output).reverie-resume: the checkpoint has no carried state")
+            throw RenderError.file(path: "\(job.output).reverie-resume", problem: "the checkpoint has no carried state")
         }
         previous = (s, d)
         rng = SeededGenerator(seed: output.state.rng)
@@ -80,7 +80,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
             continue
         }
         if writes && index < done {    // dreamed before the checkpoint
-            guard let image = try written.next() else { throw DreamError("\(job.output).reverie-resume: a segment is missing frames") }
+            guard let image = try written.next() else { throw RenderError.file(path: "\(job.output).reverie-resume", problem: "a segment is missing frames") }
             meter.add(source: source, output: tensor(from: image))
             lastSource = source
             index += 1
@@ -115,7 +115,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         if Interrupt.requested { throw Interrupted(destination: job.output) }
         if let stop = job.stopAfter, framesDone >= stop { _exit(137) }   // simulated SIGKILL: no cleanup
     }
-    guard index > 0 else { throw DreamError("\(job.input): no frames in the chosen range") }
+    guard index > 0 else { throw RenderError.file(path: job.input, problem: "no frames in the chosen range") }
     try output.checkpoint(framesDone: index, rng: rng, carry: ["source": previous!.source, "dream": previous!.dream])
     progress.finish()
 

@@ -57,7 +57,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     if done > 0 {
         let saved = try output.loadCarry()
         guard let p = saved["previous"], let f = saved["first"] else {
-            throw DreamError("\(job.output).reverie-resume: the checkpoint has no carried state")
+            throw RenderError.file(path: "\(job.output).reverie-resume", problem: "the checkpoint has no carried state")
         }
         previous = p; first = f
         anchor = ColourAnchor(reference: f)
