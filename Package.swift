@@ -7,11 +7,11 @@ import PackageDescription
 // iterations, which strict Swift 6 concurrency checking cannot express without wrappers.
 let language: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 #if arch(x86_64)
-// AVX2 + FMA (x86-64-v3; every x86 server CPU since 2015): without it SIMD8<Float> is two SSE
-// halves and `addingProduct` a libm call per lane. REVERIE_FMA tells the kernels FMA is available.
-let simd: [String] = ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-D", "REVERIE_FMA"]
+    // AVX2 + FMA (x86-64-v3; every x86 server CPU since 2015): without it SIMD8<Float> is two SSE
+    // halves and `addingProduct` a libm call per lane. REVERIE_FMA tells the kernels FMA is available.
+    let simd: [String] = ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-D", "REVERIE_FMA"]
 #else
-let simd: [String] = []
+    let simd: [String] = []
 #endif
 let optimised: [SwiftSetting] = language + [.unsafeFlags(["-O"] + simd)]
 
@@ -21,11 +21,11 @@ let package = Package(
     products: [
         .executable(name: "render", targets: ["render"]),
         .library(name: "Video", targets: ["Video"]),
-        .library(name: "Dream", targets: ["Dream"]),
+        .library(name: "Dream", targets: ["Dream"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0")
     ],
     targets: [
         // C libraries
@@ -50,10 +50,11 @@ let package = Package(
             swiftSettings: language),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["Video", "Dream"], path: "Sources/TestSupport",
-                swiftSettings: language),
+        .target(
+            name: "TestSupport", dependencies: ["Video", "Dream"], path: "Sources/TestSupport",
+            swiftSettings: language),
         .testTarget(name: "VideoTests", dependencies: ["Video", "TestSupport"], swiftSettings: language),
         .testTarget(name: "DreamTests", dependencies: ["Dream", "TestSupport"], swiftSettings: language),
-        .testTarget(name: "RenderTests", dependencies: ["render", "Video", "Dream", "TestSupport"], swiftSettings: language),
+        .testTarget(name: "RenderTests", dependencies: ["render", "Video", "Dream", "TestSupport"], swiftSettings: language)
     ]
 )

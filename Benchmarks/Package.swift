@@ -10,6 +10,6 @@ let package = Package(
         .executableTarget(
             name: "reverie-bench",
             dependencies: [.product(name: "Dream", package: "Reverie")],
-            swiftSettings: [.swiftLanguageMode(.v5)]),
+            swiftSettings: [.swiftLanguageMode(.v5)])
     ]
 )

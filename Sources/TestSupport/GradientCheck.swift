@@ -14,8 +14,8 @@ public struct GradientCheckReport: CustomStringConvertible {
     public var worstIndex: Int
     public var analytic: Double
     public var numeric: Double
-    public var worstError: Double      // |analytic − numeric| / scale
-    public var scale: Double           // max |numeric| over the checked elements
+    public var worstError: Double  // |analytic − numeric| / scale
+    public var scale: Double  // max |numeric| over the checked elements
     public var checked: Int
     public var description: String {
         "checked \(checked) elements; largest difference at \(worstIndex): analytic \(analytic), numeric \(numeric), "
@@ -29,9 +29,11 @@ public struct GradientCheckReport: CustomStringConvertible {
 /// since single elements near zero carry Float32 rounding noise of order 1e-7·|L|/ε.
 /// `tolerance` must come with a `reason` (why that much error is expected).
 @discardableResult
-public func checkGradient(_ network: Network, input: Tensor, layers: [String], epsilon: Float = 1e-2,
-                          tolerance: Double = 1e-2, reason: String, maxElements: Int = 400,
-                          file: StaticString = #filePath, line: UInt = #line) throws -> GradientCheckReport {
+public func checkGradient(
+    _ network: Network, input: Tensor, layers: [String], epsilon: Float = 1e-2,
+    tolerance: Double = 1e-2, reason: String, maxElements: Int = 400,
+    file: StaticString = #filePath, line: UInt = #line
+) throws -> GradientCheckReport {
     // Fixed random seed directions r, one per layer.
     let outs = try network.forward(input, outputs: layers)
     var directions = [String: Tensor]()
@@ -66,7 +68,9 @@ public func checkGradient(_ network: Network, input: Tensor, layers: [String], e
     var report = GradientCheckReport(worstIndex: -1, analytic: 0, numeric: 0, worstError: 0, scale: scale, checked: numeric.count)
     for (i, n) in numeric {
         let a = Double(analytic.data[i]), e = abs(a - n) / scale
-        if e >= report.worstError { report = GradientCheckReport(worstIndex: i, analytic: a, numeric: n, worstError: e, scale: scale, checked: numeric.count) }
+        if e >= report.worstError {
+            report = GradientCheckReport(worstIndex: i, analytic: a, numeric: n, worstError: e, scale: scale, checked: numeric.count)
+        }
     }
     print("gradient check [\(layers.joined(separator: ","))]: \(report)")
     XCTAssertLessThanOrEqual(report.worstError, tolerance, "\(report) (tolerance \(tolerance): \(reason))", file: file, line: line)
@@ -74,8 +78,10 @@ public func checkGradient(_ network: Network, input: Tensor, layers: [String], e
 }
 
 /// Asserts two float arrays agree within atol + rtol·|expected|; prints the largest difference.
-public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-4, atol: Float = 1e-5,
-                        _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], rtol: Float = 1e-4, atol: Float = 1e-5,
+    _ reason: String, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "count: \(reason)", file: file, line: line)
     var worst = (index: -1, diff: Float(0), excess: -Float.infinity)
     for (i, (a, e)) in zip(actual, expected).enumerated() {
@@ -86,7 +92,8 @@ public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e
         if excess > worst.excess { worst = (i, d, excess) }
     }
     if worst.index >= 0 && worst.excess > 0 {
-        XCTFail("largest difference \(worst.diff) at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index]) "
+        XCTFail(
+            "largest difference \(worst.diff) at \(worst.index): \(actual[worst.index]) vs \(expected[worst.index]) "
                 + "(rtol \(rtol), atol \(atol)): \(reason)", file: file, line: line)
     }
 }

@@ -17,15 +17,15 @@ public enum ImageNetInput {
         let image = try ImageFile.read(path: path)
         let plane = image.width * image.height
         var rgb = [Float](repeating: 0, count: 3 * plane)
-        for i in 0 ..< plane { for c in 0 ..< 3 { rgb[c * plane + i] = Float(image.pixels[3 * i + c]) } }
+        for i in 0..<plane { for c in 0..<3 { rgb[c * plane + i] = Float(image.pixels[3 * i + c]) } }
         let scale = Double(shorterSide) / Double(min(image.width, image.height))
         let (h, w) = (max(crop, Int((Double(image.height) * scale).rounded())), max(crop, Int((Double(image.width) * scale).rounded())))
         let resized = resize(Tensor(shape: [1, 3, image.height, image.width], data: rgb), height: h, width: w)
         let (top, left) = ((h - crop) / 2, (w - crop) / 2)
         var out = [Float](repeating: 0, count: 3 * crop * crop)
-        for c in 0 ..< 3 {
-            for y in 0 ..< crop {
-                for x in 0 ..< crop {
+        for c in 0..<3 {
+            for y in 0..<crop {
+                for x in 0..<crop {
                     out[(c * crop + y) * crop + x] = resized.data[(c * h + top + y) * w + left + x] / 255
                 }
             }

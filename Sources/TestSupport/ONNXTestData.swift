@@ -9,7 +9,7 @@ public enum ONNXTestData {
     public static var isInstalled: Bool { FileManager.default.fileExists(atPath: root) }
 
     public struct Case {
-        public let name: String          // folder name, e.g. "test_conv_with_strides_padding"
+        public let name: String  // folder name, e.g. "test_conv_with_strides_padding"
         public let directory: String
         @_spi(ONNX) public let model: Onnx_ModelProto
         public var opType: String { model.graph.node.first?.opType ?? "" }
@@ -31,7 +31,8 @@ public enum ONNXTestData {
         for name in names where name.hasPrefix("test_") {
             let dir = directory + "/" + name
             guard FileManager.default.fileExists(atPath: dir + "/model.onnx"),
-                  FileManager.default.fileExists(atPath: dir + "/test_data_set_0/input_0.pb") else { continue }
+                FileManager.default.fileExists(atPath: dir + "/test_data_set_0/input_0.pb")
+            else { continue }
             let model = try ONNXLoader.readModel(path: dir + "/model.onnx")
             cases.append(Case(name: name, directory: dir, model: model))
         }
@@ -74,7 +75,7 @@ public enum ONNXTestData {
         var worst: Float = 0
         for (a, e) in zip(actual.data, expected.data) {
             if a.isNaN || e.isNaN { if a.isNaN != e.isNaN { return .infinity } else { continue } }
-            if a == e { continue }   // equal infinities
+            if a == e { continue }  // equal infinities
             worst = max(worst, abs(a - e) / (atol + rtol * abs(e)))
         }
         return worst
@@ -124,8 +125,10 @@ public enum ONNXBuild {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .tensor; a.t = tensor; return a
     }
 
-    @_spi(ONNX) public static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String,
-                            _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+    @_spi(ONNX) public static func node(
+        _ op: String, _ inputs: [String], _ outputs: [String], name: String,
+        _ attributes: [Onnx_AttributeProto] = []
+    ) -> Onnx_NodeProto {
         var n = Onnx_NodeProto()
         n.opType = op; n.input = inputs; n.output = outputs; n.name = name; n.attribute = attributes
         return n
@@ -151,9 +154,11 @@ public enum ONNXBuild {
         return v
     }
 
-    @_spi(ONNX) public static func model(nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
-                             inputs: [Onnx_ValueInfoProto], outputs: [String], opset: Int = 13,
-                             metadata: [String: String] = [:]) -> Onnx_ModelProto {
+    @_spi(ONNX) public static func model(
+        nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
+        inputs: [Onnx_ValueInfoProto], outputs: [String], opset: Int = 13,
+        metadata: [String: String] = [:]
+    ) -> Onnx_ModelProto {
         var g = Onnx_GraphProto()
         g.name = "test"
         g.node = nodes; g.initializer = initializers; g.input = inputs

@@ -9,9 +9,11 @@ public enum SyntheticMedia {
     /// Where the coloured squares of frame `index` sit: red moves right 2 px a frame, green and blue stay.
     public static func squares(width: Int, height: Int, index: Int) -> [(x: Int, y: Int, rgb: (UInt8, UInt8, UInt8))] {
         let s = squareSize
-        return [((2 + 2 * index) % max(1, width - s), 2, (230, 20, 20)),
-                (width - s - 2, height - s - 2, (20, 220, 30)),
-                (2, height - s - 2, (25, 30, 225))]
+        return [
+            ((2 + 2 * index) % max(1, width - s), 2, (230, 20, 20)),
+            (width - s - 2, height - s - 2, (20, 220, 30)),
+            (2, height - s - 2, (25, 30, 225))
+        ]
     }
 
     /// Frame `index`: a smooth gradient sliding 3 px per frame (triangle wave: no hard edges) plus three squares.
@@ -39,9 +41,11 @@ public enum SyntheticMedia {
 
     /// Writes `count` synthetic frames; `times` (seconds) makes them variable-rate.
     @discardableResult
-    public static func writeClip(to path: String, width: Int, height: Int, count: Int, frameRate: Rational = Rational(25, 1),
-                                 settings: EncoderSettings = EncoderSettings(preset: "ultrafast"), times: [Double]? = nil,
-                                 metadata: [String: String] = [:]) throws -> [RGBImage] {
+    public static func writeClip(
+        to path: String, width: Int, height: Int, count: Int, frameRate: Rational = Rational(25, 1),
+        settings: EncoderSettings = EncoderSettings(preset: "ultrafast"), times: [Double]? = nil,
+        metadata: [String: String] = [:]
+    ) throws -> [RGBImage] {
         let frames = (0..<count).map { frame(width: width, height: height, index: $0) }
         try VideoWriter.with(path: path, width: width, height: height, frameRate: frameRate, settings: settings, metadata: metadata) { w in
             for (i, f) in frames.enumerated() { try w.write(f, seconds: times?[i]) }

@@ -40,12 +40,19 @@ public func tinyDreamGraph(seed: UInt64 = 7) -> Graph {
     x = b.relu6("head", x)
     b.nodes.append(Node(name: "pool", op: .globalAveragePool, inputs: [x], output: "pool"))
     b.nodes.append(Node(name: "flatten", op: .flatten(axis: 1), inputs: ["pool"], output: "flatten"))
-    b.nodes.append(Node(name: "fc", op: .gemm(b: b.random([10, 16], scale: 0.5), c: b.random([10], scale: 0.1),
-                                              alpha: 1, beta: 1, transA: false, transB: true),
-                        inputs: ["flatten"], output: "logits"))
-    return Graph(input: "image", inputChannels: 3, nodes: b.nodes, outputs: ["logits"],
-                 metadata: ["reverie.mean": "127,127,127", "reverie.std": "128,128,128",
-                            "reverie.layers": "stem,block0,block1,block2", "reverie.recommended": "block1"])
+    b.nodes.append(
+        Node(
+            name: "fc",
+            op: .gemm(
+                b: b.random([10, 16], scale: 0.5), c: b.random([10], scale: 0.1),
+                alpha: 1, beta: 1, transA: false, transB: true),
+            inputs: ["flatten"], output: "logits"))
+    return Graph(
+        input: "image", inputChannels: 3, nodes: b.nodes, outputs: ["logits"],
+        metadata: [
+            "reverie.mean": "127,127,127", "reverie.std": "128,128,128",
+            "reverie.layers": "stem,block0,block1,block2", "reverie.recommended": "block1"
+        ])
 }
 
 /// Appends nodes with seeded random weights (He-like scale so activations stay O(1)).
@@ -59,20 +66,24 @@ public struct TinyGraphBuilder {
         Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in offset + scale * Float.random(in: -1...1, using: &generator) })
     }
 
-    public mutating func conv(_ name: String, _ x: String, out: Int, in c: Int, k: Int, stride: Int = 1, groups: Int = 1,
-                              padding: Padding = .sameUpper, bias: Bool = true) -> String {
+    public mutating func conv(
+        _ name: String, _ x: String, out: Int, in c: Int, k: Int, stride: Int = 1, groups: Int = 1,
+        padding: Padding = .sameUpper, bias: Bool = true
+    ) -> String {
         let fanIn = Float(c / groups * k * k)
         let w = random([out, c / groups, k, k], scale: (3 / fanIn).squareRoot())
-        let p = ConvParams(weight: w, bias: bias ? random([out], scale: 0.1) : nil, strides: (stride, stride),
-                           padding: padding, groups: groups)
+        let p = ConvParams(
+            weight: w, bias: bias ? random([out], scale: 0.1) : nil, strides: (stride, stride),
+            padding: padding, groups: groups)
         nodes.append(Node(name: name, op: .conv(p), inputs: [x], output: name))
         return name
     }
 
     public mutating func batchNorm(_ name: String, _ x: String, channels: Int) -> String {
-        let p = BatchNormParams(scale: random([channels], scale: 0.3, offset: 1), bias: random([channels], scale: 0.2),
-                                mean: random([channels], scale: 0.2), variance: random([channels], scale: 0.3, offset: 1),
-                                epsilon: 1e-3)
+        let p = BatchNormParams(
+            scale: random([channels], scale: 0.3, offset: 1), bias: random([channels], scale: 0.2),
+            mean: random([channels], scale: 0.2), variance: random([channels], scale: 0.3, offset: 1),
+            epsilon: 1e-3)
         nodes.append(Node(name: name, op: .batchNorm(p), inputs: [x], output: name))
         return name
     }

@@ -49,8 +49,9 @@ final class AudioCarrier {
             outStream.pointee.codecpar.pointee.codec_tag = 0
         } else {
             let encoderName = cString(output.context.pointee.oformat.pointee.name) == "webm" ? "libopus" : "aac"
-            let transcoder = try TranscodedAudio(input: input, index: index, start: videoStart + lower,
-                                                 encoderName: encoderName, output: output)
+            let transcoder = try TranscodedAudio(
+                input: input, index: index, start: videoStart + lower,
+                encoderName: encoderName, output: output)
             source = transcoder
             try check(avcodec_parameters_from_context(outStream.pointee.codecpar, transcoder.encoder.pointer), "add audio stream", path: output.path)
         }

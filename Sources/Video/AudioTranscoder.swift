@@ -59,9 +59,11 @@ final class TranscodedAudio: AudioPackets {
         frameSize = e.pointee.frame_size > 0 ? e.pointee.frame_size : 1024
 
         var s: OpaquePointer? = nil
-        try check(swr_alloc_set_opts2(&s, &e.pointee.ch_layout, e.pointee.sample_fmt, e.pointee.sample_rate,
-                                      &decoder.pointer.pointee.ch_layout, decoder.pointer.pointee.sample_fmt, inRate, 0, nil),
-                  "set up resampler", path: path)
+        try check(
+            swr_alloc_set_opts2(
+                &s, &e.pointee.ch_layout, e.pointee.sample_fmt, e.pointee.sample_rate,
+                &decoder.pointer.pointee.ch_layout, decoder.pointer.pointee.sample_fmt, inRate, 0, nil),
+            "set up resampler", path: path)
         swr = s
         try check(swr_init(swr), "set up resampler", path: path)
         fifo = try checkPointer(av_audio_fifo_alloc(e.pointee.sample_fmt, channels, frameSize), "allocate audio FIFO", path: path)

@@ -26,9 +26,11 @@ public struct EncoderSettings: Sendable {
     /// Stored pixel shape (players stretch the width by it); nil: square pixels.
     public var sampleAspectRatio: Rational?
 
-    public init(crf: Int = EncoderSettings.defaultCRF, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
-                pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,
-                keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil) {
+    public init(
+        crf: Int = EncoderSettings.defaultCRF, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
+        pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,
+        keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil
+    ) {
         self.crf = crf
         self.preset = preset
         self.lossless = lossless
@@ -64,8 +66,9 @@ struct OutputKind {
         case "gif": (format, codec, pixelFormat, fastStart) = ("gif", "gif", "pal8", false)
         case "webp": (format, codec, pixelFormat, fastStart) = ("webp", "libwebp_anim", "bgra", false)
         default:
-            throw VideoError("create", path: path,
-                             message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv, .webm, .gif, .webp, .ts, .h264 or .hevc)")
+            throw VideoError(
+                "create", path: path,
+                message: "unsupported video extension '.\(ext)' (use .mp4, .mov, .mkv, .webm, .gif, .webp, .ts, .h264 or .hevc)")
         }
         if settings.lossless && format != "webp" {  // WebP: the encoder's own lossless mode (VideoEncoder.options)
             guard format == "matroska" else {
@@ -77,4 +80,3 @@ struct OutputKind {
         if let p = settings.pixelFormat { pixelFormat = p }
     }
 }
-

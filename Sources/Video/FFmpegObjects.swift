@@ -49,8 +49,9 @@ enum SizeLimit {
             throw VideoError(operation, path: path, message: "invalid picture size \(width)x\(height)")
         }
         guard width <= side, height <= side, width * height <= pixels else {
-            throw VideoError(operation, path: path,
-                             message: "picture size \(width)x\(height) exceeds the limit (\(side) per side, \(pixels / 1_000_000)M pixels)")
+            throw VideoError(
+                operation, path: path,
+                message: "picture size \(width)x\(height) exceeds the limit (\(side) per side, \(pixels / 1_000_000)M pixels)")
         }
     }
 }

@@ -53,8 +53,10 @@ struct PaletteDitherer {
 
     /// One row of Floyd–Steinberg: src RGB24 (w*h*3), dst indices (w*h); cur/nxt: (w+2)*3 errors in
     /// 1/16 units for this row and the next, one guard column each side. Even rows run left to right.
-    private mutating func diffuseRow(_ y: Int, width w: Int, src: UnsafeBufferPointer<UInt8>, dst: UnsafeMutableBufferPointer<UInt8>,
-                                     cur: UnsafeMutableBufferPointer<Int32>, nxt: UnsafeMutableBufferPointer<Int32>) {
+    private mutating func diffuseRow(
+        _ y: Int, width w: Int, src: UnsafeBufferPointer<UInt8>, dst: UnsafeMutableBufferPointer<UInt8>,
+        cur: UnsafeMutableBufferPointer<Int32>, nxt: UnsafeMutableBufferPointer<Int32>
+    ) {
         let step = y % 2 == 0 ? 1 : -1
         var x = step == 1 ? 0 : w - 1
         for _ in 0..<w {

@@ -117,7 +117,8 @@ struct GIFPalette {
         var boxes: [(bins: [Bin], moments: Moments)] = [(bins, all)]
         while boxes.count < maxColours {
             guard let worst = boxes.indices.filter({ boxes[$0].bins.count > 1 }).max(by: { boxes[$0].moments.error < boxes[$1].moments.error }),
-                  boxes[worst].moments.error > 0 else { break }
+                boxes[worst].moments.error > 0
+            else { break }
             let box = boxes[worst]
             var best: (error: Double, axis: Int, cut: Int) = (.infinity, 0, 1)
             for axis in 0..<3 {

@@ -79,7 +79,8 @@ final class InputFile {
     /// "HH:MM:SS.fraction" (Matroska's per-stream DURATION tag) in seconds.
     static func clockSeconds(_ text: String?) -> Double? {
         guard let parts = text?.split(separator: ":"), parts.count == 3,
-              let h = Double(parts[0]), let m = Double(parts[1]), let s = Double(parts[2]) else { return nil }
+            let h = Double(parts[0]), let m = Double(parts[1]), let s = Double(parts[2])
+        else { return nil }
         return h * 3600 + m * 60 + s
     }
 
@@ -89,11 +90,14 @@ final class InputFile {
             let st = stream(i).pointee
             let par = st.codecpar.pointee
             guard par.codec_type == AVMEDIA_TYPE_AUDIO else { return nil }
-            let d = st.duration != noPTS ? Double(st.duration) * Rational(st.time_base).value
+            let d =
+                st.duration != noPTS
+                ? Double(st.duration) * Rational(st.time_base).value
                 : InputFile.clockSeconds(dictionary(st.metadata)["DURATION"]) ?? duration ?? 0
-            return AudioStreamInfo(index: i, codec: cString(avcodec_get_name(par.codec_id)),
-                                   sampleRate: Int(par.sample_rate), channels: Int(par.ch_layout.nb_channels),
-                                   duration: d)
+            return AudioStreamInfo(
+                index: i, codec: cString(avcodec_get_name(par.codec_id)),
+                sampleRate: Int(par.sample_rate), channels: Int(par.ch_layout.nb_channels),
+                duration: d)
         }
     }
 }

@@ -61,7 +61,8 @@ struct Orientation: Equatable {
     /// A decoded frame's own orientation: EXIF "Orientation" metadata (JPEG) or display-matrix side data.
     static func of(frame: UnsafeMutablePointer<AVFrame>) -> Orientation? {
         if let e = av_dict_get(frame.pointee.metadata, "Orientation", nil, 0),
-           let n = Int(cString(e.pointee.value)), let o = Orientation(exif: n) {
+            let n = Int(cString(e.pointee.value)), let o = Orientation(exif: n)
+        {
             return o
         }
         if let sd = av_frame_get_side_data(frame, AV_FRAME_DATA_DISPLAYMATRIX), sd.pointee.size >= 36 {

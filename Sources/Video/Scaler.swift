@@ -52,8 +52,9 @@ final class FrameToRGB {
             sws = nil
             key = nil
             sws = try checkPointer(
-                sws_getContext(f.width, f.height, AVPixelFormat(rawValue: f.format), Int32(outWidth), f.height,
-                               AV_PIX_FMT_RGB24, swsFlags, nil, nil, nil),
+                sws_getContext(
+                    f.width, f.height, AVPixelFormat(rawValue: f.format), Int32(outWidth), f.height,
+                    AV_PIX_FMT_RGB24, swsFlags, nil, nil, nil),
                 "convert to RGB", path: path,
                 message: "unsupported pixel format \(cString(av_get_pix_fmt_name(AVPixelFormat(rawValue: f.format))))")
             // Returns -1 for RGB/gray inputs, where there is no matrix to set: not an error.
@@ -78,8 +79,9 @@ final class RGBToFrame {
         self.width = width
         self.height = height
         sws = try checkPointer(
-            sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), format,
-                           swsFlags, nil, nil, nil),
+            sws_getContext(
+                Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), format,
+                swsFlags, nil, nil, nil),
             "convert from RGB", path: path,
             message: "unsupported pixel format \(cString(av_get_pix_fmt_name(format)))")
         _ = reverie_sws_colorspace(sws, colour.space, 1, colour.space, colour.full ? 1 : 0)

@@ -15,8 +15,10 @@ enum PNGText {
         // IHDR is always the first chunk: 8 signature + 4 length + 4 type + 13 data + 4 CRC.
         guard isPNG(png), png.count > 33 else { throw VideoError("write metadata", path: path, message: "not a PNG stream") }
         let ascii = value.utf8.allSatisfy { $0 < 0x80 }
-        let body = ascii ? Array("tEXt".utf8) + keyBytes + [0] + Array(value.utf8)
-                         : Array("iTXt".utf8) + keyBytes + [0, 0, 0, 0, 0] + Array(value.utf8)  // no compression, no language
+        let body =
+            ascii
+            ? Array("tEXt".utf8) + keyBytes + [0] + Array(value.utf8)
+            : Array("iTXt".utf8) + keyBytes + [0, 0, 0, 0, 0] + Array(value.utf8)  // no compression, no language
         var chunk = bigEndian(UInt32(body.count - 4)) + body
         chunk += bigEndian(CRC32.of(body))
         return Array(png[0..<33]) + chunk + Array(png[33...])
@@ -35,7 +37,8 @@ enum PNGText {
             }
             // iTXt: key \0 compressed? method language \0 translated-key \0 text (uncompressed only).
             if type == "iTXt", let zero = png[start..<end].firstIndex(of: 0), zero + 2 < end, png[zero + 1] == 0,
-               let langEnd = png[(zero + 3)..<end].firstIndex(of: 0), let keyEnd = png[(langEnd + 1)..<end].firstIndex(of: 0) {
+                let langEnd = png[(zero + 3)..<end].firstIndex(of: 0), let keyEnd = png[(langEnd + 1)..<end].firstIndex(of: 0)
+            {
                 out[String(decoding: png[start..<zero], as: UTF8.self)] = String(decoding: png[(keyEnd + 1)..<end], as: UTF8.self)
             }
             if type == "IEND" { break }
@@ -76,7 +79,9 @@ enum JPEGComment {
             if marker == 0xFE {
                 var text = String(decoding: jpeg[(i + 4)..<(i + 2 + length)], as: UTF8.self)
                 while text.hasSuffix("\0") { text.removeLast() }  // C writers (FFmpeg's own comment) end with NUL
-                if let eq = text.firstIndex(of: "="), text[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }), eq != text.startIndex {
+                if let eq = text.firstIndex(of: "="), text[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }),
+                    eq != text.startIndex
+                {
                     out[String(text[..<eq])] = String(text[text.index(after: eq)...])
                 } else {
                     out["comment"] = text

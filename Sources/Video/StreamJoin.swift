@@ -8,8 +8,10 @@ import Foundation
 /// header), which parts encoded with the same settings do; each part starts on a keyframe.
 /// Written beside `path` and renamed into place, like every output.
 public enum StreamJoin {
-    public static func join(_ parts: [String], into path: String, audioFrom: String? = nil,
-                            audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]) throws {
+    public static func join(
+        _ parts: [String], into path: String, audioFrom: String? = nil,
+        audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]
+    ) throws {
         guard let firstPath = parts.first else { throw VideoError("join", path: path, message: "no parts to join") }
         let first = try InputFile(path: firstPath)
         guard let firstIndex = first.bestStream(AVMEDIA_TYPE_VIDEO) else {
@@ -76,11 +78,16 @@ public enum StreamJoin {
     }
 
     private static func requireSameLayout(_ a: AVCodecParameters, _ b: AVCodecParameters, part: String, first: String) throws {
-        let same = a.codec_id == b.codec_id && a.width == b.width && a.height == b.height && a.format == b.format
+        let same =
+            a.codec_id == b.codec_id && a.width == b.width && a.height == b.height && a.format == b.format
             && a.extradata_size == b.extradata_size
             && (a.extradata_size == 0 || memcmp(a.extradata, b.extradata, Int(a.extradata_size)) == 0)
         guard same else {
-            throw VideoError("join", path: part, message: "encoded differently from \(URL(fileURLWithPath: first).lastPathComponent) (codec, size or codec header): parts must come from one render's settings")
+            throw VideoError(
+                "join", path: part,
+                message:
+                    "encoded differently from \(URL(fileURLWithPath: first).lastPathComponent) (codec, size or codec header): parts must come from one render's settings"
+            )
         }
     }
 }

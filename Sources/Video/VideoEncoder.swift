@@ -9,8 +9,10 @@ struct VideoEncoder {
     let width: Int, height: Int
     let colour: ColourDetails
 
-    init(kind: OutputKind, width: Int, height: Int, frameRate: Rational, timeBase: Rational,
-         settings: EncoderSettings, globalHeader: Bool, path: String) throws {
+    init(
+        kind: OutputKind, width: Int, height: Int, frameRate: Rational, timeBase: Rational,
+        settings: EncoderSettings, globalHeader: Bool, path: String
+    ) throws {
         guard let codec = avcodec_find_encoder_by_name(kind.codec) else {
             let hint = kind.codec == "libwebp_anim" ? " (animated WebP needs FFmpeg built with libwebp)" : ""
             throw VideoError("create", path: path, message: "encoder \(kind.codec) is not available\(hint)")

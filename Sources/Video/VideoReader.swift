@@ -64,7 +64,9 @@ public final class VideoReader {
         let stream = input.stream(index)
         let par = stream.pointee.codecpar.pointee
         guard par.width > 0 && par.height > 0 else {
-            throw VideoError("open", path: path, message: "picture size unknown: the file is broken, or larger than the limit (\(SizeLimit.pixels / 1_000_000)M pixels)")
+            throw VideoError(
+                "open", path: path,
+                message: "picture size unknown: the file is broken, or larger than the limit (\(SizeLimit.pixels / 1_000_000)M pixels)")
         }
         try SizeLimit.check(width: Int(par.width), height: Int(par.height), path: path, operation: "open")
         guard let codec = avcodec_find_decoder(par.codec_id) else {
@@ -82,8 +84,9 @@ public final class VideoReader {
         let st = stream.pointee
         untimed = VideoReader.lacksTimestamps(table, stream: stream, input: input)
         startPTS = untimed ? 0 : table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
-        info = VideoReader.describe(input: input, stream: stream, table: table, orientation: streamOrientation,
-                                    startPTS: startPTS, untimed: untimed)
+        info = VideoReader.describe(
+            input: input, stream: stream, table: table, orientation: streamOrientation,
+            startPTS: startPTS, untimed: untimed)
     }
 
     /// No packet has a timestamp (raw elementary streams), packets share timestamps, or some lack
@@ -95,8 +98,10 @@ public final class VideoReader {
         return !table.complete && (st.duration == noPTS || st.duration <= 0) && input.duration == nil
     }
 
-    private static func openDecoder(_ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
-                                    threads: Int32, path: String) throws -> CodecContext {
+    private static func openDecoder(
+        _ codec: UnsafePointer<AVCodec>, stream: UnsafeMutablePointer<AVStream>,
+        threads: Int32, path: String
+    ) throws -> CodecContext {
         let d = try CodecContext(codec, path: path)
         try check(avcodec_parameters_to_context(d.pointer, stream.pointee.codecpar), "open decoder", path: path)
         d.pointer.pointee.thread_count = threads  // 0: one per core
@@ -107,8 +112,10 @@ public final class VideoReader {
         return d
     }
 
-    private static func describe(input: InputFile, stream: UnsafeMutablePointer<AVStream>, table: FrameTable,
-                                 orientation: Orientation, startPTS: Int64, untimed: Bool) -> VideoInfo {
+    private static func describe(
+        input: InputFile, stream: UnsafeMutablePointer<AVStream>, table: FrameTable,
+        orientation: Orientation, startPTS: Int64, untimed: Bool
+    ) -> VideoInfo {
         let st = stream.pointee
         let par = st.codecpar.pointee
         var timeBase = Rational(st.time_base)
@@ -124,11 +131,13 @@ public final class VideoReader {
         // timestamps it finds near the end of the file) and for files that state none (from the
         // bitrate): the frames' own timestamps say it exactly.
         let formatFlags = input.context.pointee.iformat.pointee.flags
-        let guessed = input.context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_BITRATE
+        let guessed =
+            input.context.pointee.duration_estimation_method == AVFMT_DURATION_FROM_BITRATE
             || formatFlags & AVFMT_TS_DISCONT != 0
         if untimed {
             // The stream's own rate (the rate in a raw stream's VUI), else FFmpeg's default of 25.
-            rate = [Rational(st.avg_frame_rate), Rational(st.r_frame_rate), Rational(av_guess_frame_rate(input.context, stream, nil))]
+            rate =
+                [Rational(st.avg_frame_rate), Rational(st.r_frame_rate), Rational(av_guess_frame_rate(input.context, stream, nil))]
                 .first { $0.isValid } ?? Rational(25, 1)
             timeBase = Rational(rate.den, rate.num)
             duration = Double(table.count) / rate.value

@@ -28,8 +28,10 @@ public final class VideoWriter {
     private var lastPTS = Int64.min
     private var done = false
 
-    public init(path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
-                audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]) throws {
+    public init(
+        path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
+        audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]
+    ) throws {
         self.path = path
         self.width = width
         self.height = height
@@ -41,8 +43,9 @@ public final class VideoWriter {
 
         let timeBase = settings.timeBase ?? Rational(frameRate.den, frameRate.num)
         guard timeBase.isValid else { throw VideoError("create", path: path, message: "invalid time base \(timeBase)") }
-        let setup = try VideoEncoder(kind: kind, width: width, height: height, frameRate: frameRate, timeBase: timeBase,
-                                     settings: settings, globalHeader: output.needsGlobalHeader, path: path)
+        let setup = try VideoEncoder(
+            kind: kind, width: width, height: height, frameRate: frameRate, timeBase: timeBase,
+            settings: settings, globalHeader: output.needsGlobalHeader, path: path)
         encoder = setup.context
         encodedWidth = setup.width
         encodedHeight = setup.height
@@ -70,7 +73,9 @@ public final class VideoWriter {
         audio = try audioFrom.flatMap { try AudioCarrier(source: $0, range: audioRange, output: output) }
 
         gif = format == AV_PIX_FMT_PAL8 ? GIFFrames() : nil
-        converter = gif != nil ? nil
+        converter =
+            gif != nil
+            ? nil
             : try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: setup.colour, path: path)
         frame = try Frame(path: path)
         packet = try Packet(path: path)
@@ -172,11 +177,14 @@ extension VideoWriter {
     public static func hasEncoder(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }
 
     /// Runs `body` with a writer and finishes it; if `body` throws, the partial file is removed.
-    public static func with<T>(path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
-                               audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:],
-                               _ body: (VideoWriter) throws -> T) throws -> T {
-        let writer = try VideoWriter(path: path, width: width, height: height, frameRate: frameRate, settings: settings,
-                                     audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
+    public static func with<T>(
+        path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
+        audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:],
+        _ body: (VideoWriter) throws -> T
+    ) throws -> T {
+        let writer = try VideoWriter(
+            path: path, width: width, height: height, frameRate: frameRate, settings: settings,
+            audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
         do {
             let result = try body(writer)
             try writer.finish()

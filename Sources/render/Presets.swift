@@ -9,14 +9,14 @@ import Foundation
 enum Presets {
     struct Preset {
         var name: String
-        var origin: String      // "built-in", or the user file's path
+        var origin: String  // "built-in", or the user file's path
         var data: Data
     }
 
     static func userDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         if let dir = environment["REVERIE_PRESETS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
         let config: URL
-        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {   // the spec ignores relative paths
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {  // the spec ignores relative paths
             config = URL(fileURLWithPath: xdg)
         } else {
             config = URL(fileURLWithPath: environment["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".config")

@@ -42,8 +42,9 @@ final class CoherenceScoreTests: XCTestCase {
         let i = independent.score, c = carried.score
         XCTAssertEqual(i.dreamStrength, c.dreamStrength, accuracy: 0.3 * c.dreamStrength, "matched strength")
         XCTAssertGreaterThan(c.dreamStrength, 0.02)
-        XCTAssertGreaterThan(i.excessWarpingError, 5 * max(c.excessWarpingError, 1e-5),
-                             "independent \(i.excessWarpingError) vs carried \(c.excessWarpingError)")
+        XCTAssertGreaterThan(
+            i.excessWarpingError, 5 * max(c.excessWarpingError, 1e-5),
+            "independent \(i.excessWarpingError) vs carried \(c.excessWarpingError)")
     }
 
     /// Passing the motion a render already computed gives the same score as estimating it inside.

@@ -19,10 +19,10 @@ final class DefaultModelClassificationTests: XCTestCase {
         let exps = logits.data.map { exp(Double($0 - top)) }
         let p = exps.map { $0 / exps.reduce(0, +) }
         let ranked = p.indices.sorted { p[$0] > p[$1] }
-        let cats = p[281 ... 285].reduce(0, +)
+        let cats = p[281...285].reduce(0, +)
         print("chelsea: top-5 \(ranked.prefix(5).map { "\($0) (\(String(format: "%.3f", p[$0])))" }), p(281–285) = \(String(format: "%.3f", cats))")
         XCTAssertEqual(ranked[0], 282, "tiger cat; the reference run gives 282 (p ≈ 0.38), then 285, 281")
-        XCTAssertTrue(Set(ranked.prefix(3)).isSubset(of: Set(281 ... 285)), "top-3 \(ranked.prefix(3)) should all be cats")
+        XCTAssertTrue(Set(ranked.prefix(3)).isSubset(of: Set(281...285)), "top-3 \(ranked.prefix(3)) should all be cats")
         XCTAssertGreaterThan(cats, 0.8, "the reference puts about 91 % on classes 281–285")
     }
 }

@@ -9,16 +9,16 @@ final class DefaultModelConversionTests: XCTestCase {
         (1, 3, 1, 32, 16), (6, 3, 2, 16, 24), (6, 3, 1, 24, 24), (6, 5, 2, 24, 40), (6, 5, 1, 40, 40),
         (6, 3, 2, 40, 80), (6, 3, 1, 80, 80), (6, 3, 1, 80, 80), (6, 5, 1, 80, 112), (6, 5, 1, 112, 112),
         (6, 5, 1, 112, 112), (6, 5, 2, 112, 192), (6, 5, 1, 192, 192), (6, 5, 1, 192, 192), (6, 5, 1, 192, 192),
-        (6, 3, 1, 192, 320),
+        (6, 3, 1, 192, 320)
     ]
 
-    static let synthetic = syntheticStateDict()   // 4.6 M values: build once per run
+    static let synthetic = syntheticStateDict()  // 4.6 M values: build once per run
 
     static func syntheticStateDict() -> TorchStateDict {
         var entries: [(name: String, tensor: Tensor)] = []
         func add(_ name: String, _ shape: [Int]) {
             let n = shape.reduce(1, *)
-            entries.append((name, Tensor(shape: shape, data: (0 ..< n).map { Float(($0 * 7919) % 13) / 13 })))
+            entries.append((name, Tensor(shape: shape, data: (0..<n).map { Float(($0 * 7919) % 13) / 13 })))
         }
         func bn(_ prefix: String, _ c: Int) {
             for p in ["weight", "bias", "running_mean", "running_var"] { add("\(prefix).\(p)", [c]) }
@@ -70,7 +70,7 @@ final class DefaultModelConversionTests: XCTestCase {
         let metadata = Dictionary(uniqueKeysWithValues: model.metadataProps.map { ($0.key, $0.value) })
         XCTAssertEqual(metadata["reverie.mean"], "127,127,127")
         XCTAssertEqual(metadata["reverie.std"], "128,128,128")
-        XCTAssertEqual(metadata["reverie.layers"], "stem," + (0 ..< 16).map { "block\($0)" }.joined(separator: ",") + ",head")
+        XCTAssertEqual(metadata["reverie.layers"], "stem," + (0..<16).map { "block\($0)" }.joined(separator: ",") + ",head")
         XCTAssertEqual(metadata["reverie.recommended"], "block10,block12,block8,block14")
 
         // Every weight becomes an initializer holding the checkpoint's float32 bytes.
@@ -115,12 +115,15 @@ final class DefaultModelConversionTests: XCTestCase {
     }
 
     func testCacheDirectoryFollowsXDG() {
-        XCTAssertEqual(DefaultModel.cachedPath(environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"]),
-                       "/x/cache/reverie/models/efficientnet-lite0.onnx")
-        XCTAssertEqual(DefaultModel.cachedPath(environment: ["HOME": "/home/u"]),
-                       "/home/u/.cache/reverie/models/efficientnet-lite0.onnx")
-        XCTAssertEqual(DefaultModel.cachedPath(environment: ["XDG_CACHE_HOME": "relative", "HOME": "/home/u"]),
-                       "/home/u/.cache/reverie/models/efficientnet-lite0.onnx", "relative XDG paths are ignored, per the spec")
+        XCTAssertEqual(
+            DefaultModel.cachedPath(environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"]),
+            "/x/cache/reverie/models/efficientnet-lite0.onnx")
+        XCTAssertEqual(
+            DefaultModel.cachedPath(environment: ["HOME": "/home/u"]),
+            "/home/u/.cache/reverie/models/efficientnet-lite0.onnx")
+        XCTAssertEqual(
+            DefaultModel.cachedPath(environment: ["XDG_CACHE_HOME": "relative", "HOME": "/home/u"]),
+            "/home/u/.cache/reverie/models/efficientnet-lite0.onnx", "relative XDG paths are ignored, per the spec")
     }
 
     func testConvertRefusesWrongChecksum() throws {

@@ -51,9 +51,9 @@ final class DefaultModelOnnxRuntimeTests: XCTestCase {
     static func pattern(height h: Int, width w: Int) -> Tensor {
         var data = [Float](repeating: 0, count: 3 * h * w)
         var seed: UInt64 = 0x9E3779B97F4A7C15
-        for c in 0 ..< 3 {
-            for y in 0 ..< h {
-                for x in 0 ..< w {
+        for c in 0..<3 {
+            for y in 0..<h {
+                for x in 0..<w {
                     seed = seed &* 6364136223846793005 &+ 1442695040888963407
                     let noise = Float(seed >> 40) / Float(1 << 24) - 0.5
                     let smooth = sin(Float(x) * 0.05 * Float(c + 1)) * cos(Float(y) * 0.07)
@@ -69,8 +69,11 @@ final class DefaultModelOnnxRuntimeTests: XCTestCase {
         try x.data.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: input)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.root.appendingPathComponent("scripts/compare-onnxruntime.py").path,
-                             model, input.path, x.shape.map(String.init).joined(separator: ","), work.path] + names
+        process.arguments =
+            [
+                "python3", Self.root.appendingPathComponent("scripts/compare-onnxruntime.py").path,
+                model, input.path, x.shape.map(String.init).joined(separator: ","), work.path
+            ] + names
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -85,7 +88,8 @@ final class DefaultModelOnnxRuntimeTests: XCTestCase {
         var result: [String: Tensor] = [:]
         for line in output.split(separator: "\n") {
             guard let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let name = json["name"] as? String, let shape = json["shape"] as? [Int] else { continue }
+                let name = json["name"] as? String, let shape = json["shape"] as? [Int]
+            else { continue }
             let raw = try Data(contentsOf: work.appendingPathComponent("\(name).raw"))
             let values = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             result[name] = Tensor(shape: shape, data: values)

@@ -77,8 +77,9 @@ final class DreamerTests: XCTestCase {
         var x = b.conv("c1", "image", out: 6, in: 3, k: 1)
         x = b.relu6("block0", x)
         x = b.conv("block1", x, out: 5, in: 6, k: 1)
-        let graph = Graph(input: "image", inputChannels: 3, nodes: b.nodes, outputs: ["block1"],
-                          metadata: ["reverie.mean": "127,127,127", "reverie.std": "128,128,128"])
+        let graph = Graph(
+            input: "image", inputChannels: 3, nodes: b.nodes, outputs: ["block1"],
+            metadata: ["reverie.mean": "127,127,127", "reverie.std": "128,128,128"])
         let dreamer = Dreamer(model: try Network(graph: graph))
         let p = try parameters()
         let image = dreamer.toModelSpace(picture(width: 70, height: 50))
@@ -134,7 +135,7 @@ final class DreamerTests: XCTestCase {
     func testSameSeedSameBytesOtherSeedOtherBytes() throws {
         let dreamer = Dreamer(model: try Network(graph: tinyDreamGraph()))
         let start = picture(width: 64, height: 48)
-        let p = try parameters(tile: 32)   // several tiles, so the roll matters
+        let p = try parameters(tile: 32)  // several tiles, so the roll matters
         var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
         let first = try dreamer.dream(start, parameters: p, rng: &a)
         let second = try dreamer.dream(start, parameters: p, rng: &b)
@@ -180,7 +181,8 @@ final class DreamerTests: XCTestCase {
         XCTAssertThrowsError(try ParameterOverrides.decodePreset(Data(#"{"blend": 2}"#.utf8), file: "y.json")) { e in
             XCTAssertTrue("\(e)".contains("blend"), "\(e)")
         }
-        XCTAssertNoThrow(try ParameterOverrides.decodePreset(Data(#"{"steps": 3, "octaves": "-2..0", "layers": ["block1:0.5"]}"#.utf8), file: "ok.json"))
+        XCTAssertNoThrow(
+            try ParameterOverrides.decodePreset(Data(#"{"steps": 3, "octaves": "-2..0", "layers": ["block1:0.5"]}"#.utf8), file: "ok.json"))
     }
 
     func testLayerTermSyntax() throws {
@@ -197,9 +199,11 @@ final class LayerSyntaxTests: XCTestCase {
     func testREADMEListSplitsOutsideBrackets() throws {
         let terms = try LayerTerm.splitList("block10,block12:0.5,block8[3,7]")
         XCTAssertEqual(terms, ["block10", "block12:0.5", "block8[3,7]"])
-        XCTAssertEqual(try terms.map { try LayerTerm(parsing: $0) }, [
-            LayerTerm(name: "block10"), LayerTerm(name: "block12", weight: 0.5), LayerTerm(name: "block8", channels: [3, 7]),
-        ])
+        XCTAssertEqual(
+            try terms.map { try LayerTerm(parsing: $0) },
+            [
+                LayerTerm(name: "block10"), LayerTerm(name: "block12", weight: 0.5), LayerTerm(name: "block8", channels: [3, 7])
+            ])
         XCTAssertEqual(try LayerTerm.splitList(" block8[3, 7]:2 , block10 "), ["block8[3, 7]:2", "block10"])
         XCTAssertEqual(try LayerTerm(parsing: "block8[3, 7]:2"), LayerTerm(name: "block8", weight: 2, channels: [3, 7]))
         for bad in ["block8[3,7", "block8]3[", "block10,,block12", "block10,"] {
@@ -210,8 +214,9 @@ final class LayerSyntaxTests: XCTestCase {
     func testNamesWithSlashesAndColons() throws {
         let names: Set<String> = ["inception_4c/output", "mixed4c:0", "block10"]
         XCTAssertEqual(try LayerTerm(parsing: "inception_4c/output", layerNames: names), LayerTerm(name: "inception_4c/output"))
-        XCTAssertEqual(try LayerTerm(parsing: "inception_4c/output:0.5", layerNames: names),
-                       LayerTerm(name: "inception_4c/output", weight: 0.5))
+        XCTAssertEqual(
+            try LayerTerm(parsing: "inception_4c/output:0.5", layerNames: names),
+            LayerTerm(name: "inception_4c/output", weight: 0.5))
         XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0", layerNames: names), LayerTerm(name: "mixed4c:0"))
         XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0:2", layerNames: names), LayerTerm(name: "mixed4c:0", weight: 2))
         XCTAssertEqual(try LayerTerm(parsing: "mixed4c:0[1,2]", layerNames: names), LayerTerm(name: "mixed4c:0", channels: [1, 2]))

@@ -13,14 +13,18 @@ final class FlowOcclusionTests: XCTestCase {
             let fg = object.frame(width: w, height: h) { ($0 - Float(objectX) + 200, $1 + 50) }
             var data = bg.data
             let n = w * h
-            for y in y0..<(y0 + side) { for x in objectX..<(objectX + side) { for c in 0..<3 {
-                data[c * n + y * w + x] = fg.data[c * n + y * w + x]
-            } } }
+            for y in y0..<(y0 + side) {
+                for x in objectX..<(objectX + side) {
+                    for c in 0..<3 {
+                        data[c * n + y * w + x] = fg.data[c * n + y * w + x]
+                    }
+                }
+            }
             return Tensor(shape: [1, 3, h, w], data: data)
         }
         let previous = frame(objectX: x0), current = frame(objectX: x0 + shift)
         var settings = FlowSettings()
-        settings.maxSide = 1000   // estimate at full size so the strip is exactly known
+        settings.maxSide = 1000  // estimate at full size so the strip is exactly known
         let motion = OpticalFlow.motion(from: previous, to: current, settings: settings)
 
         var stripUnreliable = 0, strip = 0, farReliable = 0, far = 0
@@ -31,7 +35,7 @@ final class FlowOcclusionTests: XCTestCase {
                     strip += 1
                     if !motion.reliable[i] { stripUnreliable += 1 }
                 }
-                let gap = 16   // far from the square and from the frame edge
+                let gap = 16  // far from the square and from the frame edge
                 let nearSquare = x >= x0 - gap && x < x0 + shift + side + gap && y >= y0 - gap && y < y0 + side + gap
                 let nearEdge = x < 8 || y < 8 || x >= w - 8 || y >= h - 8
                 if !nearSquare && !nearEdge {

@@ -8,7 +8,7 @@ struct SmoothTexture {
 
     init(seed: UInt64, count: Int = 14) {
         var state = seed
-        func next() -> Float {   // SplitMix64 → [0, 1)
+        func next() -> Float {  // SplitMix64 → [0, 1)
             state &+= 0x9E37_79B9_7F4A_7C15
             var z = state
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -25,7 +25,7 @@ struct SmoothTexture {
     func value(_ x: Float, _ y: Float) -> Float {
         var s: Float = 0, total: Float = 0
         for w in waves { s += w.amplitude * sin(w.kx * x + w.ky * y + w.phase); total += w.amplitude }
-        return 0.5 + 0.45 * s / total * 2.5   // roughly [0, 1]; clamped below
+        return 0.5 + 0.45 * s / total * 2.5  // roughly [0, 1]; clamped below
     }
 
     /// A (1,3,H,W) frame whose pixel p shows the texture at `source(p)`.
@@ -89,7 +89,7 @@ final class FlowTests: XCTestCase {
             return (c * u - s * v + cx - x, s * u + c * v + cy - y)
         }
         let a = texture.frame(width: w, height: h) { ($0, $1) }
-        let b = texture.frame(width: w, height: h) { x, y in   // b(q) = a(M⁻¹(q - centre) + centre)
+        let b = texture.frame(width: w, height: h) { x, y in  // b(q) = a(M⁻¹(q - centre) + centre)
             let (u, v) = (x - cx, y - cy), det = c * c + s * s
             return ((c * u + s * v) / det + cx, (-s * u + c * v) / det + cy)
         }
@@ -98,9 +98,12 @@ final class FlowTests: XCTestCase {
         XCTAssertLessThan(epe, 0.5, "rotation 2° + zoom 3%: mean endpoint error \(epe) px")
         // A single global translation (the best constant fit) cannot describe this motion.
         let mean = (flow.dx.reduce(0, +) / Float(w * h), flow.dy.reduce(0, +) / Float(w * h))
-        XCTAssertGreaterThan(meanEndpointError(FlowField(width: w, height: h,
-            dx: [Float](repeating: mean.0, count: w * h), dy: [Float](repeating: mean.1, count: w * h)),
-            margin: 8, truth: truth), 0.5)
+        XCTAssertGreaterThan(
+            meanEndpointError(
+                FlowField(
+                    width: w, height: h,
+                    dx: [Float](repeating: mean.0, count: w * h), dy: [Float](repeating: mean.1, count: w * h)),
+                margin: 8, truth: truth), 0.5)
     }
 
     /// A larger frame goes through the reduced-size path (longest side 400 → 320) and comes back
@@ -125,8 +128,9 @@ final class FlowTests: XCTestCase {
         let (w, h) = (96, 64), d: (Float, Float) = (3.2, 1.1)
         let a = texture.frame(width: w, height: h) { ($0, $1) }
         let b = texture.frame(width: w, height: h) { ($0 - d.0, $1 - d.1) }
-        let exact = FlowField(width: w, height: h, dx: [Float](repeating: d.0, count: w * h),
-                              dy: [Float](repeating: d.1, count: w * h))
+        let exact = FlowField(
+            width: w, height: h, dx: [Float](repeating: d.0, count: w * h),
+            dy: [Float](repeating: d.1, count: w * h))
         let interior = (0..<(w * h)).map { i in (i % w) >= 6 && (i % w) < w - 6 && (i / w) >= 6 && (i / w) < h - 6 }
         let warped = warp(b, along: exact)
         let unwarped = maskedMeanSquaredError(b, a, interior)
@@ -149,16 +153,18 @@ final class FlowTests: XCTestCase {
     func testPolynomialExpansionRecoversQuadratic() {
         let (w, h) = (32, 32)
         var f = [Float](repeating: 0, count: w * h)
-        for y in 0..<h { for x in 0..<w {
-            let (u, v) = (Float(x), Float(y))
-            f[y * w + x] = 0.02 * u * u - 0.03 * v * v + 0.05 * u * v + 0.7 * u - 0.4 * v + 3
-        } }
+        for y in 0..<h {
+            for x in 0..<w {
+                let (u, v) = (Float(x), Float(y))
+                f[y * w + x] = 0.02 * u * u - 0.03 * v * v + 0.05 * u * v + 0.7 * u - 0.4 * v + 3
+            }
+        }
         let p = polynomialExpansion(f, width: w, height: h, sigma: 1.5)
         let i = 16 * w + 12, (u, v): (Float, Float) = (12, 16)
         XCTAssertEqual(p[.axx, i], 0.02, accuracy: 1e-3)
         XCTAssertEqual(p[.ayy, i], -0.03, accuracy: 1e-3)
         XCTAssertEqual(p[.axy, i], 0.05, accuracy: 1e-3)
-        XCTAssertEqual(p[.bx, i], 0.04 * u + 0.05 * v + 0.7, accuracy: 1e-2)   // ∂f/∂x at p
+        XCTAssertEqual(p[.bx, i], 0.04 * u + 0.05 * v + 0.7, accuracy: 1e-2)  // ∂f/∂x at p
         XCTAssertEqual(p[.by, i], -0.06 * v + 0.05 * u - 0.4, accuracy: 1e-2)  // ∂f/∂y at p
     }
 }

@@ -5,21 +5,27 @@ import XCTest
 /// Every op's input gradient against central finite differences (the shared checker).
 final class GradientTests: XCTestCase {
     /// Builds a graph over input "x" (1, c, h, w) from `nodes`, then checks d(Σ r·out)/dx.
-    private func check(_ nodes: [Node], channels c: Int = 3, h: Int = 7, w: Int = 8, output: String? = nil,
-                       constants: [String: Tensor] = [:], seed: UInt64 = 11, tolerance: Double = 1e-2,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(
+        _ nodes: [Node], channels c: Int = 3, h: Int = 7, w: Int = 8, output: String? = nil,
+        constants: [String: Tensor] = [:], seed: UInt64 = 11, tolerance: Double = 1e-2,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let out = output ?? nodes.last!.output
         let graph = Graph(input: "x", inputChannels: c, nodes: nodes, constants: constants, outputs: [out])
         let net = try Network(graph: graph)
-        try checkGradient(net, input: randomTensor([1, c, h, w], seed: seed), layers: [out], epsilon: 1e-3,
-                          tolerance: tolerance, reason: "Float32 forward differenced over ε = 1e-3", file: file, line: line)
+        try checkGradient(
+            net, input: randomTensor([1, c, h, w], seed: seed), layers: [out], epsilon: 1e-3,
+            tolerance: tolerance, reason: "Float32 forward differenced over ε = 1e-3", file: file, line: line)
     }
 
-    private func conv(_ out: Int, _ inPerGroup: Int, k: (Int, Int), stride: (Int, Int) = (1, 1), dil: (Int, Int) = (1, 1),
-                      padding: Padding, groups: Int = 1, bias: Bool = true, seed: UInt64 = 3) -> Node {
-        let p = ConvParams(weight: randomTensor([out, inPerGroup, k.0, k.1], seed: seed),
-                           bias: bias ? randomTensor([out], seed: seed + 1) : nil,
-                           strides: (stride.0, stride.1), dilations: (dil.0, dil.1), padding: padding, groups: groups)
+    private func conv(
+        _ out: Int, _ inPerGroup: Int, k: (Int, Int), stride: (Int, Int) = (1, 1), dil: (Int, Int) = (1, 1),
+        padding: Padding, groups: Int = 1, bias: Bool = true, seed: UInt64 = 3
+    ) -> Node {
+        let p = ConvParams(
+            weight: randomTensor([out, inPerGroup, k.0, k.1], seed: seed),
+            bias: bias ? randomTensor([out], seed: seed + 1) : nil,
+            strides: (stride.0, stride.1), dilations: (dil.0, dil.1), padding: padding, groups: groups)
         return Node(name: "conv", op: .conv(p), inputs: ["x"], output: "y")
     }
 
@@ -37,7 +43,9 @@ final class GradientTests: XCTestCase {
     func testConvDilation() throws { try check([conv(2, 3, k: (3, 3), dil: (2, 2), padding: .explicit(top: 2, left: 2, bottom: 2, right: 2))]) }
     func testConvGroups() throws { try check([conv(4, 2, k: (3, 3), padding: .valid, groups: 2)], channels: 4) }
     func testConvPointwiseNoBias() throws { try check([conv(5, 3, k: (1, 1), padding: .valid, bias: false)]) }
-    func testConvStridedNonSquare() throws { try check([conv(3, 3, k: (3, 2), stride: (2, 3), padding: .explicit(top: 0, left: 1, bottom: 1, right: 0))], h: 9, w: 10) }
+    func testConvStridedNonSquare() throws {
+        try check([conv(3, 3, k: (3, 2), stride: (2, 3), padding: .explicit(top: 0, left: 1, bottom: 1, right: 0))], h: 9, w: 10)
+    }
     func testDepthwise5x5Stride2Same() throws {
         try check([conv(4, 1, k: (5, 5), stride: (2, 2), padding: .sameUpper, groups: 4)], channels: 4, h: 9, w: 10)
     }
@@ -47,15 +55,19 @@ final class GradientTests: XCTestCase {
     // MARK: BatchNorm and pointwise
 
     func testStandaloneBatchNorm() throws {
-        let bn = BatchNormParams(scale: randomTensor([3], seed: 1), bias: randomTensor([3], seed: 2),
-                                 mean: randomTensor([3], seed: 3), variance: randomTensor([3], seed: 4, range: 0.5...2), epsilon: 1e-3)
+        let bn = BatchNormParams(
+            scale: randomTensor([3], seed: 1), bias: randomTensor([3], seed: 2),
+            mean: randomTensor([3], seed: 3), variance: randomTensor([3], seed: 4, range: 0.5...2), epsilon: 1e-3)
         try check(unary(.batchNorm(bn)))
     }
     func testRelu() throws { try check(unary(.relu)) }
     func testClipRelu6() throws {
-        try check([Node(name: "s", op: .mul, inputs: ["x", "k"], output: "s"),
-                   Node(name: "c", op: .clip(min: 0, max: 6), inputs: ["s"], output: "y")],
-                  constants: ["k": Tensor(shape: [], data: [8])])
+        try check(
+            [
+                Node(name: "s", op: .mul, inputs: ["x", "k"], output: "s"),
+                Node(name: "c", op: .clip(min: 0, max: 6), inputs: ["s"], output: "y")
+            ],
+            constants: ["k": Tensor(shape: [], data: [8])])
     }
     func testSigmoid() throws { try check(unary(.sigmoid)) }
     func testIdentity() throws { try check(unary(.identity)) }
@@ -63,8 +75,10 @@ final class GradientTests: XCTestCase {
     // MARK: Binary and layout
 
     func testAddOfTwoBranches() throws {
-        try check([Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
-                   Node(name: "a", op: .add, inputs: ["x", "r"], output: "y")])
+        try check([
+            Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
+            Node(name: "a", op: .add, inputs: ["x", "r"], output: "y")
+        ])
     }
     /// Two pointwise convs and a depthwise conv read x: the first pullback to reach x's gradient
     /// stores it, the others must add.
@@ -73,27 +87,38 @@ final class GradientTests: XCTestCase {
         let a = renamed(conv(3, 3, k: (1, 1), padding: .valid, seed: 5), "a")
         let b = renamed(conv(3, 3, k: (1, 1), padding: .valid, seed: 7), "b")
         let d = renamed(conv(3, 1, k: (3, 3), padding: .sameUpper, groups: 3, seed: 9), "d")
-        try check([a, b, d, Node(name: "ab", op: .add, inputs: ["a", "b"], output: "ab"),
-                   Node(name: "y", op: .add, inputs: ["ab", "d"], output: "y")])
+        try check([
+            a, b, d, Node(name: "ab", op: .add, inputs: ["a", "b"], output: "ab"),
+            Node(name: "y", op: .add, inputs: ["ab", "d"], output: "y")
+        ])
     }
     func testMulOfTwoBranches() throws {
-        try check([Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
-                   Node(name: "m", op: .mul, inputs: ["r", "x"], output: "y")])
+        try check([
+            Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
+            Node(name: "m", op: .mul, inputs: ["r", "x"], output: "y")
+        ])
     }
     func testAddPerChannelConstantAndMulScalar() throws {
-        try check([Node(name: "a", op: .add, inputs: ["x", "b"], output: "a"),
-                   Node(name: "m", op: .mul, inputs: ["s", "a"], output: "y")],
-                  constants: ["b": randomTensor([3, 1, 1], seed: 4), "s": Tensor(shape: [1], data: [1.7])])
+        try check(
+            [
+                Node(name: "a", op: .add, inputs: ["x", "b"], output: "a"),
+                Node(name: "m", op: .mul, inputs: ["s", "a"], output: "y")
+            ],
+            constants: ["b": randomTensor([3, 1, 1], seed: 4), "s": Tensor(shape: [1], data: [1.7])])
     }
     func testConcatChannels() throws {
-        try check([Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
-                   Node(name: "c", op: .concat(axis: 1), inputs: ["r", "x", "r"], output: "y")])
+        try check([
+            Node(name: "r", op: .sigmoid, inputs: ["x"], output: "r"),
+            Node(name: "c", op: .concat(axis: 1), inputs: ["r", "x", "r"], output: "y")
+        ])
     }
     func testPadConstant() throws { try check(unary(.pad(pads: [0, 0, 1, 2, 0, 0, 2, 1], value: 0.5))) }
     func testFlattenReshape() throws {
-        try check([Node(name: "f", op: .flatten(axis: 2), inputs: ["x"], output: "f"),
-                   Node(name: "r", op: .reshape(shape: [0, -1, 4]), inputs: ["f"], output: "r"),
-                   Node(name: "s", op: .sigmoid, inputs: ["r"], output: "y")])
+        try check([
+            Node(name: "f", op: .flatten(axis: 2), inputs: ["x"], output: "f"),
+            Node(name: "r", op: .reshape(shape: [0, -1, 4]), inputs: ["f"], output: "r"),
+            Node(name: "s", op: .sigmoid, inputs: ["r"], output: "y")
+        ])
     }
 
     // MARK: Pooling and LRN
@@ -108,8 +133,12 @@ final class GradientTests: XCTestCase {
         try check(unary(.averagePool(PoolParams(kernel: (3, 3), strides: (2, 2), padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)))))
     }
     func testAveragePoolIncludePadCeilSame() throws {
-        try check(unary(.averagePool(PoolParams(kernel: (3, 2), strides: (2, 2), padding: .explicit(top: 1, left: 0, bottom: 1, right: 1),
-                                                ceilMode: true, countIncludePad: true))))
+        try check(
+            unary(
+                .averagePool(
+                    PoolParams(
+                        kernel: (3, 2), strides: (2, 2), padding: .explicit(top: 1, left: 0, bottom: 1, right: 1),
+                        ceilMode: true, countIncludePad: true))))
         try check(unary(.averagePool(PoolParams(kernel: (3, 3), strides: (2, 2), padding: .sameUpper))))
     }
     func testGlobalAveragePool() throws { try check(unary(.globalAveragePool)) }
@@ -119,21 +148,34 @@ final class GradientTests: XCTestCase {
     // MARK: Dense and softmax
 
     func testGemmTransBWithBias() throws {
-        try check([Node(name: "f", op: .flatten(axis: 1), inputs: ["x"], output: "f"),
-                   Node(name: "g", op: .gemm(b: randomTensor([5, 3 * 7 * 8], seed: 8), c: randomTensor([5], seed: 9),
-                                             alpha: 0.7, beta: 1.3, transA: false, transB: true), inputs: ["f"], output: "y")])
+        try check([
+            Node(name: "f", op: .flatten(axis: 1), inputs: ["x"], output: "f"),
+            Node(
+                name: "g",
+                op: .gemm(
+                    b: randomTensor([5, 3 * 7 * 8], seed: 8), c: randomTensor([5], seed: 9),
+                    alpha: 0.7, beta: 1.3, transA: false, transB: true), inputs: ["f"], output: "y")
+        ])
     }
     func testGemmTransA() throws {
-        try check([Node(name: "r", op: .reshape(shape: [4, -1]), inputs: ["x"], output: "r"),
-                   Node(name: "g", op: .gemm(b: randomTensor([4, 3], seed: 8), c: nil, alpha: 1, beta: 0,
-                                             transA: true, transB: false), inputs: ["r"], output: "y")])
+        try check([
+            Node(name: "r", op: .reshape(shape: [4, -1]), inputs: ["x"], output: "r"),
+            Node(
+                name: "g",
+                op: .gemm(
+                    b: randomTensor([4, 3], seed: 8), c: nil, alpha: 1, beta: 0,
+                    transA: true, transB: false), inputs: ["r"], output: "y")
+        ])
     }
     func testMatMul() throws {
         try check([Node(name: "m", op: .matMul(b: randomTensor([8, 5], seed: 8)), inputs: ["x"], output: "y")])
     }
     func testSoftmax() throws {
-        try check([Node(name: "f", op: .flatten(axis: 1), inputs: ["x"], output: "f"),
-                   Node(name: "s", op: .softmax(axis: -1), inputs: ["f"], output: "y")], h: 3, w: 4)
+        try check(
+            [
+                Node(name: "f", op: .flatten(axis: 1), inputs: ["x"], output: "f"),
+                Node(name: "s", op: .softmax(axis: -1), inputs: ["f"], output: "y")
+            ], h: 3, w: 4)
         try check(unary(.softmax(axis: 1)))
     }
 }
@@ -162,8 +204,9 @@ final class FusedClipTests: XCTestCase {
         x = b.relu6("b2_e_act", b.conv("b2_e", b1, out: 16, in: 4, k: 1))
         x = b.relu6("b2_dw_act", b.conv("b2_dw", x, out: 16, in: 16, k: 5, stride: 2, groups: 16))
         _ = b.conv("block2", x, out: 5, in: 16, k: 1)
-        let graph = Graph(input: "x", inputChannels: 3, nodes: b.nodes, outputs: ["block2"],
-                          metadata: ["reverie.layers": "block0,block1,block2"])
+        let graph = Graph(
+            input: "x", inputChannels: 3, nodes: b.nodes, outputs: ["block2"],
+            metadata: ["reverie.layers": "block0,block1,block2"])
         let fused = try Network(graph: graph), plain = try Network(graph: graph)
         plain.fusesInvertedResiduals = false
         let input = randomTensor([1, 3, 41, 38], seed: 6, range: -3...3)
@@ -180,8 +223,9 @@ final class FusedClipTests: XCTestCase {
         XCTAssertNil(fused.profile["DepthwiseConv forward"], "every depthwise conv here belongs to a fused block")
         let gp = try plain.gradient(of: input, layers: layers, seed: seed).gradient
         assertClose(gf.data, gp.data, rtol: 1e-5, atol: 1e-6, "fused vs op-by-op input gradient")
-        try checkGradient(fused, input: input, layers: layers, epsilon: 1e-3, tolerance: 1e-2,
-                          reason: "Float32 forward differenced over ε = 1e-3")
+        try checkGradient(
+            fused, input: input, layers: layers, epsilon: 1e-3, tolerance: 1e-2,
+            reason: "Float32 forward differenced over ε = 1e-3")
     }
 
     func testExpandClipMaskAppliedByTheDepthwiseConsumer() throws {
@@ -225,7 +269,8 @@ final class FusedClipTests: XCTestCase {
         let ga = try fused.gradient(of: x, layers: ["act"], seed: seed).gradient
         let gu = try unfused.gradient(of: x, layers: ["act"], seed: seed).gradient
         assertClose(ga.data, gu.data, rtol: 1e-5, atol: 1e-6, "fused vs unfused input gradient")
-        try checkGradient(fused, input: x, layers: ["act"], epsilon: 1e-3, tolerance: 1e-2,
-                          reason: "Float32 forward differenced over ε = 1e-3")
+        try checkGradient(
+            fused, input: x, layers: ["act"], epsilon: 1e-3, tolerance: 1e-2,
+            reason: "Float32 forward differenced over ε = 1e-3")
     }
 }

@@ -45,36 +45,50 @@ final class KernelTests: XCTestCase {
         // Stride 2 down, 1 across: the backward scatter fallback, over wide rows.
         Case(n: 1, c: 2, h: 9, w: 41, o: 2, kh: 3, kw: 3, s: 1, d: 1, groups: 2, padding: .explicit(top: 3, left: 0, bottom: 1, right: 2)),
         // Stride 1 with more padding than the kernel reaches: the scatter fallback of the backward pass.
-        Case(n: 1, c: 3, h: 5, w: 20, o: 3, kh: 1, kw: 1, s: 1, d: 1, groups: 3, padding: .explicit(top: 1, left: 2, bottom: 1, right: 0)),
+        Case(n: 1, c: 3, h: 5, w: 20, o: 3, kh: 1, kw: 1, s: 1, d: 1, groups: 3, padding: .explicit(top: 1, left: 2, bottom: 1, right: 0))
     ]
 
     func testFastConvMatchesNaiveForwardAndBackward() {
         for (i, t) in cases.enumerated() {
             let weight = randomTensor([t.o, t.c / t.groups, t.kh, t.kw], seed: UInt64(10 + i))
             let bias = randomTensor([t.o], seed: UInt64(20 + i))
-            let g = convGeometry(input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
-                                 dilations: (t.d, t.d), padding: t.padding, groups: t.groups)
+            let g = convGeometry(
+                input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
+                dilations: (t.d, t.d), padding: t.padding, groups: t.groups)
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(30 + i))
             let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(40 + i))
             let outCount = dy.count
             var fast = [Float](repeating: 0, count: outCount), slow = fast
-            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast   // backward adds into dx
-            var col = [Float](repeating: .nan, count: max(convColumnCount(g), depthwiseScratchCount(g), 1))   // kernels must not read scratch they did not write
-            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
-                dy.data.withUnsafeBufferPointer { dp in col.withUnsafeMutableBufferPointer { cp in
-                    let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!
-                    fast.withUnsafeMutableBufferPointer {
-                        if g.isDepthwise { depthwiseConv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, scratch: cb) }
-                        else { conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cb) }
+            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast  // backward adds into dx
+            // NaN: kernels must not read scratch they did not write.
+            var col = [Float](repeating: .nan, count: max(convColumnCount(g), depthwiseScratchCount(g), 1))
+            x.data.withUnsafeBufferPointer { xp in
+                weight.data.withUnsafeBufferPointer { wp in
+                    bias.data.withUnsafeBufferPointer { bp in
+                        dy.data.withUnsafeBufferPointer { dp in
+                            col.withUnsafeMutableBufferPointer { cp in
+                                let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!, cb = cp.baseAddress!
+                                fast.withUnsafeMutableBufferPointer {
+                                    if g.isDepthwise {
+                                        depthwiseConv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, scratch: cb)
+                                    } else {
+                                        conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cb)
+                                    }
+                                }
+                                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
+                                dxFast.withUnsafeMutableBufferPointer {
+                                    if g.isDepthwise {
+                                        depthwiseConv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, scratch: cb)
+                                    } else {
+                                        conv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, col: cb)
+                                    }
+                                }
+                                dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: db, weight: wb, dx: $0.baseAddress!) }
+                            }
+                        }
                     }
-                    slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
-                    dxFast.withUnsafeMutableBufferPointer {
-                        if g.isDepthwise { depthwiseConv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, scratch: cb) }
-                        else { conv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, col: cb) }
-                    }
-                    dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: db, weight: wb, dx: $0.baseAddress!) }
-                } }
-            } } }
+                }
+            }
             assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "conv forward case \(i) \(g)")
             assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "conv input gradient case \(i) \(g)")
         }
@@ -85,35 +99,49 @@ final class KernelTests: XCTestCase {
     /// gradient with the masks applied by hand.
     func testDepthwiseBackwardMasksAndStoreModes() {
         let geometries: [(h: Int, w: Int, k: Int, s: (Int, Int), padding: Padding)] = [
-            (13, 45, 3, (1, 1), .sameUpper),                                           // stride-1 ring
-            (14, 70, 5, (2, 2), .sameUpper),                                           // strided ring, 2 phases
-            (10, 40, 3, (3, 3), .explicit(top: 1, left: 2, bottom: 0, right: 3)),      // strided, 3 phases
-            (9, 41, 3, (2, 1), .explicit(top: 3, left: 0, bottom: 1, right: 2)),       // scatter fallback
+            (13, 45, 3, (1, 1), .sameUpper),  // stride-1 ring
+            (14, 70, 5, (2, 2), .sameUpper),  // strided ring, 2 phases
+            (10, 40, 3, (3, 3), .explicit(top: 1, left: 2, bottom: 0, right: 3)),  // strided, 3 phases
+            (9, 41, 3, (2, 1), .explicit(top: 3, left: 0, bottom: 1, right: 2))  // scatter fallback
         ]
         for (i, t) in geometries.enumerated() {
             let c = 3
             let weight = randomTensor([c, 1, t.k, t.k], seed: UInt64(60 + i))
             let g = convGeometry(input: [1, c, t.h, t.w], weight: weight.shape, strides: t.s, dilations: (1, 1), padding: t.padding, groups: c)
             let dy = randomTensor([1, c, g.outH, g.outW], seed: UInt64(70 + i))
-            let y = randomTensor([1, c, g.outH, g.outW], seed: UInt64(80 + i), range: -0.5...1.5)   // this conv's output
-            let x = randomTensor([1, c, t.h, t.w], seed: UInt64(90 + i), range: -0.5...1.5)          // its producer's output
+            let y = randomTensor([1, c, g.outH, g.outW], seed: UInt64(80 + i), range: -0.5...1.5)  // this conv's output
+            let x = randomTensor([1, c, t.h, t.w], seed: UInt64(90 + i), range: -0.5...1.5)  // its producer's output
             let maskedDy = zip(dy.data, y.data).map { $0.1 > 0 && $0.1 < 1 ? $0.0 : 0 }
             var expected = [Float](repeating: 0, count: x.count)
-            weight.data.withUnsafeBufferPointer { wp in maskedDy.withUnsafeBufferPointer { dp in expected.withUnsafeMutableBufferPointer {
-                conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!)
-            } } }
+            weight.data.withUnsafeBufferPointer { wp in
+                maskedDy.withUnsafeBufferPointer { dp in
+                    expected.withUnsafeMutableBufferPointer {
+                        conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!)
+                    }
+                }
+            }
             let maskedExpected = zip(expected, x.data).map { $0.1 > 0 && $0.1 < 1 ? $0.0 : 0 }
             for (accumulate, masked) in [(true, false), (false, false), (false, true), (true, true)] {
                 let start: Float = accumulate ? 0.25 : .nan
                 var dx = [Float](repeating: start, count: x.count)
                 var scratch = [Float](repeating: .nan, count: depthwiseScratchCount(g))
-                weight.data.withUnsafeBufferPointer { wp in dy.data.withUnsafeBufferPointer { dp in y.data.withUnsafeBufferPointer { yp in
-                    x.data.withUnsafeBufferPointer { xp in scratch.withUnsafeMutableBufferPointer { sp in dx.withUnsafeMutableBufferPointer {
-                        let store = GradientStore(accumulate: accumulate, mask: masked ? ClipMask(values: xp.baseAddress!, lo: 0, hi: 1) : nil)
-                        depthwiseConv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!, scratch: sp.baseAddress!,
-                                                dyMask: ClipMask(values: yp.baseAddress!, lo: 0, hi: 1), store: store)
-                    } } }
-                } } }
+                weight.data.withUnsafeBufferPointer { wp in
+                    dy.data.withUnsafeBufferPointer { dp in
+                        y.data.withUnsafeBufferPointer { yp in
+                            x.data.withUnsafeBufferPointer { xp in
+                                scratch.withUnsafeMutableBufferPointer { sp in
+                                    dx.withUnsafeMutableBufferPointer {
+                                        let store = GradientStore(
+                                            accumulate: accumulate, mask: masked ? ClipMask(values: xp.baseAddress!, lo: 0, hi: 1) : nil)
+                                        depthwiseConv2dBackward(
+                                            g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!, scratch: sp.baseAddress!,
+                                            dyMask: ClipMask(values: yp.baseAddress!, lo: 0, hi: 1), store: store)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
                 let want = (masked ? maskedExpected : expected).map { $0 + (accumulate ? 0.25 : 0) }
                 assertClose(dx, want, rtol: 1e-4, atol: 1e-4, "depthwise backward case \(i) accumulate \(accumulate) masked \(masked) \(g)")
             }
@@ -129,8 +157,9 @@ final class KernelTests: XCTestCase {
         let weight = randomTensor([o, c, 1, 1], seed: 7), bias = randomTensor([o], seed: 8)
         let x = randomTensor([2, c, h, w], seed: 9)
         let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
-        assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias,
-                                  variants: [(true, (lo: -0.3, hi: 0.4)), (false, (lo: 0, hi: 6)), (true, nil)], "blocked pointwise conv")
+        assertForwardMatchesNaive(
+            g, x: x, weight: weight, bias: bias,
+            variants: [(true, (lo: -0.3, hi: 0.4)), (false, (lo: 0, hi: 6)), (true, nil)], "blocked pointwise conv")
     }
 
     /// The banded im2col path (single-group, non-pointwise convs): several bands, a partial last band,
@@ -139,22 +168,24 @@ final class KernelTests: XCTestCase {
     /// without bias and fused clip, backward adding into dx.
     func testBandedConvMatchesNaive() {
         let cases: [Case] = [
-            Case(n: 1, c: 3, h: 142, w: 150, o: 32, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameUpper),     // stem-like
+            Case(n: 1, c: 3, h: 142, w: 150, o: 32, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameUpper),  // stem-like
             Case(n: 2, c: 3, h: 560, w: 61, o: 5, kh: 3, kw: 3, s: 2, d: 1, groups: 1, padding: .sameLower),
             Case(n: 1, c: 2, h: 300, w: 70, o: 4, kh: 5, kw: 5, s: 2, d: 2, groups: 1, padding: .explicit(top: 3, left: 1, bottom: 0, right: 4)),
             Case(n: 1, c: 4, h: 95, w: 37, o: 6, kh: 7, kw: 3, s: 1, d: 1, groups: 1, padding: .sameUpper),
-            Case(n: 1, c: 3, h: 1750, w: 45, o: 4, kh: 3, kw: 3, s: 3, d: 1, groups: 1, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
+            Case(n: 1, c: 3, h: 1750, w: 45, o: 4, kh: 3, kw: 3, s: 3, d: 1, groups: 1, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1))
         ]
         for (i, t) in cases.enumerated() {
             let weight = randomTensor([t.o, t.c, t.kh, t.kw], seed: UInt64(50 + i)), bias = randomTensor([t.o], seed: UInt64(60 + i))
-            let g = convGeometry(input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
-                                 dilations: (t.d, t.d), padding: t.padding, groups: 1)
+            let g = convGeometry(
+                input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s),
+                dilations: (t.d, t.d), padding: t.padding, groups: 1)
             XCTAssertGreaterThanOrEqual(g.outH, 2 * convBandRows(g) + 1, "case \(i) must span several bands, the last partial")
             XCTAssertNotEqual(g.outH % convBandRows(g), 0, "case \(i) must end in a partial band")
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(70 + i))
             let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(80 + i))
-            assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias,
-                                      variants: [(true, (lo: 0, hi: 0.5)), (false, nil), (true, nil)], "banded conv case \(i) \(g)")
+            assertForwardMatchesNaive(
+                g, x: x, weight: weight, bias: bias,
+                variants: [(true, (lo: 0, hi: 0.5)), (false, nil), (true, nil)], "banded conv case \(i) \(g)")
             assertBackwardMatchesNaive(g, dy: dy, weight: weight, inputCount: x.count, "banded conv input gradient case \(i) \(g)")
         }
     }
@@ -170,8 +201,9 @@ final class KernelTests: XCTestCase {
             let g = convGeometry(input: x.shape, weight: weight.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
             if c == 144 {
                 XCTAssertTrue(pointwiseSplitPays(m: o, n: h * w, k: c), "the forward case must take the split path")
-                assertForwardMatchesNaive(g, x: x, weight: weight, bias: bias, variants: [(true, (lo: -0.3, hi: 0.4)), (false, nil)],
-                                          "split pointwise conv")
+                assertForwardMatchesNaive(
+                    g, x: x, weight: weight, bias: bias, variants: [(true, (lo: -0.3, hi: 0.4)), (false, nil)],
+                    "split pointwise conv")
             } else {
                 XCTAssertTrue(pointwiseSplitPays(m: c, n: h * w, k: o), "the backward case must take the split path")
                 assertBackwardMatchesNaive(g, dy: dy, weight: weight, inputCount: x.count, "split pointwise conv input gradient")
@@ -197,7 +229,7 @@ final class KernelTests: XCTestCase {
             IRCase(cin: 16, ce: 96, cout: 24, h: 37, w: 64, k: 3, s: 2, padding: .sameUpper, budget: big),
             IRCase(cin: 24, ce: 144, cout: 40, h: 150, w: 200, k: 5, s: 2, padding: .sameUpper, budget: big),
             IRCase(cin: 6, ce: 6, cout: 4, h: 45, w: 21, k: 3, s: 1, padding: .sameUpper, budget: 6 * 50, expand: false),
-            IRCase(cin: 5, ce: 5, cout: 5, h: 9, w: 33, k: 5, s: 1, padding: .sameUpper, budget: big, expand: false),
+            IRCase(cin: 5, ce: 5, cout: 5, h: 9, w: 33, k: 5, s: 1, padding: .sameUpper, budget: big, expand: false)
         ]
         var sawManyBands = false, sawFourStripes = false, sawResidual = (false, false)
         for (i, t) in cases.enumerated() {
@@ -206,22 +238,30 @@ final class KernelTests: XCTestCase {
             let wd = randomTensor([t.ce, 1, t.k, t.k], seed: UInt64(230 + i)), bd = randomTensor([t.ce], seed: UInt64(240 + i))
             let wp = randomTensor([t.cout, t.ce, 1, 1], seed: UInt64(250 + i)), bp = randomTensor([t.cout], seed: UInt64(260 + i))
             let ge = convGeometry(input: x.shape, weight: we.shape, strides: (1, 1), dilations: (1, 1), padding: .valid, groups: 1)
-            let gd = convGeometry(input: [1, t.ce, t.h, t.w], weight: wd.shape, strides: (t.s, t.s), dilations: (1, 1),
-                                  padding: t.padding, groups: t.ce)
-            let gp = convGeometry(input: [1, t.ce, gd.outH, gd.outW], weight: wp.shape, strides: (1, 1), dilations: (1, 1),
-                                  padding: .valid, groups: 1)
+            let gd = convGeometry(
+                input: [1, t.ce, t.h, t.w], weight: wd.shape, strides: (t.s, t.s), dilations: (1, 1),
+                padding: t.padding, groups: t.ce)
+            let gp = convGeometry(
+                input: [1, t.ce, gd.outH, gd.outW], weight: wp.shape, strides: (1, 1), dilations: (1, 1),
+                padding: .valid, groups: 1)
             XCTAssertTrue(InvertedResidual.fits(t.expand ? ge : nil, gd, gp), "case \(i) must be a fusable block")
             let relu6: (lo: Float, hi: Float) = (0, 6)
             var e = t.expand ? [Float](repeating: .nan, count: t.ce * t.h * t.w) : x.data
             var d = [Float](repeating: .nan, count: t.ce * gd.outPlane), y = [Float](repeating: .nan, count: t.cout * gp.outPlane)
             var scratch = [Float](repeating: .nan, count: max(depthwiseScratchCount(gd), 1))
             [x, we, be, wd, bd, wp, bp].withUnsafePointers { p in
-                e.withUnsafeMutableBufferPointer { ep in d.withUnsafeMutableBufferPointer { dp in y.withUnsafeMutableBufferPointer { yp in
-                scratch.withUnsafeMutableBufferPointer { sp in
-                    if t.expand { conv2d(ge, x: p[0], weight: p[1], bias: p[2], y: ep.baseAddress!, col: nil, clip: relu6) }
-                    depthwiseConv2d(gd, x: ep.baseAddress!, weight: p[3], bias: p[4], y: dp.baseAddress!, scratch: sp.baseAddress!, clip: relu6)
-                    conv2d(gp, x: dp.baseAddress!, weight: p[5], bias: p[6], y: yp.baseAddress!, col: nil)
-                } } } }
+                e.withUnsafeMutableBufferPointer { ep in
+                    d.withUnsafeMutableBufferPointer { dp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            scratch.withUnsafeMutableBufferPointer { sp in
+                                if t.expand { conv2d(ge, x: p[0], weight: p[1], bias: p[2], y: ep.baseAddress!, col: nil, clip: relu6) }
+                                depthwiseConv2d(
+                                    gd, x: ep.baseAddress!, weight: p[3], bias: p[4], y: dp.baseAddress!, scratch: sp.baseAddress!, clip: relu6)
+                                conv2d(gp, x: dp.baseAddress!, weight: p[5], bias: p[6], y: yp.baseAddress!, col: nil)
+                            }
+                        }
+                    }
+                }
             }
             if t.expand { XCTAssertTrue(e.contains(0) && e.contains(6), "case \(i): the expand clip must be hit at both bounds") }
             let residualFits = t.cin == t.cout && t.s == 1
@@ -230,24 +270,32 @@ final class KernelTests: XCTestCase {
                     var fe = [Float](repeating: .nan, count: t.ce * t.h * t.w), fd = [Float](repeating: .nan, count: d.count)
                     var fy = [Float](repeating: .nan, count: y.count)
                     let block = [x, we, be, wd, bd, wp, bp].withUnsafePointers { p in
-                        let b = InvertedResidual(expand: t.expand ? ConvLayer(g: ge, weight: p[1], bias: p[2], clip: relu6) : nil,
-                                                 depthwise: ConvLayer(g: gd, weight: p[3], bias: p[4], clip: relu6),
-                                                 project: ConvLayer(g: gp, weight: p[5], bias: p[6], clip: nil), budget: t.budget,
-                                                 channelSplitLimit: byChannels ? .max : 0)
+                        let b = InvertedResidual(
+                            expand: t.expand ? ConvLayer(g: ge, weight: p[1], bias: p[2], clip: relu6) : nil,
+                            depthwise: ConvLayer(g: gd, weight: p[3], bias: p[4], clip: relu6),
+                            project: ConvLayer(g: gp, weight: p[5], bias: p[6], clip: nil), budget: t.budget,
+                            channelSplitLimit: byChannels ? .max : 0)
                         XCTAssertEqual(b.splitsChannels, byChannels)
                         var fs = [Float](repeating: .nan, count: b.scratchCount)
-                        fe.withUnsafeMutableBufferPointer { ep in fd.withUnsafeMutableBufferPointer { dp in fy.withUnsafeMutableBufferPointer { yp in
-                        fs.withUnsafeMutableBufferPointer { sp in
-                            b.forward(x: p[0], e: keep ? ep.baseAddress! : nil, d: keep ? dp.baseAddress! : nil,
-                                      y: yp.baseAddress!, residual: residual ? p[0] : nil, scratch: sp.baseAddress!)
-                        } } } }
+                        fe.withUnsafeMutableBufferPointer { ep in
+                            fd.withUnsafeMutableBufferPointer { dp in
+                                fy.withUnsafeMutableBufferPointer { yp in
+                                    fs.withUnsafeMutableBufferPointer { sp in
+                                        b.forward(
+                                            x: p[0], e: keep ? ep.baseAddress! : nil, d: keep ? dp.baseAddress! : nil,
+                                            y: yp.baseAddress!, residual: residual ? p[0] : nil, scratch: sp.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
                         return (stripes: b.stripes, bandRows: b.bandRows)
                     }
                     if !byChannels && block.bandRows < (gd.outH + block.stripes - 1) / block.stripes { sawManyBands = true }
                     if block.stripes == 4 { sawFourStripes = true }
                     if residual { if t.expand { sawResidual.0 = true } else { sawResidual.1 = true } }
-                    let what = "case \(i) keep \(keep) residual \(residual) " +
-                        (byChannels ? "(channel split)" : "(\(block.stripes) stripes of \(block.bandRows)-row bands)")
+                    let what =
+                        "case \(i) keep \(keep) residual \(residual) "
+                        + (byChannels ? "(channel split)" : "(\(block.stripes) stripes of \(block.bandRows)-row bands)")
                     let expected = residual ? zip(y, x.data).map { $0 + $1 } : y
                     assertClose(fy, expected, rtol: 1e-4, atol: 1e-4, "\(what): block output")
                     if keep {
@@ -260,44 +308,64 @@ final class KernelTests: XCTestCase {
                 }
             }
         }
-        XCTAssertTrue(sawManyBands && sawFourStripes && sawResidual.0 && sawResidual.1,
-                      "the cases must cover multi-band stripes, 4 stripes, and residuals with and without expand")
+        XCTAssertTrue(
+            sawManyBands && sawFourStripes && sawResidual.0 && sawResidual.1,
+            "the cases must cover multi-band stripes, 4 stripes, and residuals with and without expand")
     }
 
     /// `conv2d` (non-depthwise) against `conv2dNaive` followed by the clamp, for each (bias, fused
     /// clip) variant; output and `col` scratch start as NaN.
-    private func assertForwardMatchesNaive(_ g: ConvGeometry, x: Tensor, weight: Tensor, bias: Tensor,
-                                           variants: [(useBias: Bool, clip: (lo: Float, hi: Float)?)], _ reason: String,
-                                           file: StaticString = #filePath, line: UInt = #line) {
+    private func assertForwardMatchesNaive(
+        _ g: ConvGeometry, x: Tensor, weight: Tensor, bias: Tensor,
+        variants: [(useBias: Bool, clip: (lo: Float, hi: Float)?)], _ reason: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var col = [Float](repeating: .nan, count: max(convColumnCount(g), 1))
         for (useBias, clip) in variants {
             var fast = [Float](repeating: .nan, count: g.batch * g.outC * g.outPlane), slow = fast
-            x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in bias.data.withUnsafeBufferPointer { bp in
-                let b = useBias ? bp.baseAddress! : nil
-                fast.withUnsafeMutableBufferPointer { f in col.withUnsafeMutableBufferPointer { c in
-                    conv2d(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: f.baseAddress!,
-                           col: convColumnCount(g) > 0 ? c.baseAddress! : nil, clip: clip)
-                } }
-                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!) }
-            } } }
+            x.data.withUnsafeBufferPointer { xp in
+                weight.data.withUnsafeBufferPointer { wp in
+                    bias.data.withUnsafeBufferPointer { bp in
+                        let b = useBias ? bp.baseAddress! : nil
+                        fast.withUnsafeMutableBufferPointer { f in
+                            col.withUnsafeMutableBufferPointer { c in
+                                conv2d(
+                                    g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: f.baseAddress!,
+                                    col: convColumnCount(g) > 0 ? c.baseAddress! : nil, clip: clip)
+                            }
+                        }
+                        slow.withUnsafeMutableBufferPointer {
+                            conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: b, y: $0.baseAddress!)
+                        }
+                    }
+                }
+            }
             if let clip { slow = slow.map { min(max($0, clip.lo), clip.hi) } }
-            assertClose(fast, slow, rtol: 1e-4, atol: 1e-4, "\(reason): bias \(useBias) clip \(String(describing: clip))",
-                        file: file, line: line)
+            assertClose(
+                fast, slow, rtol: 1e-4, atol: 1e-4, "\(reason): bias \(useBias) clip \(String(describing: clip))",
+                file: file, line: line)
         }
     }
 
     /// `conv2dBackward` (non-depthwise) against `conv2dBackwardNaive`, both adding into dx = 0.5.
-    private func assertBackwardMatchesNaive(_ g: ConvGeometry, dy: Tensor, weight: Tensor, inputCount: Int, _ reason: String,
-                                            file: StaticString = #filePath, line: UInt = #line) {
+    private func assertBackwardMatchesNaive(
+        _ g: ConvGeometry, dy: Tensor, weight: Tensor, inputCount: Int, _ reason: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var col = [Float](repeating: .nan, count: max(convColumnCount(g), 1))
         var dxFast = [Float](repeating: 0.5, count: inputCount), dxSlow = dxFast
-        dy.data.withUnsafeBufferPointer { dp in weight.data.withUnsafeBufferPointer { wp in
-            dxFast.withUnsafeMutableBufferPointer { d in col.withUnsafeMutableBufferPointer { c in
-                conv2dBackward(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: d.baseAddress!,
-                               col: convColumnCount(g) > 0 ? c.baseAddress! : nil)
-            } }
-            dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
-        } }
+        dy.data.withUnsafeBufferPointer { dp in
+            weight.data.withUnsafeBufferPointer { wp in
+                dxFast.withUnsafeMutableBufferPointer { d in
+                    col.withUnsafeMutableBufferPointer { c in
+                        conv2dBackward(
+                            g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: d.baseAddress!,
+                            col: convColumnCount(g) > 0 ? c.baseAddress! : nil)
+                    }
+                }
+                dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: dp.baseAddress!, weight: wp.baseAddress!, dx: $0.baseAddress!) }
+            }
+        }
         assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, reason, file: file, line: line)
     }
 
@@ -315,8 +383,9 @@ final class KernelTests: XCTestCase {
             for ch in 0..<c {
                 let plane = UnsafeBufferPointer(rebasing: p[(ch * h * w)..<((ch + 1) * h * w)])
                 for i in 0..<(oh * ow) {
-                    XCTAssertEqual(warped.data[ch * oh * ow + i], sampleBilinear(plane, width: w, height: h, x: sx[i], y: sy[i]),
-                                   "channel \(ch) pixel \(i)")
+                    XCTAssertEqual(
+                        warped.data[ch * oh * ow + i], sampleBilinear(plane, width: w, height: h, x: sx[i], y: sy[i]),
+                        "channel \(ch) pixel \(i)")
                 }
             }
         }
@@ -325,9 +394,13 @@ final class KernelTests: XCTestCase {
     func testBroadcastAddMatchesExplicitLoop() {
         let a = randomTensor([2, 3, 4, 5], seed: 1), b = randomTensor([3, 1, 1], seed: 2)
         var y = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer {
-            binary(.add, a: ap.baseAddress!, aShape: a.shape, b: bp.baseAddress!, bShape: b.shape, y: $0.baseAddress!, outShape: a.shape)
-        } } }
+        a.data.withUnsafeBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                y.withUnsafeMutableBufferPointer {
+                    binary(.add, a: ap.baseAddress!, aShape: a.shape, b: bp.baseAddress!, bShape: b.shape, y: $0.baseAddress!, outShape: a.shape)
+                }
+            }
+        }
         let want = (0..<a.count).map { a.data[$0] + b.data[($0 / 20) % 3] }
         assertClose(y, want, rtol: 0, atol: 0, "per-channel broadcast add")
         XCTAssertNil(broadcastShape([2, 3], [4]))
@@ -336,9 +409,13 @@ final class KernelTests: XCTestCase {
 
     func testMaxPoolPicksWindowMaximumAndRoutesGradient() throws {
         let x = Tensor(shape: [1, 1, 2, 4], data: [1, 5, 2, 0, 3, 4, 9, 8])
-        let net = try Network(graph: Graph(input: "x", inputChannels: 1, nodes: [
-            Node(name: "p", op: .maxPool(PoolParams(kernel: (2, 2), strides: (2, 2), padding: .valid)), inputs: ["x"], output: "y")],
-            outputs: ["y"]))
+        let net = try Network(
+            graph: Graph(
+                input: "x", inputChannels: 1,
+                nodes: [
+                    Node(name: "p", op: .maxPool(PoolParams(kernel: (2, 2), strides: (2, 2), padding: .valid)), inputs: ["x"], output: "y")
+                ],
+                outputs: ["y"]))
         XCTAssertEqual(try net.forward(x, outputs: ["y"])["y"]!.data, [5, 9])
         let g = try net.gradient(of: x, layers: ["y"]) { _, a in (0, Tensor(shape: a.shape, data: [1, 2])) }
         XCTAssertEqual(g.gradient.data, [0, 1, 0, 0, 0, 0, 2, 0])
@@ -349,8 +426,10 @@ final class KernelTests: XCTestCase {
         let x = Tensor(shape: [1, 1, 2, 2], data: [1, 1, 1, 1])
         for (include, want) in [(false, Float(1)), (true, Float(4) / 9)] {
             let p = PoolParams(kernel: (3, 3), strides: (1, 1), padding: .explicit(top: 1, left: 1, bottom: 1, right: 1), countIncludePad: include)
-            let net = try Network(graph: Graph(input: "x", inputChannels: 1,
-                nodes: [Node(name: "p", op: .averagePool(p), inputs: ["x"], output: "y")], outputs: ["y"]))
+            let net = try Network(
+                graph: Graph(
+                    input: "x", inputChannels: 1,
+                    nodes: [Node(name: "p", op: .averagePool(p), inputs: ["x"], output: "y")], outputs: ["y"]))
             assertClose(try net.forward(x, outputs: ["y"])["y"]!.data, [want, want, want, want], "countIncludePad \(include)")
         }
     }

@@ -49,9 +49,10 @@ final class NetworkTests: XCTestCase {
 
     func testGradientOfTinyNetworkEndToEnd() throws {
         let net = try Network(graph: tinyDreamGraph())
-        try checkGradient(net, input: randomTensor([1, 3, 11, 14], seed: 5), layers: ["block2", "logits"],
-                          epsilon: 1e-3, tolerance: 2e-2,
-                          reason: "Float32 forward; ReLU6 kinks within ε of a few pre-activations")
+        try checkGradient(
+            net, input: randomTensor([1, 3, 11, 14], seed: 5), layers: ["block2", "logits"],
+            epsilon: 1e-3, tolerance: 2e-2,
+            reason: "Float32 forward; ReLU6 kinks within ε of a few pre-activations")
     }
 
     func testRepeatedGradientsAreIdenticalAndReuseTheArena() throws {
@@ -65,8 +66,9 @@ final class NetworkTests: XCTestCase {
         let again = try net.gradient(of: x, layers: ["block1"], seed: seed)
         XCTAssertEqual(first.loss, again.loss)
         XCTAssertEqual(first.gradient, again.gradient)
-        XCTAssertGreaterThan(net.estimatedPeakBytes(height: 16, width: 16, layers: ["block2"]),
-                             net.estimatedPeakBytes(height: 16, width: 16, layers: ["stem"]))
+        XCTAssertGreaterThan(
+            net.estimatedPeakBytes(height: 16, width: 16, layers: ["block2"]),
+            net.estimatedPeakBytes(height: 16, width: 16, layers: ["stem"]))
     }
 }
 
@@ -78,16 +80,23 @@ func evaluateNaively(_ graph: Graph, input: Tensor) throws -> [String: Tensor] {
         var y: Tensor
         switch node.op {
         case let .conv(p):
-            let g = convGeometry(input: x.shape, weight: p.weight.shape, strides: p.strides, dilations: p.dilations,
-                                 padding: p.padding, groups: p.groups)
+            let g = convGeometry(
+                input: x.shape, weight: p.weight.shape, strides: p.strides, dilations: p.dilations,
+                padding: p.padding, groups: p.groups)
             y = Tensor(zeros: [g.batch, g.outC, g.outH, g.outW])
-            x.data.withUnsafeBufferPointer { xp in p.weight.data.withUnsafeBufferPointer { wp in y.data.withUnsafeMutableBufferPointer { yp in
-                if let b = p.bias {
-                    b.data.withUnsafeBufferPointer { conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: $0.baseAddress!, y: yp.baseAddress!) }
-                } else {
-                    conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, y: yp.baseAddress!)
+            x.data.withUnsafeBufferPointer { xp in
+                p.weight.data.withUnsafeBufferPointer { wp in
+                    y.data.withUnsafeMutableBufferPointer { yp in
+                        if let b = p.bias {
+                            b.data.withUnsafeBufferPointer {
+                                conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: $0.baseAddress!, y: yp.baseAddress!)
+                            }
+                        } else {
+                            conv2dNaive(g, x: xp.baseAddress!, weight: wp.baseAddress!, bias: nil, y: yp.baseAddress!)
+                        }
+                    }
                 }
-            } } }
+            }
         case let .batchNorm(bn):
             y = x
             let plane = x.count / x.shape[1]
@@ -99,8 +108,9 @@ func evaluateNaively(_ graph: Graph, input: Tensor) throws -> [String: Tensor] {
         case .add: y = Tensor(shape: x.shape, data: zip(x.data, env[node.inputs[1]]!.data).map(+))
         case .globalAveragePool:
             let plane = x.shape[2] * x.shape[3]
-            y = Tensor(shape: [x.shape[0], x.shape[1], 1, 1],
-                       data: (0..<x.shape[0] * x.shape[1]).map { p in x.data[p * plane..<(p + 1) * plane].reduce(0, +) / Float(plane) })
+            y = Tensor(
+                shape: [x.shape[0], x.shape[1], 1, 1],
+                data: (0..<x.shape[0] * x.shape[1]).map { p in x.data[p * plane..<(p + 1) * plane].reduce(0, +) / Float(plane) })
         case .flatten: y = Tensor(shape: [x.shape[0], x.count / x.shape[0]], data: x.data)
         case let .gemm(b, c, alpha, beta, false, true):
             let n = b.shape[0], k = b.shape[1]

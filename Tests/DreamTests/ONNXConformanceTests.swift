@@ -8,7 +8,7 @@ import XCTest
 final class ONNXConformanceTests: XCTestCase {
     static let supportedOps: Set<String> = [
         "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "LRN", "Clip", "Relu", "Sigmoid", "Add", "Mul",
-        "Concat", "BatchNormalization", "Gemm", "MatMul", "Softmax", "Flatten", "Reshape", "Pad", "Dropout", "Identity",
+        "Concat", "BatchNormalization", "Gemm", "MatMul", "Softmax", "Flatten", "Reshape", "Pad", "Dropout", "Identity"
     ]
 
     /// Folders we refuse, each for a reason a user would get as an error (never a wrong answer).
@@ -28,7 +28,7 @@ final class ONNXConformanceTests: XCTestCase {
         "test_dropout_default_mask", "test_dropout_default_mask_ratio",
         // batched MatMul (B of rank > 2), Reshape allowzero with a 0, optional/sequence inputs
         "test_matmul_3d", "test_matmul_4d", "test_reshape_allowzero_reordered",
-        "test_identity_opt", "test_identity_sequence",
+        "test_identity_opt", "test_identity_sequence"
     ]
 
     /// Why 1e-4 relative + 1e-5 absolute: the reference outputs are numpy float32 results and our
@@ -68,8 +68,9 @@ final class ONNXConformanceTests: XCTestCase {
                 failures.append("\(c.name) (\(c.opType)): loaded, but running it failed: \(error)")
             }
         }
-        print("ONNX conformance: \(cases.count) folders run, \(passed.count) passed, "
-              + "\(rejected.count) rejected as expected, \(failures.count) failed")
+        print(
+            "ONNX conformance: \(cases.count) folders run, \(passed.count) passed, "
+                + "\(rejected.count) rejected as expected, \(failures.count) failed")
         for f in failures { print("  FAILED \(f)") }
         XCTAssertEqual(failures, [], "conformance failures")
         XCTAssertEqual(Set(rejected).subtracting(Self.expectedRejections).sorted(), [], "newly rejected folders")

@@ -17,7 +17,7 @@ final class ONNXWholeSuiteTests: XCTestCase {
                 let label = suite + "/" + c.name
                 let model: Onnx_ModelProto
                 do { model = try ONNXTestData.frozenModel(c) } catch {
-                    unreadable += 1   // a second input that is a sequence/optional, not a tensor
+                    unreadable += 1  // a second input that is a sequence/optional, not a tensor
                     continue
                 }
                 let graph: Graph
@@ -43,15 +43,18 @@ final class ONNXWholeSuiteTests: XCTestCase {
                     }
                     let worst = ONNXTestData.closeness(actual, expected, rtol: ONNXConformanceTests.rtol, atol: ONNXConformanceTests.atol)
                     if worst > 1 {
-                        problems.append(actual.shape == expected.shape ? "output \(k) off by \(worst)x the tolerance"
-                                                                       : "output \(k) shape \(actual.shape), expected \(expected.shape)")
+                        problems.append(
+                            actual.shape == expected.shape
+                                ? "output \(k) off by \(worst)x the tolerance"
+                                : "output \(k) shape \(actual.shape), expected \(expected.shape)")
                     }
                 }
                 if problems.isEmpty { passed.append(label) } else { wrong.append("\(label): \(problems.joined(separator: "; "))") }
             }
         }
-        print("ONNX test data, all folders: \(passed.count) passed, \(rejected) refused by the loader, "
-              + "\(refusedByEngine.count) refused by the engine, \(unreadable) with non-tensor inputs, \(wrong.count) wrong")
+        print(
+            "ONNX test data, all folders: \(passed.count) passed, \(rejected) refused by the loader, "
+                + "\(refusedByEngine.count) refused by the engine, \(unreadable) with non-tensor inputs, \(wrong.count) wrong")
         for w in wrong { print("  WRONG \(w)") }
         for r in refusedByEngine { print("  ENGINE REFUSED \(r)") }
         XCTAssertEqual(wrong, [], "accepted models that give a wrong answer")

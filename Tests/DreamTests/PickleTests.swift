@@ -17,7 +17,7 @@ final class PickleTests: XCTestCase {
         let u = Array(s.utf8)
         return [0x58] + le(UInt64(u.count), 4) + u
     }
-    static func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0 ..< n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+    static func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
     static func global(_ module: String, _ name: String) -> [UInt8] { [GLOBAL] + Array("\(module)\n\(name)\n".utf8) }
 
     func load(_ bytes: [UInt8]) throws -> PickleValue {
@@ -91,7 +91,7 @@ final class PickleTests: XCTestCase {
         b += [P.PROTO, 2, P.EMPTY_DICT, P.MARK] + unicode("little_endian") + [P.NEWTRUE, P.SETITEMS, P.STOP]
 
         func tensor(_ storageType: String, key: String, numel: Int, offset: Int, size: [Int], stride: [Int]) -> [UInt8] {
-            var t = [P.BINGET, 1, P.MARK]   // _rebuild_tensor_v2 from the memo
+            var t = [P.BINGET, 1, P.MARK]  // _rebuild_tensor_v2 from the memo
             t += [P.MARK] + unicode("storage") + global("torch", storageType) + unicode(key) + unicode("cpu")
             t += [P.BININT1, UInt8(numel), P.NONE, P.TUPLE, P.BINPERSID]
             t += [P.BININT1, UInt8(offset)]
@@ -101,7 +101,7 @@ final class PickleTests: XCTestCase {
             return t
         }
         b += [P.PROTO, 2] + global("collections", "OrderedDict") + [P.EMPTY_TUPLE, P.REDUCE, P.MARK]
-        b += global("torch._utils", "_rebuild_tensor_v2") + [P.BINPUT, 1, 0x30]   // memoise, then POP
+        b += global("torch._utils", "_rebuild_tensor_v2") + [P.BINPUT, 1, 0x30]  // memoise, then POP
         b += unicode("w") + tensor("FloatStorage", key: "10", numel: 7, offset: 1, size: wSize, stride: wStride)
         b += unicode("wT") + tensor("FloatStorage", key: "10", numel: 7, offset: 1, size: [3, 2], stride: [1, 3])
         b += unicode("bn.num_batches_tracked") + tensor("LongStorage", key: "11", numel: 1, offset: 0, size: [], stride: [])

@@ -19,15 +19,17 @@ final class ChunkTests: XCTestCase {
     }
 
     func clip() throws -> String {
-        if let sample = ImageNetInput.samplePath("cockatoo.mp4") { return sample }   // has audio
+        if let sample = ImageNetInput.samplePath("cockatoo.mp4") { return sample }  // has audio
         let path = dir + "/clip.mp4"
         try SyntheticMedia.writeClip(to: path, width: 96, height: 64, count: 30, frameRate: Rational(20, 1))
         return path
     }
 
     func common(_ input: String, _ output: String) -> [String] {
-        ["video", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
-         "--frame-steps", "1", "--width", "96", "--duration", "1.5", "--seed", "2", "--crf", "0", "--quiet"]
+        [
+            "video", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
+            "--frame-steps", "1", "--width", "96", "--duration", "1.5", "--seed", "2", "--crf", "0", "--quiet"
+        ]
     }
 
     /// With a warm-up reaching back to the range's start, every chunk carries exactly what a
@@ -38,7 +40,7 @@ final class ChunkTests: XCTestCase {
         let sequential = dir + "/seq.mp4", chunked = dir + "/chunked.mp4"
         var r = try runRender(common(input, sequential))
         XCTAssertEqual(r.status, 0, r.stderr)
-        for k in [2, 0, 1] {   // any order, as a scheduler runs them
+        for k in [2, 0, 1] {  // any order, as a scheduler runs them
             r = try runRender(common(input, chunked) + ["--chunk", "\(k)/3", "--warmup", "100"])
             XCTAssertEqual(r.status, 0, r.stderr)
         }

@@ -36,8 +36,10 @@ final class InstallTests: XCTestCase {
         for name in ["classic", "deep", "subtle", "swirl", "video", "zoom"] {
             XCTAssertTrue(r.stdout.contains(name), "\(name) missing from: \(r.stdout)")
         }
-        r = try run(["image", input, "-o", dir + "/work/out.png", "--model", model, "--preset", "classic", "--layers", "block1",
-                     "--octaves", "1", "--steps", "1", "--quiet"])
+        r = try run([
+            "image", input, "-o", dir + "/work/out.png", "--model", model, "--preset", "classic", "--layers", "block1",
+            "--octaves", "1", "--steps", "1", "--quiet"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(fm.fileExists(atPath: dir + "/work/out.png"))
 

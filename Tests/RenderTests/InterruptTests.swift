@@ -25,9 +25,11 @@ final class InterruptTests: XCTestCase {
         if !FileManager.default.fileExists(atPath: picture) {
             try ImageFile.write(SyntheticMedia.frame(width: 128, height: 96, index: 5), to: picture)
         }
-        return ["zoom", picture, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
-                "--zoom-steps", slow ? "3000" : "2", "--frames", "40", "--fps", "12", "--zoom", "1.4", "--width", "128", "--seed", "4",
-                "--checkpoint-every", "100"]
+        return [
+            "zoom", picture, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
+            "--zoom-steps", slow ? "3000" : "2", "--frames", "40", "--fps", "12", "--zoom", "1.4", "--width", "128", "--seed", "4",
+            "--checkpoint-every", "100"
+        ]
     }
 
     /// Starts the render and waits until it has written a frame (its first segment is open).
@@ -37,10 +39,10 @@ final class InterruptTests: XCTestCase {
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            if files.contains(where: { $0.contains("segment-") }) { break }   // being written: a hidden partial file
+            if files.contains(where: { $0.contains("segment-") }) { break }  // being written: a hidden partial file
             usleep(5_000)
         }
-        if slow { usleep(300_000) }   // past the end of frame 1, into frame 2's long dream
+        if slow { usleep(300_000) }  // past the end of frame 1, into frame 2's long dream
         XCTAssertTrue(process.isRunning, "the render finished before it could be interrupted")
         return process
     }
@@ -73,7 +75,7 @@ final class InterruptTests: XCTestCase {
         let out = dir + "/out.mp4"
         let process = try startAndWaitForAFrame(out, slow: true)
         kill(process.processIdentifier, SIGINT)
-        usleep(300_000)   // as a person presses twice: two signals sent closer can merge into one pending signal
+        usleep(300_000)  // as a person presses twice: two signals sent closer can merge into one pending signal
         kill(process.processIdentifier, SIGINT)
         let began = Date()
         process.waitUntilExit()
@@ -82,7 +84,8 @@ final class InterruptTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 130, stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         let folder = out + ".reverie-resume"
-        let partial = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+        let partial =
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             + ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
         XCTAssertEqual(partial.filter { $0.contains(".partial-") }, [], "no partial file left behind")
     }

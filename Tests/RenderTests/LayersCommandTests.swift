@@ -9,14 +9,17 @@ final class LayersCommandTests: XCTestCase {
         let network = try loadNetwork(modelPath: nil, quiet: true)
         let lines = try layerListing(network, width: 1280, height: 720).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 1 + 18, lines.joined(separator: "\n"))
-        let byName = Dictionary(uniqueKeysWithValues: lines.dropFirst().map { line in
-            (String(line.split(separator: " ")[0]), line.split(separator: " ").dropFirst().joined(separator: " "))
-        })
+        let byName = Dictionary(
+            uniqueKeysWithValues: lines.dropFirst().map { line in
+                (String(line.split(separator: " ")[0]), line.split(separator: " ").dropFirst().joined(separator: " "))
+            })
         XCTAssertEqual(lines.dropFirst().map { String($0.split(separator: " ")[0]) }, EfficientNetLite.layers, "in graph order")
         // The reference README's "output at 1280x720 input" column.
-        let expected = ["stem": "32x360x640", "block0": "16x360x640", "block1": "24x180x320", "block3": "40x90x160",
-                        "block5": "80x45x80", "block8": "112x45x80", "block11": "192x23x40", "block15": "320x23x40",
-                        "head": "1280x23x40"]
+        let expected = [
+            "stem": "32x360x640", "block0": "16x360x640", "block1": "24x180x320", "block3": "40x90x160",
+            "block5": "80x45x80", "block8": "112x45x80", "block11": "192x23x40", "block15": "320x23x40",
+            "head": "1280x23x40"
+        ]
         for (name, shape) in expected { XCTAssertEqual(byName[name]?.split(separator: " ").first.map(String.init), shape, name) }
         XCTAssertEqual(byName["block10"], "112x45x80 * recommended #1")
         XCTAssertEqual(byName["block12"], "192x23x40 * recommended #2")

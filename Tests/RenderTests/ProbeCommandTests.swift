@@ -13,8 +13,9 @@ final class ProbeCommandTests: XCTestCase {
 
     func testClipFactsAndParametersAsTextAndJSON() throws {
         let clip = dir + "/clip one.mkv"
-        try SyntheticMedia.writeClip(to: clip, width: 40, height: 30, count: 7, frameRate: Rational(30000, 1001),
-                                     settings: EncoderSettings(lossless: true), metadata: ["reverie": params])
+        try SyntheticMedia.writeClip(
+            to: clip, width: 40, height: 30, count: 7, frameRate: Rational(30000, 1001),
+            settings: EncoderSettings(lossless: true), metadata: ["reverie": params])
         let text = try runRender(["probe", clip])
         XCTAssertEqual(text.status, 0, text.stderr)
         for fact in ["40x30", "30000/1001 fps", "frames:       7", "reverie:      \(params)", "audio:        none"] {

@@ -57,12 +57,15 @@ final class RenderCommandTests: XCTestCase {
     func testLayerListWithChannelsAndWeights() throws {
         let input = try writePicture("in.png")
         let out = dir + "/layers.png"
-        let r = try runRender(["image", input, "-o", out, "--model", model, "--layers", "block0,block1:0.5,block1[3,7]",
-                               "--octaves", "1", "--steps", "2", "--quiet"])
+        let r = try runRender([
+            "image", input, "-o", out, "--model", model, "--layers", "block0,block1:0.5,block1[3,7]",
+            "--octaves", "1", "--steps", "2", "--quiet"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out))
-        try assertFails(["image", input, "-o", dir + "/never.png", "--model", model, "--layers", "block1[3,7", "--quiet"],
-                        mentions: ["block1[3,7", "not closed"])
+        try assertFails(
+            ["image", input, "-o", dir + "/never.png", "--model", model, "--layers", "block1[3,7", "--quiet"],
+            mentions: ["block1[3,7", "not closed"])
     }
 
     func testBadInputsGiveOneLineErrorsAndNoOutput() throws {
@@ -83,8 +86,10 @@ final class RenderCommandTests: XCTestCase {
     func testVideoKeepsFramesTimingAndAudioAndResumesIdentically() throws {
         guard let sample = ImageNetInput.samplePath("cockatoo.mp4") else { throw XCTSkip("samples/cockatoo.mp4 is not fetched (run samples/fetch)") }
         let full = dir + "/full.mp4", resumed = dir + "/resumed.mp4"
-        let common = ["--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--frame-steps", "1",
-                      "--width", "64", "--duration", "0.5", "--quiet", "--checkpoint-every", "3"]
+        let common = [
+            "--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--frame-steps", "1",
+            "--width", "64", "--duration", "0.5", "--quiet", "--checkpoint-every", "3"
+        ]
         var r = try runRender(["video", sample, "-o", full] + common)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("excess warping error"), r.stdout)
@@ -122,8 +127,10 @@ final class RenderCommandTests: XCTestCase {
         try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 4)
         for flow in ["on", "off"] {
             let out = dir + "/flow-\(flow).mp4"
-            let r = try runRender(["video", clip, "-o", out, "--model", model, "--layers", "block1", "--octaves", "1",
-                                   "--steps", "2", "--frame-steps", "1", "--flow", flow, "--quiet"])
+            let r = try runRender([
+                "video", clip, "-o", out, "--model", model, "--layers", "block1", "--octaves", "1",
+                "--steps", "2", "--frame-steps", "1", "--flow", flow, "--quiet"
+            ])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertEqual(try VideoReader(path: out).info.frameCount, 4)
         }
@@ -159,14 +166,17 @@ final class RenderCommandTests: XCTestCase {
     func testZoomLoopReportsTheSeamAndRefusesBadArguments() throws {
         let input = try writePicture("start.png", width: 64, height: 48)
         let out = dir + "/zoom.mp4"
-        let r = try runRender(["zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "1.3", "--loop",
-                               "--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--zoom-steps", "1", "--quiet"])
+        let r = try runRender([
+            "zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "1.3", "--loop",
+            "--model", model, "--layers", "block1", "--octaves", "1", "--steps", "2", "--zoom-steps", "1", "--quiet"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("loop seam ratio"), r.stdout)
         XCTAssertEqual(try VideoReader(path: out).info.frameCount, 12)
         XCTAssertEqual(try VideoReader(path: out).info.frameRate, Rational(12, 1))
         for bad in [["--zoom", "0"], ["--zoom", "-2"], ["--frames", "0"], ["--focus", "1.5,0.5"]] {
-            let args = ["zoom", input, "-o", dir + "/bad.mp4", "--model", model, "--quiet"] + (bad.contains("--frames") ? [] : ["--frames", "4"]) + bad
+            let args =
+                ["zoom", input, "-o", dir + "/bad.mp4", "--model", model, "--quiet"] + (bad.contains("--frames") ? [] : ["--frames", "4"]) + bad
             let result = try runRender(args)
             XCTAssertNotEqual(result.status, 0, "\(bad) must be refused")
             XCTAssertFalse(result.stderr.isEmpty)

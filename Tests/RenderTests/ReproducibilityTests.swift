@@ -29,14 +29,18 @@ final class ReproducibilityTests: XCTestCase {
     }
 
     func videoArguments(_ input: String, _ output: String) -> [String] {
-        ["video", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
-         "--frame-steps", "1", "--width", "160", "--duration", "1", "--seed", "3", "--quiet", "--checkpoint-every", "4"]
+        [
+            "video", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
+            "--frame-steps", "1", "--width", "160", "--duration", "1", "--seed", "3", "--quiet", "--checkpoint-every", "4"
+        ]
     }
 
     func zoomArguments(_ input: String, _ output: String) -> [String] {
-        ["zoom", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
-         "--zoom-steps", "1", "--frames", "24", "--fps", "12", "--zoom", "1.4", "--width", "128", "--loop",
-         "--seed", "3", "--quiet", "--checkpoint-every", "4"]
+        [
+            "zoom", input, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
+            "--zoom-steps", "1", "--frames", "24", "--fps", "12", "--zoom", "1.4", "--width", "128", "--loop",
+            "--seed", "3", "--quiet", "--checkpoint-every", "4"
+        ]
     }
 
     func testVideoAndZoomAreByteIdenticalUnderLoad() throws {
@@ -56,8 +60,12 @@ final class ReproducibilityTests: XCTestCase {
     func testImageIsByteIdenticalUnderLoad() throws {
         let input = dir + "/in.png"
         try ImageFile.write(SyntheticMedia.frame(width: 96, height: 64, index: 2), to: input)
-        let args = { [model] (out: String) in ["image", input, "-o", out, "--model", model, "--layers", "block1", "--octaves", "3",
-                                       "--steps", "3", "--seed", "9", "--quiet"] }
+        let args = { [model] (out: String) in
+            [
+                "image", input, "-o", out, "--model", model, "--layers", "block1", "--octaves", "3",
+                "--steps", "3", "--seed", "9", "--quiet"
+            ]
+        }
         var r = try runRender(args(dir + "/a.png"))
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try withCompetingLoad { try runRender(args(dir + "/b.png")) }
@@ -79,7 +87,7 @@ final class ReproducibilityTests: XCTestCase {
             let state = resumed + ".reverie-resume/state.json"
             let deadline = Date().addingTimeInterval(120)
             while !FileManager.default.fileExists(atPath: state) && process.isRunning && Date() < deadline { usleep(2_000) }
-            usleep(30_000)   // into the frames after the checkpoint
+            usleep(30_000)  // into the frames after the checkpoint
             XCTAssertTrue(process.isRunning, "\(name): the render finished before it could be killed")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

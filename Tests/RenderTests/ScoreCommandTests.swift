@@ -34,9 +34,13 @@ final class ScoreCommandTests: XCTestCase {
         try VideoWriter.with(path: b, width: 128, height: 96, frameRate: Rational(25, 1), settings: lossless) { w in
             for f in frames {
                 var big = RGBImage(width: 128, height: 96)
-                for y in 0..<96 { for x in 0..<128 { for c in 0..<3 {
-                    big.pixels[(y * 128 + x) * 3 + c] = f.pixels[((y / 2) * 64 + x / 2) * 3 + c]
-                } } }
+                for y in 0..<96 {
+                    for x in 0..<128 {
+                        for c in 0..<3 {
+                            big.pixels[(y * 128 + x) * 3 + c] = f.pixels[((y / 2) * 64 + x / 2) * 3 + c]
+                        }
+                    }
+                }
                 try w.write(big)
             }
         }

@@ -23,8 +23,10 @@ final class ZoomSeamTests: XCTestCase {
         guard let picture = ImageNetInput.samplePath("chelsea.png") else { throw XCTSkip("samples/chelsea.png is not fetched (run samples/fetch)") }
         for (fps, seconds) in [(12.0, 2.0), (24.0, 4.0), (12.0, 10.0), (30.0, 10.0)] {
             let out = dir + "/loop-\(Int(fps))-\(Int(seconds)).mp4"
-            let r = try runRender(["zoom", picture, "-o", out, "--preset", "zoom", "--width", "160", "--duration", "\(seconds)",
-                                   "--fps", "\(fps)", "--zoom", "1.5", "--loop", "--seed", "1", "--quiet"])
+            let r = try runRender([
+                "zoom", picture, "-o", out, "--preset", "zoom", "--width", "160", "--duration", "\(seconds)",
+                "--fps", "\(fps)", "--zoom", "1.5", "--loop", "--seed", "1", "--quiet"
+            ])
             XCTAssertEqual(r.status, 0, r.stderr)
             let m = try LoopSeam.measure(path: out, zoomPerSecond: 1.5, fps: fps)
             let label = "\(fps) fps, \(seconds) s"

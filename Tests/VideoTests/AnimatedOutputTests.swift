@@ -13,8 +13,9 @@ final class AnimatedOutputTests: XCTestCase {
 
     func write(_ name: String, settings: EncoderSettings = .init()) throws -> (String, [RGBImage]) {
         let path = dir + "/" + name
-        let frames = try SyntheticMedia.writeClip(to: path, width: width, height: height, count: count,
-                                                  frameRate: rate, settings: settings)
+        let frames = try SyntheticMedia.writeClip(
+            to: path, width: width, height: height, count: count,
+            frameRate: rate, settings: settings)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [name], "only the finished file is left")
         return (path, frames)
     }
@@ -66,10 +67,12 @@ final class AnimatedOutputTests: XCTestCase {
 
     func testGIFFailureLeavesNoFile() throws {
         let path = dir + "/broken.gif"
-        XCTAssertThrowsError(try VideoWriter.with(path: path, width: width, height: height, frameRate: rate) { w in
-            try w.write(SyntheticMedia.frame(width: width, height: height, index: 0))
-            try w.write(SyntheticMedia.frame(width: width + 1, height: height, index: 1))  // wrong size
-        }) { XCTAssertTrue("\($0)".contains("broken.gif"), "\($0)") }
+        XCTAssertThrowsError(
+            try VideoWriter.with(path: path, width: width, height: height, frameRate: rate) { w in
+                try w.write(SyntheticMedia.frame(width: width, height: height, index: 0))
+                try w.write(SyntheticMedia.frame(width: width + 1, height: height, index: 1))  // wrong size
+            }
+        ) { XCTAssertTrue("\($0)".contains("broken.gif"), "\($0)") }
         let empty = try VideoWriter(path: dir + "/empty.gif", width: width, height: height, frameRate: rate)
         XCTAssertThrowsError(try empty.finish()) { XCTAssertTrue("\($0)".contains("no frames"), "\($0)") }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
@@ -80,8 +83,9 @@ final class AnimatedOutputTests: XCTestCase {
         let settings = EncoderSettings(timeBase: Rational(1, 1000))
         for name in ["odd.gif", "odd.webp"] {
             let path = dir + "/" + name
-            try SyntheticMedia.writeClip(to: path, width: 33, height: 21, count: times.count, frameRate: rate,
-                                         settings: settings, times: times)
+            try SyntheticMedia.writeClip(
+                to: path, width: 33, height: 21, count: times.count, frameRate: rate,
+                settings: settings, times: times)
             if name.hasSuffix(".gif") {
                 let reader = try VideoReader(path: path)
                 XCTAssertEqual(reader.info.width, 33)
@@ -170,8 +174,10 @@ struct WebPFile {
             case "VP8X": canvas = (u(d, 4, 3) + 1, u(d, 7, 3) + 1)
             case "ANIM": loopCount = u(d, 4, 2)
             case "ANMF":
-                frames.append(Frame(x: 2 * u(d, 0, 3), y: 2 * u(d, 3, 3), width: u(d, 6, 3) + 1, height: u(d, 9, 3) + 1,
-                                    duration: u(d, 12, 3), chunks: try WebPFile.chunks(data.dropFirst(16))))
+                frames.append(
+                    Frame(
+                        x: 2 * u(d, 0, 3), y: 2 * u(d, 3, 3), width: u(d, 6, 3) + 1, height: u(d, 9, 3) + 1,
+                        duration: u(d, 12, 3), chunks: try WebPFile.chunks(data.dropFirst(16))))
             default: break
             }
         }

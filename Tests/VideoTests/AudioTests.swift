@@ -11,8 +11,10 @@ final class AudioTests: XCTestCase {
 
     func writeWithAudio(_ name: String, from source: String, frames: Int, range: ClosedRange<Double>? = nil) throws -> VideoReader {
         let path = dir + "/" + name
-        try VideoWriter.with(path: path, width: 32, height: 32, frameRate: Rational(25, 1),
-                             settings: EncoderSettings(preset: "ultrafast"), audioFrom: source, audioRange: range) { w in
+        try VideoWriter.with(
+            path: path, width: 32, height: 32, frameRate: Rational(25, 1),
+            settings: EncoderSettings(preset: "ultrafast"), audioFrom: source, audioRange: range
+        ) { w in
             for i in 0..<frames { try w.write(SyntheticMedia.frame(width: 32, height: 32, index: i)) }
         }
         return try VideoReader(path: path)

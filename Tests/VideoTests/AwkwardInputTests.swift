@@ -36,8 +36,9 @@ final class AwkwardInputTests: XCTestCase {
     func testRotationMetadataTurnsFramesUpright() throws {
         let plainPath = dir + "/plain.mp4", path = dir + "/rotated.mp4"
         try SyntheticMedia.writeClip(to: plainPath, width: 48, height: 32, count: 2, settings: EncoderSettings(preset: "ultrafast"))
-        try SyntheticMedia.writeClip(to: path, width: 48, height: 32, count: 2,
-                                     settings: EncoderSettings(preset: "ultrafast", rotation: 90))
+        try SyntheticMedia.writeClip(
+            to: path, width: 48, height: 32, count: 2,
+            settings: EncoderSettings(preset: "ultrafast", rotation: 90))
         let reader = try VideoReader(path: path)
         XCTAssertEqual(reader.info.rotation, 90)
         XCTAssertEqual(reader.info.width, 32)
@@ -55,8 +56,9 @@ final class AwkwardInputTests: XCTestCase {
 
     func testSampleAspectRatioGivesSquarePixels() throws {
         let path = dir + "/anamorphic.mkv"
-        try SyntheticMedia.writeClip(to: path, width: 32, height: 24, count: 2,
-                                     settings: EncoderSettings(lossless: true, sampleAspectRatio: Rational(2, 1)))
+        try SyntheticMedia.writeClip(
+            to: path, width: 32, height: 24, count: 2,
+            settings: EncoderSettings(lossless: true, sampleAspectRatio: Rational(2, 1)))
         let reader = try VideoReader(path: path)
         XCTAssertEqual(reader.info.sampleAspectRatio, Rational(2, 1))
         XCTAssertEqual(reader.info.width, 64)
@@ -66,8 +68,9 @@ final class AwkwardInputTests: XCTestCase {
     func testTenBitGrayAndOtherPixelFormats() throws {
         for format in ["yuv420p10le", "yuv422p", "yuv444p", "gray", "yuv444p16le"] {
             let path = dir + "/\(format).mkv"
-            let written = try SyntheticMedia.writeClip(to: path, width: 96, height: 64, count: 3,
-                                                       settings: EncoderSettings(codec: "ffv1", pixelFormat: format))
+            let written = try SyntheticMedia.writeClip(
+                to: path, width: 96, height: 64, count: 3,
+                settings: EncoderSettings(codec: "ffv1", pixelFormat: format))
             let reader = try VideoReader(path: path)
             XCTAssertEqual(reader.info.pixelFormat, format)
             let frames = try readAll(path)
@@ -104,10 +107,12 @@ final class AwkwardInputTests: XCTestCase {
         assertRefused(dir, mentioning: "directory")
         assertRefused(dir + "/missing.mp4", mentioning: "no such file")
         // A header claiming 20000x20000 (and 12000x12000, within the side limit): refused before any pixel buffer exists.
-        assertRefused(write(SyntheticMedia.paletteBMP(width: 20000, height: 20000, palette: [], indices: []), "huge.bmp"),
-                      mentioning: "limit")
-        assertRefused(write(SyntheticMedia.paletteBMP(width: 12000, height: 12000, palette: [], indices: []), "huge2.bmp"),
-                      mentioning: "limit")
+        assertRefused(
+            write(SyntheticMedia.paletteBMP(width: 20000, height: 20000, palette: [], indices: []), "huge.bmp"),
+            mentioning: "limit")
+        assertRefused(
+            write(SyntheticMedia.paletteBMP(width: 12000, height: 12000, palette: [], indices: []), "huge2.bmp"),
+            mentioning: "limit")
     }
 
     func testTruncatedAndCorruptedCopiesDoNotCrash() throws {
@@ -140,10 +145,11 @@ final class AwkwardInputTests: XCTestCase {
         XCTAssertThrowsError(try VideoWriter(path: dir + "/out.avi", width: 16, height: 16, frameRate: Rational(25, 1)))
         XCTAssertThrowsError(try VideoWriter(path: dir + "/nodir/out.mp4", width: 16, height: 16, frameRate: Rational(25, 1)))
         struct Interrupted: Error {}
-        XCTAssertThrowsError(try VideoWriter.with(path: path, width: 16, height: 16, frameRate: Rational(25, 1)) { w in
-            try w.write(SyntheticMedia.frame(width: 16, height: 16, index: 0))
-            throw Interrupted()
-        })
+        XCTAssertThrowsError(
+            try VideoWriter.with(path: path, width: 16, height: 16, frameRate: Rational(25, 1)) { w in
+                try w.write(SyntheticMedia.frame(width: 16, height: 16, index: 0))
+                throw Interrupted()
+            })
         do {  // dropped without finish()
             let w = try VideoWriter(path: path, width: 16, height: 16, frameRate: Rational(25, 1))
             try w.write(SyntheticMedia.frame(width: 16, height: 16, index: 0))

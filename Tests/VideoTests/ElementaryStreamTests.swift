@@ -13,8 +13,10 @@ final class ElementaryStreamTests: XCTestCase {
 
     /// 12 pictures four synthetic frames apart (the red square moves 8 px, the gradient 12 px a frame),
     /// so that every decoded frame is clearly nearest to its own source picture.
-    func writeStream(_ name: String, count: Int = 12, rate: Rational = Rational(24, 1), startSeconds: Double? = nil,
-                     settings: EncoderSettings = EncoderSettings(preset: "medium", keyframeInterval: 5)) throws -> (String, [RGBImage]) {
+    func writeStream(
+        _ name: String, count: Int = 12, rate: Rational = Rational(24, 1), startSeconds: Double? = nil,
+        settings: EncoderSettings = EncoderSettings(preset: "medium", keyframeInterval: 5)
+    ) throws -> (String, [RGBImage]) {
         let path = dir + "/" + name
         let pictures = (0..<count).map { SyntheticMedia.frame(width: 64, height: 48, index: 4 * $0) }
         try VideoWriter.with(path: path, width: 64, height: 48, frameRate: rate, settings: settings) { w in
@@ -24,8 +26,10 @@ final class ElementaryStreamTests: XCTestCase {
     }
 
     /// Reads the stream, checks frame count, times and pixels, then seeks by frame and by time.
-    func checkStream(_ path: String, _ pictures: [RGBImage], rate: Rational, container: String, codec: String,
-                     file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkStream(
+        _ path: String, _ pictures: [RGBImage], rate: Rational, container: String, codec: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let n = pictures.count
         let reader = try VideoReader(path: path)
         let info = reader.info
@@ -44,8 +48,9 @@ final class ElementaryStreamTests: XCTestCase {
             XCTAssertEqual(f.seconds, Double(i) / rate.value, accuracy: 1e-9, "time of frame \(i)", file: file, line: line)
             let errors = pictures.map { SyntheticMedia.meanAbsoluteError(f.image, $0) }
             XCTAssertLessThan(errors[i], 3.5, "frame \(i): mean abs error \(errors[i])/255", file: file, line: line)
-            XCTAssertEqual(errors.firstIndex(of: errors.min()!), i, "frame \(i) is nearest to another picture: \(errors)",
-                           file: file, line: line)
+            XCTAssertEqual(
+                errors.firstIndex(of: errors.min()!), i, "frame \(i) is nearest to another picture: \(errors)",
+                file: file, line: line)
         }
         guard sequential.count == n else { return }
 
@@ -131,8 +136,10 @@ final class ElementaryStreamTests: XCTestCase {
     func testRawStreamOutputLeavesTheAudioOut() throws {
         let wav = dir + "/tone.wav", path = dir + "/with-audio.h264"
         try Data(SyntheticMedia.wav(seconds: 0.5)).write(to: URL(fileURLWithPath: wav))
-        try VideoWriter.with(path: path, width: 32, height: 32, frameRate: Rational(24, 1),
-                             settings: EncoderSettings(preset: "ultrafast"), audioFrom: wav) { w in
+        try VideoWriter.with(
+            path: path, width: 32, height: 32, frameRate: Rational(24, 1),
+            settings: EncoderSettings(preset: "ultrafast"), audioFrom: wav
+        ) { w in
             for i in 0..<3 { try w.write(SyntheticMedia.frame(width: 32, height: 32, index: i)) }
         }
         let reader = try VideoReader(path: path)

@@ -18,8 +18,9 @@ final class RoundTripTests: XCTestCase {
 
     func testLosslessFFV1IsExact() throws {
         let path = dir + "/lossless.mkv"
-        let written = try SyntheticMedia.writeClip(to: path, width: 48, height: 32, count: 10,
-                                                   settings: EncoderSettings(lossless: true))
+        let written = try SyntheticMedia.writeClip(
+            to: path, width: 48, height: 32, count: 10,
+            settings: EncoderSettings(lossless: true))
         let (reader, frames) = try readAll(path)
         XCTAssertEqual(reader.info.videoCodec, "ffv1")
         XCTAssertEqual(reader.info.frameCount, 10)
@@ -35,8 +36,9 @@ final class RoundTripTests: XCTestCase {
     func testH264MP4KeepsRationalRateTimestampsAndPixels() throws {
         let path = dir + "/clip.mp4"
         let rate = Rational(30000, 1001)
-        let written = try SyntheticMedia.writeClip(to: path, width: 64, height: 48, count: 12, frameRate: rate,
-                                                   settings: EncoderSettings(crf: 18, preset: "fast"))
+        let written = try SyntheticMedia.writeClip(
+            to: path, width: 64, height: 48, count: 12, frameRate: rate,
+            settings: EncoderSettings(crf: 18, preset: "fast"))
         let (reader, frames) = try readAll(path)
         XCTAssertEqual(reader.info.container, "mov,mp4,m4a,3gp,3g2,mj2")
         XCTAssertEqual(reader.info.frameRate, rate)
@@ -77,15 +79,19 @@ final class RoundTripTests: XCTestCase {
         // The original region is intact; the added column repeats the last one.
         let back = frames[1].image
         var cropped = RGBImage(width: 97, height: 65)
-        for y in 0..<65 { for x in 0..<97 { let p = back[x, y]; let i = (y * 97 + x) * 3; (cropped.pixels[i], cropped.pixels[i + 1], cropped.pixels[i + 2]) = p } }
+        for y in 0..<65 {
+            for x in 0..<97 { let p = back[x, y]; let i = (y * 97 + x) * 3; (cropped.pixels[i], cropped.pixels[i + 1], cropped.pixels[i + 2]) = p }
+        }
         XCTAssertLessThan(SyntheticMedia.meanAbsoluteError(cropped, written[1]), 3.5)
         XCTAssertLessThan(abs(Int(back[97, 30].0) - Int(back[96, 30].0)), 8)
     }
 
     func testVariableFrameRateTimesSurvive() throws {
         let times = [0, 0.04, 0.1, 0.13, 0.3, 0.31]
-        for (name, settings) in [("vfr.mkv", EncoderSettings(lossless: true, timeBase: Rational(1, 1000))),
-                                 ("vfr.mp4", EncoderSettings(preset: "ultrafast", timeBase: Rational(1, 90000)))] {
+        for (name, settings) in [
+            ("vfr.mkv", EncoderSettings(lossless: true, timeBase: Rational(1, 1000))),
+            ("vfr.mp4", EncoderSettings(preset: "ultrafast", timeBase: Rational(1, 90000)))
+        ] {
             let path = dir + "/" + name
             try SyntheticMedia.writeClip(to: path, width: 32, height: 32, count: times.count, settings: settings, times: times)
             let (reader, frames) = try readAll(path)

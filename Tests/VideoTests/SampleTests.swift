@@ -44,8 +44,9 @@ final class SampleTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/rewrite.mp4"
         // ultrafast: this test checks frames, timing and audio, not compression.
-        let writer = try VideoWriter(path: out, width: 1280, height: 720, frameRate: reader.info.frameRate,
-                                     settings: EncoderSettings(preset: "ultrafast"), audioFrom: source)
+        let writer = try VideoWriter(
+            path: out, width: 1280, height: 720, frameRate: reader.info.frameRate,
+            settings: EncoderSettings(preset: "ultrafast"), audioFrom: source)
         var count = 0
         while let f = try reader.nextFrame() {
             XCTAssertEqual(f.index, count)
@@ -72,8 +73,9 @@ final class SampleTests: XCTestCase {
         let out = dir + "/trim.mkv"
         // Frames 40..<100 = 2.0 s ..< 5.0 s of video; audio only for 2.0 ... 4.0 s.
         try reader.seek(toFrame: 40)
-        let writer = try VideoWriter(path: out, width: 320, height: 180, frameRate: Rational(20, 1),
-                                     settings: EncoderSettings(preset: "ultrafast"), audioFrom: source, audioRange: 2.0...4.0)
+        let writer = try VideoWriter(
+            path: out, width: 320, height: 180, frameRate: Rational(20, 1),
+            settings: EncoderSettings(preset: "ultrafast"), audioFrom: source, audioRange: 2.0...4.0)
         for _ in 40..<100 {
             let f = try XCTUnwrap(try reader.nextFrame())
             try writer.write(RGBImage(width: 320, height: 180, pixels: Array(f.image.pixels[0..<(320 * 180 * 3)])))

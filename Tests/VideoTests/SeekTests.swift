@@ -40,15 +40,17 @@ final class SeekTests: XCTestCase {
 
     func testSeekInH264WithBFramesAndShortGOPs() throws {
         let path = dir + "/gop.mp4"
-        try SyntheticMedia.writeClip(to: path, width: 64, height: 48, count: 30,
-                                     settings: EncoderSettings(preset: "medium", keyframeInterval: 8))
+        try SyntheticMedia.writeClip(
+            to: path, width: 64, height: 48, count: 30,
+            settings: EncoderSettings(preset: "medium", keyframeInterval: 8))
         try checkSeeks(path)
     }
 
     func testSeekInVP9WebM() throws {
         let path = dir + "/gop.webm"
-        try SyntheticMedia.writeClip(to: path, width: 64, height: 48, count: 30,
-                                     settings: EncoderSettings(preset: "fast", keyframeInterval: 10))
+        try SyntheticMedia.writeClip(
+            to: path, width: 64, height: 48, count: 30,
+            settings: EncoderSettings(preset: "fast", keyframeInterval: 10))
         try checkSeeks(path)
     }
 }

@@ -42,8 +42,10 @@ final class StillTests: XCTestCase {
         try ImageFile.write(image, to: plain)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
         // APP1 Exif with one IFD0 entry: Orientation (0x0112, SHORT) = 6, "rotate 90° clockwise to view".
-        let tiff: [UInt8] = [0x49, 0x49, 0x2A, 0x00, 0x08, 0, 0, 0, 0x01, 0x00,
-                             0x12, 0x01, 0x03, 0x00, 0x01, 0, 0, 0, 0x06, 0x00, 0, 0, 0, 0, 0, 0]
+        let tiff: [UInt8] = [
+            0x49, 0x49, 0x2A, 0x00, 0x08, 0, 0, 0, 0x01, 0x00,
+            0x12, 0x01, 0x03, 0x00, 0x01, 0, 0, 0, 0x06, 0x00, 0, 0, 0, 0, 0, 0
+        ]
         let payload = Array("Exif".utf8) + [0, 0] + tiff
         let length = payload.count + 2
         bytes.insert(contentsOf: [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload, at: 2)

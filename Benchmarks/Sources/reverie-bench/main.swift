@@ -28,8 +28,8 @@ struct Options {
             case "--layer": layer = try value()
             case "--runs": runs = Int(try value()) ?? runs
             case "--no-profile": profile = false
-            case "--no-fuse": fuse = false      // op by op: measures the fused inverted-residual blocks
-            case "--kernels": kernels = true    // each depthwise conv alone, forward and input gradient
+            case "--no-fuse": fuse = false  // op by op: measures the fused inverted-residual blocks
+            case "--kernels": kernels = true  // each depthwise conv alone, forward and input gradient
             case "--sizes":
                 sizes = try value().split(separator: ",").map { s in
                     let p = s.split(separator: "x").compactMap { Int($0) }
@@ -58,12 +58,17 @@ func sgemmRate() -> Double {
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = a
     var c = [Float](repeating: 0, count: n * n)
-    let ms = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-        median(7) {
-            gemm(transA: false, transB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
-                 c: cp.baseAddress!, ldc: n)
+    let ms = a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeMutableBufferPointer { cp in
+                median(7) {
+                    gemm(
+                        transA: false, transB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
+                        c: cp.baseAddress!, ldc: n)
+                }
+            }
         }
-    } } }
+    }
     return 2 * Double(n * n * n) / (ms / 1000) / 1e9
 }
 
@@ -71,7 +76,7 @@ func json(_ bench: String, _ size: String, _ ms: Double) {
     print("{\"bench\": \"\(bench)\", \"size\": \"\(size)\", \"ms\": \(String(format: "%.2f", ms))}")
 }
 
-BLASThreads.restartWithShortSpinIfNeeded()   // as `render` does (see BLASThreads.swift)
+BLASThreads.restartWithShortSpinIfNeeded()  // as `render` does (see BLASThreads.swift)
 do {
     let opt = try Options(CommandLine.arguments)
     guard FileManager.default.fileExists(atPath: opt.model) else {
@@ -83,12 +88,16 @@ do {
         for (w, h) in opt.sizes {
             var fwd = 0.0, bwd = 0.0
             for k in try net.depthwiseKernelTimes(height: h, width: w, layers: [opt.layer], runs: opt.runs) {
-                print(String(format: "%@x%@ %-28@ forward %7.3f ms  backward %7.3f ms", "\(w)", "\(h)", k.name as NSString,
-                             k.forward, k.backward))
+                print(
+                    String(
+                        format: "%@x%@ %-28@ forward %7.3f ms  backward %7.3f ms", "\(w)", "\(h)", k.name as NSString,
+                        k.forward, k.backward))
                 fwd += k.forward; bwd += k.backward
             }
-            print(String(format: "%dx%d depthwise total: forward %.2f ms, backward %.2f ms (minimum of %d runs each)", w, h, fwd, bwd,
-                         opt.runs))
+            print(
+                String(
+                    format: "%dx%d depthwise total: forward %.2f ms, backward %.2f ms (minimum of %d runs each)", w, h, fwd, bwd,
+                    opt.runs))
         }
         exit(0)
     }
@@ -105,7 +114,7 @@ do {
             for i in 0..<a.count { loss += a.data[i] * a.data[i]; grad.data[i] = a.data[i] / n }
             return (0.5 * loss / n, grad)
         }
-        _ = try net.forward(x, outputs: [opt.layer])                        // warm: allocates the arena
+        _ = try net.forward(x, outputs: [opt.layer])  // warm: allocates the arena
         _ = try net.gradient(of: x, layers: [opt.layer], seed: seed)
         let fwd = try median(opt.runs) { _ = try net.forward(x, outputs: [opt.layer]) }
         let step = try median(opt.runs) { _ = try net.gradient(of: x, layers: [opt.layer], seed: seed) }
@@ -129,8 +138,10 @@ do {
             let wall = (now() - wall0) / Double(profRuns)
             net.profiling = false
             let total = net.profile.values.reduce(0, +)
-            print(String(format: "profile %@ (gradient step, %@, mean of %d): %.2f ms in kernels of %.2f ms wall", size, opt.layer,
-                         profRuns, total * 1000 / Double(profRuns), wall))
+            print(
+                String(
+                    format: "profile %@ (gradient step, %@, mean of %d): %.2f ms in kernels of %.2f ms wall", size, opt.layer,
+                    profRuns, total * 1000 / Double(profRuns), wall))
             for (k, v) in net.profile.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-34@ %8.2f ms %5.1f %%", k as NSString, v * 1000 / Double(profRuns), 100 * v / total))
             }
@@ -157,8 +168,10 @@ do {
         let fwdFloor = 2 * Double(m.macs) / m.rate / 1e6, stepFloor = 2 * fwdFloor
         json("forward_sgemm_floor", m.size, fwdFloor)
         json("step_sgemm_floor", m.size, stepFloor)
-        rows.append(String(format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx %9.1f %12.1f", m.size as NSString, m.fwd, m.step,
-                           m.step / m.fwd, Double(m.macs) / 1e9, stepFloor, m.step / stepFloor, m.bound, m.rate))
+        rows.append(
+            String(
+                format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx %9.1f %12.1f", m.size as NSString, m.fwd, m.step,
+                m.step / m.fwd, Double(m.macs) / 1e9, stepFloor, m.step / stepFloor, m.bound, m.rate))
     }
     print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs")
     print("size      fwd ms    step ms  step/fwd  GMACs   floor ms  step/floor  1x1 bound ms  sgemm GFLOP/s")

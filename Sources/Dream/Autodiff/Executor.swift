@@ -56,9 +56,10 @@ final class Executor {
                 let block = chain.block, x = plan.value(program.steps[s].inputs[0]).pointer
                 let e = chain.expand.map { program.steps[$0].output }, d = program.steps[chain.depthwise].output
                 let keep = { (v: Int?) in v.flatMap { keepIntermediates || ids.contains($0) ? plan.value($0).pointer : nil } }
-                block.forward(x: x, e: keep(e), d: keep(d),
-                              y: plan.value(program.steps[chain.add ?? chain.project].output).pointer,
-                              residual: chain.add == nil ? nil : UnsafePointer(x), scratch: plan.colScratch(block.scratchCount)!)
+                block.forward(
+                    x: x, e: keep(e), d: keep(d),
+                    y: plan.value(program.steps[chain.add ?? chain.project].output).pointer,
+                    residual: chain.add == nil ? nil : UnsafePointer(x), scratch: plan.colScratch(block.scratchCount)!)
                 profiler.record(s, program, plan, "forward", since: t0, kind: "Inverted residual (fused)")
                 for t in chain.steps { tape.record(t) }
                 i += chain.steps.count
@@ -94,13 +95,15 @@ final class Executor {
             }
             var inputMask: ClipMask?
             if fresh[0], uses[step.inputs[0]] == 1, let p = program.producer[step.inputs[0]], let c = program.steps[p].clip,
-               pullbackMasksInput(program, plan, step: s) {
+                pullbackMasksInput(program, plan, step: s)
+            {
                 inputMask = ClipMask(values: plan.value(step.inputs[0]).pointer, lo: c.lo, hi: c.hi)
                 premasked[step.inputs[0]] = true
             }
             let t0 = profiler.start()
-            runPullback(program, plan, step: s, wanted: wanted[s],
-                        store: GradientStore(accumulate: !fresh[0], mask: inputMask), outputMasked: premasked[step.output])
+            runPullback(
+                program, plan, step: s, wanted: wanted[s],
+                store: GradientStore(accumulate: !fresh[0], mask: inputMask), outputMasked: premasked[step.output])
             profiler.record(s, program, plan, "backward", since: t0)
         }
     }

@@ -10,22 +10,25 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
         let g = plan.geometry[s]!
         let w = UnsafePointer(step.weight!.pointer), b = step.bias.map { UnsafePointer($0.pointer) }
         if g.isDepthwise {
-            depthwiseConv2d(g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!,
-                            clip: step.clip)
+            depthwiseConv2d(
+                g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!,
+                clip: step.clip)
         } else {
             conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)), clip: step.clip)
         }
     case .batchNorm:
         let a = step.affine!
-        affine(x, out, outer: xShape[0], channels: xShape[1], inner: xShape[2...].reduce(1, *),
-               scale: a.scale.pointer, shift: a.shift.pointer)
+        affine(
+            x, out, outer: xShape[0], channels: xShape[1], inner: xShape[2...].reduce(1, *),
+            scale: a.scale.pointer, shift: a.shift.pointer)
     case .relu: relu(x, out, count: n)
     case let .clip(lo, hi): clip(x, out, count: n, lo: lo, hi: hi)
     case .sigmoid: sigmoid(x, out, count: n)
     case .add, .mul:
-        binary(step.op == .add ? .add : .mul, a: x, aShape: xShape,
-               b: plan.value(step.inputs[1]).pointer, bShape: plan.shapes[step.inputs[1]]!,
-               y: out, outShape: plan.shapes[step.output]!)
+        binary(
+            step.op == .add ? .add : .mul, a: x, aShape: xShape,
+            b: plan.value(step.inputs[1]).pointer, bShape: plan.shapes[step.inputs[1]]!,
+            y: out, outShape: plan.shapes[step.output]!)
     case let .concat(axis):
         let shape = plan.shapes[step.output]!
         let ax = axis < 0 ? axis + shape.count : axis
@@ -43,18 +46,21 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
     case .globalAveragePool:
         globalAveragePool(x: x, y: out, planes: xShape[0] * xShape[1], plane: xShape[2...].reduce(1, *))
     case let .lrn(size, alpha, beta, bias):
-        lrn(x, out, batch: xShape[0], channels: xShape[1], plane: xShape[2...].reduce(1, *),
+        lrn(
+            x, out, batch: xShape[0], channels: xShape[1], plane: xShape[2...].reduce(1, *),
             size: size, alpha: alpha, beta: beta, bias: bias)
     case let .pad(pads, value): pad(x, inShape: xShape, pads: pads, value: value, y: out)
     case .flatten, .reshape, .identity: out.update(from: x, count: n)
     case let .gemm(b, c, alpha, beta, transA, transB):
         let m = transA ? xShape[1] : xShape[0], k = transA ? xShape[0] : xShape[1]
         let nn = transB ? b.shape[0] : b.shape[1]
-        denseGemm(a: x, m: m, k: k, n: nn, b: step.weight!.pointer, c: step.bias.map { UnsafePointer($0.pointer) },
-                  cShape: c?.shape ?? [], alpha: alpha, beta: beta, transA: transA, transB: transB, y: out)
+        denseGemm(
+            a: x, m: m, k: k, n: nn, b: step.weight!.pointer, c: step.bias.map { UnsafePointer($0.pointer) },
+            cShape: c?.shape ?? [], alpha: alpha, beta: beta, transA: transA, transB: transB, y: out)
     case let .matMul(b):
-        denseGemm(a: x, m: plan.count(step.inputs[0]) / b.shape[0], k: b.shape[0], n: b.shape[1], b: step.weight!.pointer,
-                  c: nil, cShape: [], alpha: 1, beta: 0, transA: false, transB: false, y: out)
+        denseGemm(
+            a: x, m: plan.count(step.inputs[0]) / b.shape[0], k: b.shape[0], n: b.shape[1], b: step.weight!.pointer,
+            c: nil, cShape: [], alpha: 1, beta: 0, transA: false, transB: false, y: out)
     case let .softmax(axis):
         let ax = axis < 0 ? axis + xShape.count : axis
         softmax(x, out, outer: xShape[..<ax].reduce(1, *), n: xShape[ax], inner: xShape[(ax + 1)...].reduce(1, *))

@@ -14,8 +14,9 @@ extension Program {
         var fused = [Int: Int]()
         for (i, node) in graph.nodes.enumerated() {
             guard case .conv = node.op, !keep.contains(node.output), !graph.outputs.contains(node.output),
-                  let users = uses[node.output], users.count == 1, users[0] > i,
-                  case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1 else { continue }
+                let users = uses[node.output], users.count == 1, users[0] > i,
+                case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1
+            else { continue }
             fused[i] = users[0]
         }
         return fused
@@ -48,7 +49,8 @@ func fusedChains(_ program: Program, _ plan: Plan, steps: [Int], ids: [Int]) -> 
         for hasExpand in [true, false] {
             let j = hasExpand ? i + 1 : i
             guard let (dw, gd) = conv(j), let (pr, gp) = conv(j + 1), dw.clip != nil, pr.inputs == [dw.output],
-                  program.uses[dw.output] == 1 else { continue }
+                program.uses[dw.output] == 1
+            else { continue }
             var ex: (Step, ConvGeometry)?
             if hasExpand {
                 guard let e = conv(i), e.0.clip != nil, dw.inputs == [e.0.output], program.uses[e.0.output] == 1 else { continue }
@@ -58,14 +60,17 @@ func fusedChains(_ program: Program, _ plan: Plan, steps: [Int], ids: [Int]) -> 
             let blockInput = ex?.0.inputs[0] ?? dw.inputs[0]
             var add: Int?
             if j + 2 < steps.count, program.steps[steps[j + 2]].op == .add, pr.clip == nil,
-               program.uses[pr.output] == 1, !ids.contains(pr.output),
-               Set(program.steps[steps[j + 2]].inputs) == [pr.output, blockInput],
-               plan.shapes[blockInput]! == plan.shapes[pr.output]! {
+                program.uses[pr.output] == 1, !ids.contains(pr.output),
+                Set(program.steps[steps[j + 2]].inputs) == [pr.output, blockInput],
+                plan.shapes[blockInput]! == plan.shapes[pr.output]!
+            {
                 add = steps[j + 2]
             }
-            chain = FusedChain(block: InvertedResidual(expand: ex.map { layer($0.0, $0.1) }, depthwise: layer(dw, gd),
-                                                       project: layer(pr, gp)),
-                               expand: hasExpand ? steps[i] : nil, depthwise: steps[j], project: steps[j + 1], add: add)
+            chain = FusedChain(
+                block: InvertedResidual(
+                    expand: ex.map { layer($0.0, $0.1) }, depthwise: layer(dw, gd),
+                    project: layer(pr, gp)),
+                expand: hasExpand ? steps[i] : nil, depthwise: steps[j], project: steps[j + 1], add: add)
             break
         }
         if let chain { chains[steps[i]] = chain; i += chain.steps.count } else { i += 1 }

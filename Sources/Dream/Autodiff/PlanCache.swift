@@ -16,7 +16,8 @@ struct PlanCache {
         }
         // Evict: at most `maxPlans`, and at most `maxArenaBytes` held by the others.
         while let oldest = order.first,
-              plans.count >= Self.maxPlans || plans.values.reduce(0, { $0 + $1.allocatedBytes }) > Self.maxArenaBytes {
+            plans.count >= Self.maxPlans || plans.values.reduce(0, { $0 + $1.allocatedBytes }) > Self.maxArenaBytes
+        {
             plans[oldest] = nil; order.removeFirst()
         }
         let p = Plan(program: program, inputShape: shape)

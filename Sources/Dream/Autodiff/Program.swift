@@ -20,7 +20,7 @@ struct Program {
     var valueIndex: [String: Int]
     var constants: [Int: (shape: [Int], buffer: Buffer)]
     var steps: [Step]
-    var producer: [Int: Int]          // value → step index
+    var producer: [Int: Int]  // value → step index
     /// Steps reading each value.
     var uses: [Int]
 
@@ -65,8 +65,10 @@ struct Program {
                 step.bias = p.bias.map(Program.buffer)
             case let .batchNorm(bn):
                 let a = batchNormAffine(bn)
-                step.affine = (Program.buffer(Tensor(shape: [a.scale.count], data: a.scale)),
-                               Program.buffer(Tensor(shape: [a.shift.count], data: a.shift)))
+                step.affine = (
+                    Program.buffer(Tensor(shape: [a.scale.count], data: a.scale)),
+                    Program.buffer(Tensor(shape: [a.shift.count], data: a.shift))
+                )
             case let .gemm(b, c, _, _, _, _):
                 step.weight = Program.buffer(b)
                 step.bias = c.map(Program.buffer)

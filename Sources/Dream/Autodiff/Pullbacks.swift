@@ -5,8 +5,10 @@
 /// `store`: how the first input's gradient is written when the step can store over it (see
 /// `pullbackOverwrites`, `pullbackMasksInput`); `outputMasked`: dy already has this step's fused
 /// Clip applied (by the consumer that produced it).
-func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
-                 store: GradientStore = GradientStore(), outputMasked: Bool = false) {
+func runPullback(
+    _ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
+    store: GradientStore = GradientStore(), outputMasked: Bool = false
+) {
     let step = program.steps[s]
     let dy = UnsafePointer(plan.grad(step.output).pointer)
     let x0 = step.inputs[0]
@@ -22,8 +24,9 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
         if g.isDepthwise {
             // The fused Clip's pullback masks dy as the kernel reads it.
             let mask = clip.map { ClipMask(values: plan.value(step.output).pointer, lo: $0.lo, hi: $0.hi) }
-            depthwiseConv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d,
-                                    scratch: plan.colScratch(depthwiseScratchCount(g))!, dyMask: mask, store: store)
+            depthwiseConv2dBackward(
+                g, dy: dy, weight: step.weight!.pointer, dx: d,
+                scratch: plan.colScratch(depthwiseScratchCount(g))!, dyMask: mask, store: store)
         } else {
             precondition(store.accumulate && store.mask == nil, "conv2dBackward only adds into dx")
             if let c = clip {
@@ -34,8 +37,9 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
         }
     case .batchNorm:
         guard let d = dx() else { return }
-        affineBackward(dy: dy, dx: d, outer: xShape[0], channels: xShape[1], inner: xShape[2...].reduce(1, *),
-                       scale: step.affine!.scale.pointer)
+        affineBackward(
+            dy: dy, dx: d, outer: xShape[0], channels: xShape[1], inner: xShape[2...].reduce(1, *),
+            scale: step.affine!.scale.pointer)
     case .relu: if let d = dx() { reluBackward(x: x, dy: dy, dx: d, count: n) }
     case let .clip(lo, hi): if let d = dx() { clipBackward(x: x, dy: dy, dx: d, count: n, lo: lo, hi: hi) }
     case .sigmoid: if let d = dx() { sigmoidBackward(y: plan.value(step.output).pointer, dy: dy, dx: d, count: n) }
@@ -45,8 +49,9 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
         for i in 0..<2 {
             guard let d = dx(i) else { continue }
             let other = step.inputs[1 - i]
-            binaryBackward(kind, dy: dy, outShape: outShape, dself: d, selfShape: plan.shapes[step.inputs[i]]!,
-                           other: plan.value(other).pointer, otherShape: plan.shapes[other]!)
+            binaryBackward(
+                kind, dy: dy, outShape: outShape, dself: d, selfShape: plan.shapes[step.inputs[i]]!,
+                other: plan.value(other).pointer, otherShape: plan.shapes[other]!)
         }
     case let .concat(axis):
         let shape = plan.shapes[step.output]!
@@ -68,8 +73,9 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
         }
     case let .lrn(size, alpha, beta, bias):
         if let d = dx() {
-            lrnBackward(x: x, dy: dy, dx: d, batch: xShape[0], channels: xShape[1], plane: xShape[2...].reduce(1, *),
-                        size: size, alpha: alpha, beta: beta, bias: bias)
+            lrnBackward(
+                x: x, dy: dy, dx: d, batch: xShape[0], channels: xShape[1], plane: xShape[2...].reduce(1, *),
+                size: size, alpha: alpha, beta: beta, bias: bias)
         }
     case let .pad(pads, _): if let d = dx() { padBackward(dy: dy, inShape: xShape, pads: pads, dx: d) }
     case .flatten, .reshape, .identity: if let d = dx() { accumulate(dy, into: d, count: n) }
@@ -77,17 +83,20 @@ func runPullback(_ program: Program, _ plan: Plan, step s: Int, wanted: [Bool],
         guard let d = dx() else { return }
         let m = transA ? xShape[1] : xShape[0], k = transA ? xShape[0] : xShape[1]
         let nn = transB ? b.shape[0] : b.shape[1]
-        denseGemmBackward(dy: dy, m: m, k: k, n: nn, b: step.weight!.pointer, alpha: alpha,
-                          transA: transA, transB: transB, da: d)
+        denseGemmBackward(
+            dy: dy, m: m, k: k, n: nn, b: step.weight!.pointer, alpha: alpha,
+            transA: transA, transB: transB, da: d)
     case let .matMul(b):
         guard let d = dx() else { return }
-        denseGemmBackward(dy: dy, m: plan.count(x0) / b.shape[0], k: b.shape[0], n: b.shape[1],
-                          b: step.weight!.pointer, alpha: 1, transA: false, transB: false, da: d)
+        denseGemmBackward(
+            dy: dy, m: plan.count(x0) / b.shape[0], k: b.shape[0], n: b.shape[1],
+            b: step.weight!.pointer, alpha: 1, transA: false, transB: false, da: d)
     case let .softmax(axis):
         guard let d = dx() else { return }
         let ax = axis < 0 ? axis + xShape.count : axis
-        softmaxBackward(y: plan.value(step.output).pointer, dy: dy, dx: d, outer: xShape[..<ax].reduce(1, *),
-                        n: xShape[ax], inner: xShape[(ax + 1)...].reduce(1, *))
+        softmaxBackward(
+            y: plan.value(step.output).pointer, dy: dy, dx: d, outer: xShape[..<ax].reduce(1, *),
+            n: xShape[ax], inner: xShape[(ax + 1)...].reduce(1, *))
     }
 }
 

@@ -14,8 +14,9 @@ func inferShape(_ step: Step, inputs: [[Int]]) throws -> (shape: [Int], geometry
         guard x[1] == p.weight.shape[1] * p.groups else {
             throw fail("expects \(p.weight.shape[1] * p.groups) input channels, got \(x[1]) (input \(x))")
         }
-        let g = convGeometry(input: x, weight: p.weight.shape, strides: p.strides, dilations: p.dilations,
-                             padding: p.padding, groups: p.groups)
+        let g = convGeometry(
+            input: x, weight: p.weight.shape, strides: p.strides, dilations: p.dilations,
+            padding: p.padding, groups: p.groups)
         guard g.outH > 0, g.outW > 0 else { throw fail("input \(x) is smaller than the kernel") }
         return ([g.batch, g.outC, g.outH, g.outW], g)
     case let .batchNorm(bn):
@@ -39,8 +40,9 @@ func inferShape(_ step: Step, inputs: [[Int]]) throws -> (shape: [Int], geometry
         return (out, nil)
     case let .maxPool(p), let .averagePool(p):
         guard x.count == 4 else { throw fail("expects a 4-D NCHW input, got \(x)") }
-        let g = convGeometry(input: x, weight: [x[1], 1, p.kernel.h, p.kernel.w], strides: p.strides,
-                             dilations: (1, 1), padding: p.padding, groups: x[1], ceilMode: p.ceilMode)
+        let g = convGeometry(
+            input: x, weight: [x[1], 1, p.kernel.h, p.kernel.w], strides: p.strides,
+            dilations: (1, 1), padding: p.padding, groups: x[1], ceilMode: p.ceilMode)
         guard g.outH > 0, g.outW > 0 else { throw fail("input \(x) is smaller than the window") }
         return ([g.batch, g.inC, g.outH, g.outW], g)
     case .globalAveragePool:
@@ -60,9 +62,15 @@ func inferShape(_ step: Step, inputs: [[Int]]) throws -> (shape: [Int], geometry
     case let .reshape(target):
         var out = [Int](), infer = -1
         for (i, d) in target.enumerated() {
-            if d == 0 { guard i < x.count else { throw fail("0 in shape \(target) past input rank") }; out.append(x[i]) }
-            else if d == -1 { guard infer < 0 else { throw fail("two -1 in shape \(target)") }; infer = i; out.append(1) }
-            else if d > 0 { out.append(d) } else { throw fail("bad dimension \(d) in \(target)") }
+            if d == 0 {
+                guard i < x.count else { throw fail("0 in shape \(target) past input rank") }; out.append(x[i])
+            } else if d == -1 {
+                guard infer < 0 else { throw fail("two -1 in shape \(target)") }; infer = i; out.append(1)
+            } else if d > 0 {
+                out.append(d)
+            } else {
+                throw fail("bad dimension \(d) in \(target)")
+            }
         }
         let total = x.reduce(1, *), known = out.reduce(1, *)
         if infer >= 0 {

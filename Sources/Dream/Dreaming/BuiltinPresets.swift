@@ -3,7 +3,9 @@
 /// they match byte for byte): change a preset here, then copy its text there.
 public enum BuiltinPresets {
     public static let all: [(name: String, json: String)] = [
-        ("classic", #"""
+        (
+            "classic",
+            #"""
             {
               "description": "DeepDream's classic look: dog faces, extra eyes and noses, fur (block10).",
               "layers": ["block10"],
@@ -12,8 +14,11 @@ public enum BuiltinPresets {
               "steps": 25,
               "stepSize": 0.01
             }
-            """#),
-        ("deep", #"""
+            """#
+        ),
+        (
+            "deep",
+            #"""
             {
               "description": "Strong and busy: faces and ornaments everywhere, from block10 and block12 over five octaves.",
               "layers": ["block10", "block12"],
@@ -22,8 +27,11 @@ public enum BuiltinPresets {
               "steps": 40,
               "stepSize": 0.01
             }
-            """#),
-        ("subtle", #"""
+            """#
+        ),
+        (
+            "subtle",
+            #"""
             {
               "description": "A light touch: ornament textures and faint faces from block12; the photo stays readable.",
               "layers": ["block12"],
@@ -32,8 +40,11 @@ public enum BuiltinPresets {
               "steps": 8,
               "stepSize": 0.01
             }
-            """#),
-        ("swirl", #"""
+            """#
+        ),
+        (
+            "swirl",
+            #"""
             {
               "description": "Psychedelic spirals and eye rings: block6 with the mean objective.",
               "layers": ["block6"],
@@ -42,8 +53,11 @@ public enum BuiltinPresets {
               "steps": 25,
               "stepSize": 0.01
             }
-            """#),
-        ("video", #"""
+            """#
+        ),
+        (
+            "video",
+            #"""
             {
               "description": "For videos: the classic look on the first frame, then a short dream per frame on top of the carried one.",
               "layers": ["block10"],
@@ -56,8 +70,11 @@ public enum BuiltinPresets {
               "blend": 0.85,
               "flow": true
             }
-            """#),
-        ("zoom", #"""
+            """#
+        ),
+        (
+            "zoom",
+            #"""
             {
               "description": "For infinite zoom loops: a few steps per frame, so fresh detail keeps growing without saturating.",
               "layers": ["block10"],
@@ -70,6 +87,7 @@ public enum BuiltinPresets {
               "zoomSteps": 4,
               "zoomOctaves": "0..0"
             }
-            """#),
+            """#
+        )
     ]
 }

@@ -50,7 +50,7 @@ public struct CoherenceMeter {
             if motion.reliable.contains(true) {
                 outputErrorSum += maskedMeanSquaredError(warp(po, along: motion.backward), out, motion.reliable)
                 sourceErrorSum += maskedMeanSquaredError(warp(ps, along: motion.backward), source, motion.reliable)
-                pairs += 1   // Why only pairs with reliable pixels: an all-occluded pair has no error to measure.
+                pairs += 1  // Why only pairs with reliable pixels: an all-occluded pair has no error to measure.
             }
         }
         previousSource = source

@@ -41,27 +41,27 @@ public struct OctaveRange: Sendable, Equatable, Codable, CustomStringConvertible
 /// top of `DreamParameters.defaults`, in that order.
 public struct DreamParameters: Sendable, Equatable, Codable {
     // The dream of one picture.
-    public var layers: [String]            // LayerTerm syntax: name[:weight], name[c1,c2]
+    public var layers: [String]  // LayerTerm syntax: name[:weight], name[c1,c2]
     public var objective: ObjectiveKind
     public var octaves: OctaveRange
     public var octaveScale: Float
-    public var steps: Int                  // gradient steps per octave
-    public var stepSize: Float             // in model-input units, per step, after std normalisation
-    public var tile: Int                   // tile side in pixels; 0 = choose from the memory budget
-    public var smoothing: Float            // Gaussian blur sigma (px) of the gradient; 0 = off
+    public var steps: Int  // gradient steps per octave
+    public var stepSize: Float  // in model-input units, per step, after std normalisation
+    public var tile: Int  // tile side in pixels; 0 = choose from the memory budget
+    public var smoothing: Float  // Gaussian blur sigma (px) of the gradient; 0 = off
     public var seed: UInt64
-    public var width: Int?                 // working width (aspect kept); nil = the input's
+    public var width: Int?  // working width (aspect kept); nil = the input's
 
     // Videos: frames after the first.
     public var frameOctaves: OctaveRange
     public var frameSteps: Int
-    public var blend: Float                // share of the previous frame's dream carried into the next
-    public var flow: Bool                  // carry the dream along the footage's optical flow
+    public var blend: Float  // share of the previous frame's dream carried into the next
+    public var flow: Bool  // carry the dream along the footage's optical flow
 
     // Zoom loops.
-    public var zoom: Float                 // zoom factor per second (> 1 zooms in)
-    public var rotate: Float               // degrees per second
-    public var zoomSteps: Int              // gradient steps per zoom frame
+    public var zoom: Float  // zoom factor per second (> 1 zooms in)
+    public var rotate: Float  // degrees per second
+    public var zoomSteps: Int  // gradient steps per zoom frame
     public var zoomOctaves: OctaveRange
 
     public static let defaults = DreamParameters(

@@ -65,8 +65,10 @@ public final class Dreamer {
             image = add(base, resize(detail, height: octave.height, width: octave.width))
             for s in 0..<stepCount {
                 _ = try step.apply(to: &image, rng: &rng) { t, tiles in
-                    progress?(DreamProgress(octave: o, octaves: pyramid.count, step: s, steps: stepCount,
-                                            tile: t, tiles: tiles, fraction: doneWork / totalWork))
+                    progress?(
+                        DreamProgress(
+                            octave: o, octaves: pyramid.count, step: s, steps: stepCount,
+                            tile: t, tiles: tiles, fraction: doneWork / totalWork))
                 }
                 doneWork += Double(octave.width * octave.height)
             }
@@ -86,8 +88,9 @@ public final class Dreamer {
     /// The gradient of the objective for a model-space image, tiled (tests compare it with the
     /// untiled one).
     public func gradient(modelSpace image: Tensor, parameters: DreamParameters, tile: Int) throws -> Tensor {
-        let step = GradientStep(model: model, objective: try objective(parameters), tile: tile,
-                                stepSize: 0, smoothing: 0, bounds: [])
+        let step = GradientStep(
+            model: model, objective: try objective(parameters), tile: tile,
+            stepSize: 0, smoothing: 0, bounds: [])
         return try step.tiledGradient(image).1
     }
 
@@ -116,13 +119,17 @@ public final class Dreamer {
         if parameters.tile > 0 {
             guard fits(parameters.tile) else {
                 let need = estimatedPeakBytes(width: width, height: height, tile: parameters.tile, layers: layers)
-                throw DreamError("a \(width)x\(height) dream with \(parameters.tile)-px tiles needs about \(need >> 20) MiB, over the \(memoryBudget >> 20) MiB budget: use a smaller --tile or --width")
+                throw DreamError(
+                    "a \(width)x\(height) dream with \(parameters.tile)-px tiles needs about \(need >> 20) MiB, over the \(memoryBudget >> 20) MiB budget: use a smaller --tile or --width"
+                )
             }
             return parameters.tile
         }
         for t in stride(from: 1024, through: 128, by: -64) where fits(t) { return t }
         let need = estimatedPeakBytes(width: width, height: height, tile: 128, layers: layers)
-        throw DreamError("a \(width)x\(height) dream needs about \(need >> 20) MiB even with 128-px tiles, over the \(memoryBudget >> 20) MiB budget: use a smaller --width")
+        throw DreamError(
+            "a \(width)x\(height) dream needs about \(need >> 20) MiB even with 128-px tiles, over the \(memoryBudget >> 20) MiB budget: use a smaller --width"
+        )
     }
 
     /// [0, 1] RGB → the model's input space.

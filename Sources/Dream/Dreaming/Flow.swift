@@ -18,8 +18,9 @@ public struct FlowField: Sendable, Equatable {
 
     /// The zero field.
     public init(width: Int, height: Int) {
-        self.init(width: width, height: height,
-                  dx: [Float](repeating: 0, count: width * height), dy: [Float](repeating: 0, count: width * height))
+        self.init(
+            width: width, height: height,
+            dx: [Float](repeating: 0, count: width * height), dy: [Float](repeating: 0, count: width * height))
     }
 
     /// Resampled (bilinear, half-pixel centres) to another size; the vectors are rescaled with it.
@@ -28,7 +29,7 @@ public struct FlowField: Sendable, Equatable {
         let field = Tensor(shape: [1, 2, height, width], data: dx + dy)
         let t: Tensor
         if width >= 2 * newWidth && height >= 2 * newHeight {
-            t = resize(field, height: newHeight, width: newWidth)   // averages before it samples
+            t = resize(field, height: newHeight, width: newWidth)  // averages before it samples
         } else {
             // Why not resize(): its per-pixel coordinate closure runs serially; this is the same
             // half-pixel mapping, built in parallel (an upscale to 1280x720 is on every frame's path).
@@ -40,8 +41,9 @@ public struct FlowField: Sendable, Equatable {
         }
         let n = newWidth * newHeight
         let sx = Float(newWidth) / Float(width), sy = Float(newHeight) / Float(height)
-        return FlowField(width: newWidth, height: newHeight,
-                         dx: t.data[0..<n].map { $0 * sx }, dy: t.data[n..<(2 * n)].map { $0 * sy })
+        return FlowField(
+            width: newWidth, height: newHeight,
+            dx: t.data[0..<n].map { $0 * sx }, dy: t.data[n..<(2 * n)].map { $0 * sy })
     }
 }
 
@@ -143,4 +145,3 @@ public func warp(_ image: Tensor, along backward: FlowField) -> Tensor {
     }
     return warp(image, height: h, width: w, sourceX: sx, sourceY: sy)
 }
-

@@ -77,7 +77,8 @@ func polynomialExpansion(_ f: [Float], width w: Int, height h: Int, sigma: Float
                         let (c0, c1, c2, c3, c4, c5) = (ginv[k], ginv[k + 1], ginv[k + 2], ginv[k + 3], ginv[k + 4], ginv[k + 5])
                         let o = out + plane * count + y * w
                         for x in 0..<w {
-                            o[x] = c0 * m[x] + c1 * m[w + x] + c2 * m[2 * w + x]
+                            o[x] =
+                                c0 * m[x] + c1 * m[w + x] + c2 * m[2 * w + x]
                                 + c3 * m[3 * w + x] + c4 * m[4 * w + x] + c5 * m[5 * w + x]
                         }
                     }

@@ -19,45 +19,49 @@ func farnebackMatrices(
     var m = [Float](repeating: 0, count: 5 * count)
     let border = 5
     p1.data.withUnsafeBufferPointer { a1 in
-    p2.data.withUnsafeBufferPointer { a2 in
-    dx.withUnsafeBufferPointer { dx in
-    dy.withUnsafeBufferPointer { dy in
-    m.withUnsafeMutableBufferPointer { dst in
-        let out = dst.baseAddress!, a1 = a1.baseAddress!, a2 = a2.baseAddress!
-        parallelFor(h) { _, y in
-            for x in 0..<w {
-                let i = y * w + x
-                let fx = Float(x) + dx[i], fy = Float(y) + dy[i]
-                let outside = fx < 0 || fy < 0 || fx > Float(w - 1) || fy > Float(h - 1)
-                // Bilinear weights at p + d, clamped to the frame; the five planes share them.
-                let xc = min(max(fx, 0), Float(w - 1)), yc = min(max(fy, 0), Float(h - 1))
-                let x0 = Int(xc), y0 = Int(yc), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-                let tx = xc - Float(x0), ty = yc - Float(y0)
-                let w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty
-                let i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1
-                @inline(__always) func s2(_ k: Int) -> Float {
-                    let p = a2 + k * count
-                    return w00 * p[i00] + w01 * p[i01] + w10 * p[i10] + w11 * p[i11]
+        p2.data.withUnsafeBufferPointer { a2 in
+            dx.withUnsafeBufferPointer { dx in
+                dy.withUnsafeBufferPointer { dy in
+                    m.withUnsafeMutableBufferPointer { dst in
+                        let out = dst.baseAddress!, a1 = a1.baseAddress!, a2 = a2.baseAddress!
+                        parallelFor(h) { _, y in
+                            for x in 0..<w {
+                                let i = y * w + x
+                                let fx = Float(x) + dx[i], fy = Float(y) + dy[i]
+                                let outside = fx < 0 || fy < 0 || fx > Float(w - 1) || fy > Float(h - 1)
+                                // Bilinear weights at p + d, clamped to the frame; the five planes share them.
+                                let xc = min(max(fx, 0), Float(w - 1)), yc = min(max(fy, 0), Float(h - 1))
+                                let x0 = Int(xc), y0 = Int(yc), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                                let tx = xc - Float(x0), ty = yc - Float(y0)
+                                let w00 = (1 - tx) * (1 - ty), w01 = tx * (1 - ty), w10 = (1 - tx) * ty, w11 = tx * ty
+                                let i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1
+                                @inline(__always) func s2(_ k: Int) -> Float {
+                                    let p = a2 + k * count
+                                    return w00 * p[i00] + w01 * p[i01] + w10 * p[i10] + w11 * p[i11]
+                                }
+                                let b2x = s2(0), b2y = s2(1)
+                                let a = 0.5 * (a1[2 * count + i] + s2(2))
+                                let b = 0.5 * (a1[3 * count + i] + s2(3))
+                                let c = 0.25 * (a1[4 * count + i] + s2(4))  // off-diagonal of A is axy / 2
+                                let h1 = -0.5 * (b2x - a1[i]) + a * dx[i] + c * dy[i]
+                                let h2 = -0.5 * (b2y - a1[count + i]) + c * dx[i] + b * dy[i]
+                                // Why: near the border the expansion is built from replicated pixels; outside frame 2
+                                // there is nothing to match. Small, non-zero weights keep the system well posed.
+                                let edge = min(x, y, w - 1 - x, h - 1 - y)
+                                var weight: Float = edge < border ? 0.02 + 0.98 * Float(edge * edge) / Float(border * border) : 1
+                                if outside { weight *= 0.01 }
+                                out[i] = weight * (a * a + c * c)
+                                out[count + i] = weight * (a + b) * c
+                                out[2 * count + i] = weight * (b * b + c * c)
+                                out[3 * count + i] = weight * (a * h1 + c * h2)
+                                out[4 * count + i] = weight * (c * h1 + b * h2)
+                            }
+                        }
+                    }
                 }
-                let b2x = s2(0), b2y = s2(1)
-                let a = 0.5 * (a1[2 * count + i] + s2(2))
-                let b = 0.5 * (a1[3 * count + i] + s2(3))
-                let c = 0.25 * (a1[4 * count + i] + s2(4))   // off-diagonal of A is axy / 2
-                let h1 = -0.5 * (b2x - a1[i]) + a * dx[i] + c * dy[i]
-                let h2 = -0.5 * (b2y - a1[count + i]) + c * dx[i] + b * dy[i]
-                // Why: near the border the expansion is built from replicated pixels; outside frame 2
-                // there is nothing to match. Small, non-zero weights keep the system well posed.
-                let edge = min(x, y, w - 1 - x, h - 1 - y)
-                var weight: Float = edge < border ? 0.02 + 0.98 * Float(edge * edge) / Float(border * border) : 1
-                if outside { weight *= 0.01 }
-                out[i] = weight * (a * a + c * c)
-                out[count + i] = weight * (a + b) * c
-                out[2 * count + i] = weight * (b * b + c * c)
-                out[3 * count + i] = weight * (a * h1 + c * h2)
-                out[4 * count + i] = weight * (c * h1 + b * h2)
             }
         }
-    } } } } }
+    }
     return m
 }
 
@@ -70,18 +74,20 @@ func solveFlow(
     let count = w * h
     var dx = [Float](repeating: 0, count: count), dy = [Float](repeating: 0, count: count)
     m.withUnsafeBufferPointer { m in
-    dx.withUnsafeMutableBufferPointer { dxp in
-    dy.withUnsafeMutableBufferPointer { dyp in
-        let m = m.baseAddress!, dx = dxp.baseAddress!, dy = dyp.baseAddress!
-        parallelFor(h) { _, y in
-            for i in (y * w)..<((y + 1) * w) {
-                let g11 = m[i], g12 = m[count + i], g22 = m[2 * count + i], h1 = m[3 * count + i], h2 = m[4 * count + i]
-                let det = g11 * g22 - g12 * g12 + regularisation
-                dx[i] = (g22 * h1 - g12 * h2) / det
-                dy[i] = (g11 * h2 - g12 * h1) / det
+        dx.withUnsafeMutableBufferPointer { dxp in
+            dy.withUnsafeMutableBufferPointer { dyp in
+                let m = m.baseAddress!, dx = dxp.baseAddress!, dy = dyp.baseAddress!
+                parallelFor(h) { _, y in
+                    for i in (y * w)..<((y + 1) * w) {
+                        let g11 = m[i], g12 = m[count + i], g22 = m[2 * count + i], h1 = m[3 * count + i], h2 = m[4 * count + i]
+                        let det = g11 * g22 - g12 * g12 + regularisation
+                        dx[i] = (g22 * h1 - g12 * h2) / det
+                        dy[i] = (g11 * h2 - g12 * h1) / det
+                    }
+                }
             }
         }
-    } } }
+    }
     return (dx, dy)
 }
 
@@ -123,4 +129,3 @@ func gaussianBlur(_ data: [Float], planes: Int, width w: Int, height h: Int, sig
     }
     return out
 }
-

@@ -58,9 +58,11 @@ struct GradientStep {
                     (tileInput + t).update(from: src.baseAddress! + at, count: count)
                 }
             }
-            loss += try model.gradient(of: UnsafeBufferPointer(start: tileInput, count: n), shape: [1, c, r.height, r.width],
-                                       layers: objective.layerNames,
-                                       into: UnsafeMutableBufferPointer(start: tileGradient, count: n)) { layer, a, shape, grad in
+            loss += try model.gradient(
+                of: UnsafeBufferPointer(start: tileInput, count: n), shape: [1, c, r.height, r.width],
+                layers: objective.layerNames,
+                into: UnsafeMutableBufferPointer(start: tileGradient, count: n)
+            ) { layer, a, shape, grad in
                 objective.seed(layer: layer, activation: a, shape: shape, normaliser: ws.normalisers[layer] ?? a.count, into: grad)
             }
             forEachRolledRun(c: c, h: h, w: w, r, sx: sx, sy: sy) { at, t, count in

@@ -25,7 +25,8 @@ public struct LayerTerm: Codable, Sendable, Equatable {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         var weight: Float = 1
         if !layerNames.contains(String(rest)), let colon = rest.lastIndex(of: ":"),
-           rest.lastIndex(of: "]").map({ $0 < colon }) ?? true {
+            rest.lastIndex(of: "]").map({ $0 < colon }) ?? true
+        {
             guard let w = Float(rest[rest.index(after: colon)...]), w.isFinite else {
                 throw DreamError("layer '\(text)': the weight after ':' is not a number")
             }
@@ -100,8 +101,10 @@ public struct Objective: Sendable, Equatable {
     }
 
     /// The same, adding the gradient into `grad` (the activation's size) without allocating.
-    public func seed(layer: String, activation a: UnsafeBufferPointer<Float>, shape: [Int], normaliser: Int,
-                     into grad: UnsafeMutableBufferPointer<Float>) -> Float {
+    public func seed(
+        layer: String, activation a: UnsafeBufferPointer<Float>, shape: [Int], normaliser: Int,
+        into grad: UnsafeMutableBufferPointer<Float>
+    ) -> Float {
         var loss: Float = 0
         for term in terms where term.name == layer {
             let channelCount = shape.count > 1 ? shape[1] : 1

@@ -4,14 +4,16 @@ import Foundation
 /// at any frame rate: per frame the picture is scaled by zoom^(1/fps) and turned by rotate/fps
 /// degrees about the focus point, which itself drifts by `drift` (fractions of the frame per second).
 public struct ZoomMotion: Sendable, Equatable {
-    public var zoom: Double              // factor per second; > 1 zooms in
-    public var rotate: Double            // degrees per second, counter-clockwise
-    public var focus: (x: Double, y: Double)   // relative, 0...1
-    public var drift: (x: Double, y: Double)   // relative frame sizes per second
+    public var zoom: Double  // factor per second; > 1 zooms in
+    public var rotate: Double  // degrees per second, counter-clockwise
+    public var focus: (x: Double, y: Double)  // relative, 0...1
+    public var drift: (x: Double, y: Double)  // relative frame sizes per second
     public var fps: Double
 
-    public init(zoom: Double, rotate: Double = 0, focus: (x: Double, y: Double) = (0.5, 0.5),
-                drift: (x: Double, y: Double) = (0, 0), fps: Double) throws {
+    public init(
+        zoom: Double, rotate: Double = 0, focus: (x: Double, y: Double) = (0.5, 0.5),
+        drift: (x: Double, y: Double) = (0, 0), fps: Double
+    ) throws {
         guard zoom > 0, zoom.isFinite else { throw DreamError("--zoom must be a positive factor per second (above 1 zooms in), got \(zoom)") }
         guard fps > 0, fps.isFinite, fps <= 1000 else { throw DreamError("--fps must be in (0, 1000], got \(fps)") }
         guard (0...1).contains(focus.x), (0...1).contains(focus.y) else {
@@ -103,8 +105,8 @@ public struct LoopClosure: Sendable {
 
     public func close(_ frame: Tensor, index: Int, first: Tensor) -> Tensor {
         guard applies(to: index) else { return frame }
-        let j = frameCount - index                      // frames until the first frame comes round
-        let a = Float(length - j + 1) / Float(length + 1)   // rises by the same amount every frame
+        let j = frameCount - index  // frames until the first frame comes round
+        let a = Float(length - j + 1) / Float(length + 1)  // rises by the same amount every frame
         let (pulled, weight) = motion.pulledBack(first, frames: Double(j))
         var out = frame
         let plane = weight.count

@@ -32,9 +32,9 @@ public enum BLASThreads {
 
     public static func restartWithShortSpinIfNeeded() {
         #if os(Linux)
-        guard getenv(timeoutVariable) == nil else { return }
-        setenv(timeoutVariable, "4", 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
+            guard getenv(timeoutVariable) == nil else { return }
+            setenv(timeoutVariable, "4", 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached when exec failed: run as is (the variable now set is harmless).
         #endif
     }

@@ -46,8 +46,10 @@ func forEachBroadcast(out: [Int], aStrides: [Int], bStrides: [Int], _ body: (Int
     }
 }
 
-func binary(_ kind: BinaryKind, a: UnsafePointer<Float>, aShape: [Int], b: UnsafePointer<Float>, bShape: [Int],
-            y: UnsafeMutablePointer<Float>, outShape: [Int]) {
+func binary(
+    _ kind: BinaryKind, a: UnsafePointer<Float>, aShape: [Int], b: UnsafePointer<Float>, bShape: [Int],
+    y: UnsafeMutablePointer<Float>, outShape: [Int]
+) {
     let count = outShape.reduce(1, *)
     if aShape == bShape {
         switch kind {
@@ -64,9 +66,11 @@ func binary(_ kind: BinaryKind, a: UnsafePointer<Float>, aShape: [Int], b: Unsaf
 }
 
 /// Accumulates the gradient of one operand. `other` is the other operand (needed for mul).
-func binaryBackward(_ kind: BinaryKind, dy: UnsafePointer<Float>, outShape: [Int],
-                    dself: UnsafeMutablePointer<Float>, selfShape: [Int],
-                    other: UnsafePointer<Float>, otherShape: [Int]) {
+func binaryBackward(
+    _ kind: BinaryKind, dy: UnsafePointer<Float>, outShape: [Int],
+    dself: UnsafeMutablePointer<Float>, selfShape: [Int],
+    other: UnsafePointer<Float>, otherShape: [Int]
+) {
     let count = outShape.reduce(1, *)
     if selfShape == outShape && otherShape == outShape {
         switch kind {

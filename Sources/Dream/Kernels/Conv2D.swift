@@ -18,14 +18,19 @@ func convColumnCount(_ g: ConvGeometry) -> Int {
 }
 
 /// `clip`: a fused Clip applied to the output (nil: none).
-func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-            y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil) {
+func conv2d(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil
+) {
     let og = g.outC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let xn = x + n * g.inC * g.inPlane, yn = y + n * g.outC * plane
         if g.groups == 1 {
-            if g.isPointwise { pointwiseForward(g, x: xn, weight: weight, bias: bias, y: yn, clip: clip) }
-            else { bandedForward(g, x: xn, weight: weight, bias: bias, y: yn, col: col!, clip: clip) }
+            if g.isPointwise {
+                pointwiseForward(g, x: xn, weight: weight, bias: bias, y: yn, clip: clip)
+            } else {
+                bandedForward(g, x: xn, weight: weight, bias: bias, y: yn, col: col!, clip: clip)
+            }
             continue
         }
         if let bias {
@@ -34,32 +39,40 @@ func conv2d(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Fl
         let b: UnsafePointer<Float>
         if g.isPointwise { b = xn } else { im2col(g, image: xn, col: col!); b = UnsafePointer(col!) }
         for grp in 0..<g.groups {
-            gemm(transA: false, transB: false, m: og, n: plane, k: k,
-                 a: weight + grp * og * k, lda: k, b: b + grp * k * plane, ldb: plane,
-                 beta: bias == nil ? 0 : 1, c: yn + grp * og * plane, ldc: plane)
+            gemm(
+                transA: false, transB: false, m: og, n: plane, k: k,
+                a: weight + grp * og * k, lda: k, b: b + grp * k * plane, ldb: plane,
+                beta: bias == nil ? 0 : 1, c: yn + grp * og * plane, ldc: plane)
         }
         if let clip { Dream.clip(yn, yn, count: g.outC * plane, lo: clip.lo, hi: clip.hi) }
     }
 }
 
-func conv2dBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?) {
+func conv2dBackward(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?
+) {
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
         if g.groups == 1 {
-            if g.isPointwise { pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn) }
-            else { bandedBackward(g, dy: dyn, weight: weight, dx: dxn, col: col!) }
+            if g.isPointwise {
+                pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn)
+            } else {
+                bandedBackward(g, dy: dyn, weight: weight, dx: dxn, col: col!)
+            }
             continue
         }
         for grp in 0..<g.groups {
             let w = weight + grp * og * k, d = dyn + grp * og * plane
             if g.isPointwise {
-                gemm(transA: true, transB: false, m: cg, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
-                     beta: 1, c: dxn + grp * cg * g.inPlane, ldc: plane)
+                gemm(
+                    transA: true, transB: false, m: cg, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
+                    beta: 1, c: dxn + grp * cg * g.inPlane, ldc: plane)
             } else {
-                gemm(transA: true, transB: false, m: k, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
-                     beta: 0, c: col! + grp * k * plane, ldc: plane)
+                gemm(
+                    transA: true, transB: false, m: k, n: plane, k: og, a: w, lda: k, b: d, ldb: plane,
+                    beta: 0, c: col! + grp * k * plane, ldc: plane)
             }
         }
         if !g.isPointwise { col2imAdd(g, col: col!, image: dxn) }
@@ -81,14 +94,17 @@ func pointwiseSplitPays(m: Int, n: Int, k: Int) -> Bool { m <= 24 && k >= 144 &&
 /// cores' L2 between the bias fill, the sgemm and the clip instead of three passes over memory.
 func pointwiseBlockColumns(outC: Int) -> Int { max(1024, ((1 << 18) / max(outC, 1)) & ~63) }
 
-private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
+private func pointwiseForward(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?
+) {
     let plane = g.outPlane
     if pointwiseSplitPays(m: g.outC, n: plane, k: g.inC) {
         columnParts(plane) { j0, width in
             if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
-            gemm(transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
-                 beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
+            gemm(
+                transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
+                beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
             if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
         }
         return
@@ -99,15 +115,18 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
         return
     }
     if let bias { for o in 0..<g.outC { (y + o * plane).update(repeating: bias[o], count: plane) } }
-    gemm(transA: false, transB: false, m: g.outC, n: plane, k: g.inC, a: weight, lda: g.inC, b: x, ldb: plane,
-         beta: bias == nil ? 0 : 1, c: y, ldc: plane)
+    gemm(
+        transA: false, transB: false, m: g.outC, n: plane, k: g.inC, a: weight, lda: g.inC, b: x, ldb: plane,
+        beta: bias == nil ? 0 : 1, c: y, ldc: plane)
     if let clip { Dream.clip(y, y, count: g.outC * plane, lo: clip.lo, hi: clip.hi) }
 }
 
 /// One image of a pointwise conv, by column blocks: pass b clamps block b−1 and fills block b with the
 /// bias (rows split over the cores), then one sgemm (both cores) computes block b.
-private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?) {
+private func pointwiseBlocked(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?
+) {
     let plane = g.outPlane, cols = pointwiseBlockColumns(outC: g.outC)
     let blocks = (plane + cols - 1) / cols
     let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
@@ -121,8 +140,9 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
             }
         }
         if b < blocks {
-            gemm(transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
-                 beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
+            gemm(
+                transA: false, transB: false, m: g.outC, n: width, k: g.inC, a: weight, lda: g.inC, b: x + j0, ldb: plane,
+                beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
         }
     }
 }
@@ -132,18 +152,22 @@ private func pointwiseBlocked(_ g: ConvGeometry, x: UnsafePointer<Float>, weight
 /// OpenBLAS-threaded call, whose sleeping threads wake late, at every shape of the default model:
 /// whole gradient step, minimum of 6 alternating runs, 15.75 → 14.94 ms at 224x224, 63.1 → 60.5 ms
 /// at 512x512, 225.6 → 222.8 ms at 1280x720.
-private func pointwiseBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               dx: UnsafeMutablePointer<Float>) {
+private func pointwiseBackward(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>
+) {
     let plane = g.outPlane
     if plane >= 512 {
         columnParts(plane) { j0, width in
-            gemm(transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
-                 beta: 1, c: dx + j0, ldc: plane)
+            gemm(
+                transA: true, transB: false, m: g.inC, n: width, k: g.outC, a: weight, lda: g.inC, b: dy + j0, ldb: plane,
+                beta: 1, c: dx + j0, ldc: plane)
         }
         return
     }
-    gemm(transA: true, transB: false, m: g.inC, n: plane, k: g.outC, a: weight, lda: g.inC, b: dy, ldb: plane,
-         beta: 1, c: dx, ldc: plane)
+    gemm(
+        transA: true, transB: false, m: g.inC, n: plane, k: g.outC, a: weight, lda: g.inC, b: dy, ldb: plane,
+        beta: 1, c: dx, ldc: plane)
 }
 
 @inline(__always)
@@ -167,40 +191,52 @@ func convBandRows(_ g: ConvGeometry) -> Int {
 }
 private let convBandFloats = 1 << 17
 
-private func bandedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
-                           clip: (lo: Float, hi: Float)?) {
+private func bandedForward(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+    clip: (lo: Float, hi: Float)?
+) {
     let plane = g.outPlane, k = g.colRows, rows = convBandRows(g)
-    BLASThreads.singleThreaded { parallelFor((g.outH + rows - 1) / rows) { w, b in
-        let band = (b * rows)..<min(g.outH, (b + 1) * rows)
-        let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
-        im2colBand(g, image: x, rows: band, col: c)
-        if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
-        gemm(transA: false, transB: false, m: g.outC, n: width, k: k, a: weight, lda: k, b: c, ldb: width,
-             beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
-        if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
-    } }
+    BLASThreads.singleThreaded {
+        parallelFor((g.outH + rows - 1) / rows) { w, b in
+            let band = (b * rows)..<min(g.outH, (b + 1) * rows)
+            let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
+            im2colBand(g, image: x, rows: band, col: c)
+            if let bias { for o in 0..<g.outC { (y + o * plane + j0).update(repeating: bias[o], count: width) } }
+            gemm(
+                transA: false, transB: false, m: g.outC, n: width, k: k, a: weight, lda: k, b: c, ldb: width,
+                beta: bias == nil ? 0 : 1, c: y + j0, ldc: plane)
+            if let clip { for o in 0..<g.outC { clamp(y + o * plane + j0, count: width, lo: clip.lo, hi: clip.hi) } }
+        }
+    }
 }
 
-private func bandedBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>) {
+private func bandedBackward(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
+) {
     let plane = g.outPlane, k = g.colRows, rows = convBandRows(g), bands = (g.outH + rows - 1) / rows
     // Bands next to each other add into shared image rows: even bands first, then odd ones.
     for parity in 0..<2 {
-        BLASThreads.singleThreaded { parallelFor((bands - parity + 1) / 2) { w, i in
-            let b = 2 * i + parity
-            let band = (b * rows)..<min(g.outH, (b + 1) * rows)
-            let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
-            gemm(transA: true, transB: false, m: k, n: width, k: g.outC, a: weight, lda: k, b: dy + j0, ldb: plane,
-                 beta: 0, c: c, ldc: width)
-            col2imAddBand(g, col: c, rows: band, image: dx)
-        } }
+        BLASThreads.singleThreaded {
+            parallelFor((bands - parity + 1) / 2) { w, i in
+                let b = 2 * i + parity
+                let band = (b * rows)..<min(g.outH, (b + 1) * rows)
+                let j0 = band.lowerBound * g.outW, width = band.count * g.outW, c = col + w * k * rows * g.outW
+                gemm(
+                    transA: true, transB: false, m: k, n: width, k: g.outC, a: weight, lda: k, b: dy + j0, ldb: plane,
+                    beta: 0, c: c, ldc: width)
+                col2imAddBand(g, col: c, rows: band, image: dx)
+            }
+        }
     }
 }
 
 /// Direct 7-loop convolution: the oracle.
-func conv2dNaive(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                 y: UnsafeMutablePointer<Float>) {
+func conv2dNaive(
+    _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    y: UnsafeMutablePointer<Float>
+) {
     let og = g.outC / g.groups, cg = g.inC / g.groups
     for n in 0..<g.batch {
         for o in 0..<g.outC {
@@ -216,7 +252,8 @@ func conv2dNaive(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePoint
                             for kx in 0..<g.kW {
                                 let ix = ox * g.strideW - g.padLeft + kx * g.dilW
                                 if ix < 0 || ix >= g.inW { continue }
-                                s += Double(x[((n * g.inC + c) * g.inH + iy) * g.inW + ix])
+                                s +=
+                                    Double(x[((n * g.inC + c) * g.inH + iy) * g.inW + ix])
                                     * Double(weight[((o * cg + ci) * g.kH + ky) * g.kW + kx])
                             }
                         }
@@ -229,8 +266,10 @@ func conv2dNaive(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePoint
 }
 
 /// Direct scatter of dy back through the taps: the oracle for the input gradient (adds into dx).
-func conv2dBackwardNaive(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>) {
+func conv2dBackwardNaive(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>
+) {
     let og = g.outC / g.groups, cg = g.inC / g.groups
     for n in 0..<g.batch {
         for o in 0..<g.outC {
@@ -246,8 +285,7 @@ func conv2dBackwardNaive(_ g: ConvGeometry, dy: UnsafePointer<Float>, weight: Un
                             for kx in 0..<g.kW {
                                 let ix = ox * g.strideW - g.padLeft + kx * g.dilW
                                 if ix < 0 || ix >= g.inW { continue }
-                                dx[((n * g.inC + c) * g.inH + iy) * g.inW + ix]
-                                    += d * weight[((o * cg + ci) * g.kH + ky) * g.kW + kx]
+                                dx[((n * g.inC + c) * g.inH + iy) * g.inW + ix] += d * weight[((o * cg + ci) * g.kH + ky) * g.kW + kx]
                             }
                         }
                     }

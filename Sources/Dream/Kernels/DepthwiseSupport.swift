@@ -52,9 +52,9 @@ let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
 /// (`addingProduct` without FMA hardware is a libm call per lane).
 @inline(__always) func fma8(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
     #if REVERIE_FMA
-    return a.addingProduct(b, c)
+        return a.addingProduct(b, c)
     #else
-    return a + b * c
+        return a + b * c
     #endif
 }
 
@@ -127,8 +127,10 @@ struct RowRing {
 
 /// Slot pointers of padded rows first, first + d, …, first + (k−1)·d in a ring of `slots` rows
 /// (a power of two: no integer division per row, which costs more than a narrow row's taps).
-@inline(__always) func ringRows(_ rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ ring: UnsafeMutablePointer<Float>,
-                                        first: Int, step: Int, count: Int, slots: Int, length: Int) {
+@inline(__always) func ringRows(
+    _ rows: UnsafeMutableBufferPointer<UnsafePointer<Float>>, _ ring: UnsafeMutablePointer<Float>,
+    first: Int, step: Int, count: Int, slots: Int, length: Int
+) {
     for k in 0..<count { rows[k] = UnsafePointer(ring + ((first + k * step) & (slots - 1)) * length) }
 }
 

@@ -33,8 +33,10 @@ func clamp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: I
     while i < count { y[i] = min(max(x[i], lo), hi); i += 1 }
 }
 
-func clipBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
-                  lo: Float, hi: Float) {
+func clipBackward(
+    x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
+    lo: Float, hi: Float
+) {
     // Branch-free SIMD masks: activations sit on both sides of the kinks at random, so a branch
     // per element mispredicts half the time (10x slower than the forward pass).
     parallelChunks(count) { a, b in
@@ -77,16 +79,20 @@ func sigmoidBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: Unsa
 }
 
 /// x, y: (outer, C, inner) with outer = N, inner = spatial size.
-func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
-            scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+func affine(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
+    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+) {
     parallelFor(outer * channels) { _, p in
         let c = p % channels, a = scale[c], b = shift[c]
         for i in p * inner..<(p + 1) * inner { y[i] = x[i] * a + b }
     }
 }
 
-func affineBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
-                    scale: UnsafePointer<Float>) {
+func affineBackward(
+    dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
+    scale: UnsafePointer<Float>
+) {
     parallelFor(outer * channels) { _, p in
         let a = scale[p % channels]
         for i in p * inner..<(p + 1) * inner { dx[i] += dy[i] * a }

@@ -30,14 +30,19 @@ func columnParts(_ n: Int, _ body: (_ j0: Int, _ width: Int) -> Void) {
 @_spi(Benchmarks) public func splitGemmMilliseconds(m: Int, n: Int, k: Int, runs: Int) -> Double {
     let a = [Float](repeating: 0.01, count: m * k), b = [Float](repeating: 0.02, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
-    return a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-        (0...runs).map { _ in
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            columnParts(n) { j0, width in
-                gemm(transA: false, transB: false, m: m, n: width, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress! + j0, ldb: n,
-                     c: c.baseAddress! + j0, ldc: n)
+    return a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+                (0...runs).map { _ in
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    columnParts(n) { j0, width in
+                        gemm(
+                            transA: false, transB: false, m: m, n: width, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress! + j0, ldb: n,
+                            c: c.baseAddress! + j0, ldc: n)
+                    }
+                    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                }.dropFirst().min()!
             }
-            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-        }.dropFirst().min()!
-    } } }
+        }
+    }
 }

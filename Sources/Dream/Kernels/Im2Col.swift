@@ -17,8 +17,10 @@ func im2colBand(_ g: ConvGeometry, image: UnsafePointer<Float>, rows: Range<Int>
 }
 
 @inline(__always)
-private func im2colRow(_ g: ConvGeometry, _ r: Int, image: UnsafePointer<Float>, rows: Range<Int>,
-                       dst: UnsafeMutablePointer<Float>) {
+private func im2colRow(
+    _ g: ConvGeometry, _ r: Int, image: UnsafePointer<Float>, rows: Range<Int>,
+    dst: UnsafeMutablePointer<Float>
+) {
     let kx = r % g.kW, ky = (r / g.kW) % g.kH, c = r / (g.kW * g.kH)
     let src = image + c * g.inPlane, offset = kx * g.dilW - g.padLeft
     let xs = validRange(outCount: g.outW, stride: g.strideW, offset: offset, n: g.inW)
@@ -60,8 +62,10 @@ func col2imAddBand(_ g: ConvGeometry, col: UnsafePointer<Float>, rows: Range<Int
 }
 
 @inline(__always)
-private func col2imChannel(_ g: ConvGeometry, _ c: Int, col: UnsafePointer<Float>, rows: Range<Int>,
-                           image: UnsafeMutablePointer<Float>) {
+private func col2imChannel(
+    _ g: ConvGeometry, _ c: Int, col: UnsafePointer<Float>, rows: Range<Int>,
+    image: UnsafeMutablePointer<Float>
+) {
     let cols = rows.count * g.outW, dstPlane = image + c * g.inPlane
     if g.strideW == 2 {
         col2imChannelStride2(g, c, col: col, rows: rows, image: image)
@@ -89,10 +93,12 @@ private func col2imChannel(_ g: ConvGeometry, _ c: Int, col: UnsafePointer<Float
 /// Stride-2 col2im of one channel: per (ky, output row) the kw taps are summed into the image row's
 /// even and odd phases (tap kx lands on image column 2·ox + kx·dilW − padLeft), then both phases are
 /// added to the image row at once, interleaved 8 + 8 floats at a time.
-private func col2imChannelStride2(_ g: ConvGeometry, _ c: Int, col: UnsafePointer<Float>, rows: Range<Int>,
-                                  image: UnsafeMutablePointer<Float>) {
+private func col2imChannelStride2(
+    _ g: ConvGeometry, _ c: Int, col: UnsafePointer<Float>, rows: Range<Int>,
+    image: UnsafeMutablePointer<Float>
+) {
     let cols = rows.count * g.outW, dstPlane = image + c * g.inPlane
-    let half = (g.inW + 1) / 2, pairs = g.inW / 2   // even columns, complete (even, odd) pairs
+    let half = (g.inW + 1) / 2, pairs = g.inW / 2  // even columns, complete (even, odd) pairs
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * half) { buf in
         let even = buf.baseAddress!, odd = even + half
         for ky in 0..<g.kH {

@@ -5,16 +5,20 @@ import Foundation
 ///   y[c] = x[c] · s[c]^−beta
 ///   dx[j] += dy[j]·s[j]^−beta − 2·beta·alpha/size · x[j] · Σ_{c: j ∈ window(c)} dy[c]·x[c]·s[c]^(−beta−1)
 
-private func lrnScale(_ x: UnsafePointer<Float>, c: Int, channels: Int, plane: Int, i: Int,
-                      size: Int, alpha: Float, bias: Float) -> Float {
+private func lrnScale(
+    _ x: UnsafePointer<Float>, c: Int, channels: Int, plane: Int, i: Int,
+    size: Int, alpha: Float, bias: Float
+) -> Float {
     let lo = max(0, c - (size - 1) / 2), hi = min(channels - 1, c + size / 2)
     var sq: Float = 0
     for k in lo...hi { let v = x[k * plane + i]; sq += v * v }
     return bias + alpha / Float(size) * sq
 }
 
-func lrn(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int,
-         size: Int, alpha: Float, beta: Float, bias: Float) {
+func lrn(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int,
+    size: Int, alpha: Float, beta: Float, bias: Float
+) {
     parallelFor(batch * channels) { _, p in
         let n = p / channels, c = p % channels
         let xn = x + n * channels * plane
@@ -25,8 +29,10 @@ func lrn(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int
     }
 }
 
-func lrnBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                 batch: Int, channels: Int, plane: Int, size: Int, alpha: Float, beta: Float, bias: Float) {
+func lrnBackward(
+    x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    batch: Int, channels: Int, plane: Int, size: Int, alpha: Float, beta: Float, bias: Float
+) {
     parallelFor(batch * channels) { _, p in
         let n = p / channels, j = p % channels
         let xn = x + n * channels * plane, dyn = dy + n * channels * plane
@@ -39,7 +45,8 @@ func lrnBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMu
                 let sc = lrnScale(xn, c: c, channels: channels, plane: plane, i: i, size: size, alpha: alpha, bias: bias)
                 acc += dyn[c * plane + i] * xn[c * plane + i] * pow(sc, -beta - 1)
             }
-            dx[p * plane + i] += dyn[j * plane + i] * pow(sj, -beta)
+            dx[p * plane + i] +=
+                dyn[j * plane + i] * pow(sj, -beta)
                 - 2 * beta * alpha / Float(size) * xn[j * plane + i] * acc
         }
     }

@@ -6,7 +6,7 @@ import Foundation
 
 public enum Interpolation: Sendable {
     case bilinear
-    case bicubic   // Keys cubic, a = -0.5 (Catmull-Rom): sharper, for repeated zoom warps
+    case bicubic  // Keys cubic, a = -0.5 (Catmull-Rom): sharper, for repeated zoom warps
     case lanczos3  // windowed sinc, 6×6 taps: the least blur per warp, for zoom loops
 }
 
@@ -110,7 +110,8 @@ public func warp(
                     let u = sourceX[i], v = sourceY[i]
                     for ch in 0..<c {
                         let plane = UnsafeBufferPointer(rebasing: src[(ch * h * w)..<((ch + 1) * h * w)])
-                        dstBase[ch * height * width + i] = interpolation == .bicubic
+                        dstBase[ch * height * width + i] =
+                            interpolation == .bicubic
                             ? sampleBicubic(plane, width: w, height: h, x: u, y: v)
                             : sampleLanczos3(plane, width: w, height: h, x: u, y: v)
                     }
@@ -173,7 +174,7 @@ func sampleLanczos3(_ p: UnsafeBufferPointer<Float>, width w: Int, height h: Int
     let xc = min(max(x, 0), Float(w - 1)), yc = min(max(y, 0), Float(h - 1))
     let x0 = Int(xc.rounded(.down)), y0 = Int(yc.rounded(.down))
     let fx = xc - Float(x0), fy = yc - Float(y0)
-    var wx = SIMD8<Float>(repeating: 0), sumX: Float = 0   // 6 taps used; no heap allocation per sample
+    var wx = SIMD8<Float>(repeating: 0), sumX: Float = 0  // 6 taps used; no heap allocation per sample
     for i in 0..<6 { wx[i] = lanczos3Weight(Float(i - 2) - fx); sumX += wx[i] }
     var sum: Float = 0, sumY: Float = 0
     for j in 0..<6 {

@@ -16,8 +16,10 @@ func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer:
     }
 }
 
-func softmaxBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                     outer: Int, n: Int, inner: Int) {
+func softmaxBackward(
+    y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    outer: Int, n: Int, inner: Int
+) {
     for o in 0..<outer {
         for i in 0..<inner {
             let base = o * n * inner + i

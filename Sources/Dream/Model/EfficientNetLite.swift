@@ -25,11 +25,11 @@ public enum EfficientNetLite {
         Block(expand: 6, kernel: 5, stride: 1, cin: 192, cout: 192),
         Block(expand: 6, kernel: 5, stride: 1, cin: 192, cout: 192),
         Block(expand: 6, kernel: 5, stride: 1, cin: 192, cout: 192),
-        Block(expand: 6, kernel: 3, stride: 1, cin: 192, cout: 320),
+        Block(expand: 6, kernel: 3, stride: 1, cin: 192, cout: 320)
     ]
 
     /// The dreamable layers, in order: the block outputs.
-    public static let layers = ["stem"] + (0 ..< 16).map { "block\($0)" } + ["head"]
+    public static let layers = ["stem"] + (0..<16).map { "block\($0)" } + ["head"]
     /// Best first; block10 dreams dog faces and eyes, block12 faces and ornaments (see reference).
     public static let recommended = ["block10", "block12", "block8", "block14"]
 
@@ -54,8 +54,9 @@ public enum EfficientNetLite {
                 x = try b.batchNorm(x, "\(p)._bn0", channels: cexp, output: "\(v).expand.bn")
                 x = b.relu6(x, output: "\(v).expand.relu6")
             }
-            x = try b.conv(x, "\(p)._depthwise_conv.weight", in: cexp, out: cexp, kernel: block.kernel,
-                           stride: block.stride, groups: cexp, output: "\(v).depthwise")
+            x = try b.conv(
+                x, "\(p)._depthwise_conv.weight", in: cexp, out: cexp, kernel: block.kernel,
+                stride: block.stride, groups: cexp, output: "\(v).depthwise")
             x = try b.batchNorm(x, "\(p)._bn1", channels: cexp, output: "\(v).depthwise.bn")
             x = b.relu6(x, output: "\(v).depthwise.relu6")
             x = try b.conv(x, "\(p)._project_conv.weight", in: cexp, out: block.cout, kernel: 1, stride: 1, output: "\(v).project")
@@ -93,7 +94,7 @@ public enum EfficientNetLite {
             ("reverie.mean", "127,127,127"),
             ("reverie.std", "128,128,128"),
             ("reverie.layers", layers.joined(separator: ",")),
-            ("reverie.recommended", recommended.joined(separator: ",")),
+            ("reverie.recommended", recommended.joined(separator: ","))
         ].map { key, value in
             var e = Onnx_StringStringEntryProto(); e.key = key; e.value = value; return e
         }
@@ -118,7 +119,7 @@ public enum EfficientNetLite {
         var needed = Set(layers)
         var kept: [Onnx_NodeProto] = []
         for node in model.graph.node.reversed() where node.output.contains(where: needed.contains) {
-            kept.append(node)     // ONNX nodes are topologically sorted: walking back finds every producer
+            kept.append(node)  // ONNX nodes are topologically sorted: walking back finds every producer
             needed.formUnion(node.input)
         }
         let produced = Set(kept.flatMap(\.output))

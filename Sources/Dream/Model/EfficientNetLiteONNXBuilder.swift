@@ -30,8 +30,10 @@ struct EfficientNetLiteONNXBuilder {
         initializers.append(proto)
     }
 
-    private mutating func node(_ type: String, _ inputs: [String], _ output: String,
-                               _ attributes: [Onnx_AttributeProto] = []) -> String {
+    private mutating func node(
+        _ type: String, _ inputs: [String], _ output: String,
+        _ attributes: [Onnx_AttributeProto] = []
+    ) -> String {
         var n = Onnx_NodeProto()
         n.opType = type
         n.name = "\(output)/\(type)"
@@ -43,13 +45,17 @@ struct EfficientNetLiteONNXBuilder {
     }
 
     /// Conv without bias, TensorFlow SAME padding (auto_pad SAME_UPPER). Weight (O, I/groups, k, k).
-    mutating func conv(_ x: String, _ key: String, in cin: Int, out cout: Int, kernel k: Int,
-                       stride s: Int, groups: Int = 1, output: String) throws -> String {
+    mutating func conv(
+        _ x: String, _ key: String, in cin: Int, out cout: Int, kernel k: Int,
+        stride s: Int, groups: Int = 1, output: String
+    ) throws -> String {
         let w = try weight(key, shape: [cout, cin / groups, k, k])
-        return node("Conv", [x, w], output, [
-            .ints("kernel_shape", [k, k]), .ints("strides", [s, s]), .ints("dilations", [1, 1]),
-            .int("group", groups), .string("auto_pad", "SAME_UPPER"),
-        ])
+        return node(
+            "Conv", [x, w], output,
+            [
+                .ints("kernel_shape", [k, k]), .ints("strides", [s, s]), .ints("dilations", [1, 1]),
+                .int("group", groups), .string("auto_pad", "SAME_UPPER")
+            ])
     }
 
     /// BatchNormalization with the checkpoint's epsilon 1e-3 (TensorFlow's default; some

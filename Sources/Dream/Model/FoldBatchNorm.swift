@@ -13,9 +13,10 @@ func foldBatchNorms(_ graph: Graph) -> Graph {
     for (i, node) in graph.nodes.enumerated() {
         producer[node.output] = i
         guard case let .batchNorm(bn) = node.op, node.inputs.count == 1,
-              let p = producer[node.inputs[0]], !removed.contains(p),
-              case var .conv(conv) = nodes[p].op, uses[node.inputs[0]] == 1,
-              bn.scale.count == conv.weight.shape[0] else { continue }
+            let p = producer[node.inputs[0]], !removed.contains(p),
+            case var .conv(conv) = nodes[p].op, uses[node.inputs[0]] == 1,
+            bn.scale.count == conv.weight.shape[0]
+        else { continue }
         let outC = conv.weight.shape[0], per = conv.weight.count / max(outC, 1)
         var bias = conv.bias?.data ?? [Float](repeating: 0, count: outC)
         for o in 0..<outC {

@@ -25,7 +25,8 @@ extension Network {
     /// stored under its producer's (0 < x < 6, ReLU6). Minimum of `runs` milliseconds each, on random
     /// data; for the benchmark (`reverie-bench --kernels`).
     @_spi(Benchmarks) public func depthwiseKernelTimes(height: Int, width: Int, layers: [String], runs: Int) throws
-        -> [(name: String, forward: Double, backward: Double)] {
+        -> [(name: String, forward: Double, backward: Double)]
+    {
         try locked {
             let (_, plan, steps) = try unsharedPlan(height: height, width: width, layers: layers, allowAny: true)
             var g = SeededGenerator(seed: 7)
@@ -45,14 +46,16 @@ extension Network {
                     }.dropFirst().min()!
                 }
                 let forward = best {
-                    depthwiseConv2d(geometry, x: x.pointer, weight: step.weight!.pointer, bias: step.bias?.pointer, y: y.pointer,
-                                    scratch: scratch.pointer, clip: step.clip)
+                    depthwiseConv2d(
+                        geometry, x: x.pointer, weight: step.weight!.pointer, bias: step.bias?.pointer, y: y.pointer,
+                        scratch: scratch.pointer, clip: step.clip)
                 }
                 let dyMask = step.clip.map { ClipMask(values: y.pointer, lo: $0.lo, hi: $0.hi) }
                 let backward = best {
-                    depthwiseConv2dBackward(geometry, dy: dy.pointer, weight: step.weight!.pointer, dx: dx.pointer,
-                                            scratch: scratch.pointer, dyMask: dyMask,
-                                            store: GradientStore(accumulate: false, mask: ClipMask(values: x.pointer, lo: 0, hi: 6)))
+                    depthwiseConv2dBackward(
+                        geometry, dy: dy.pointer, weight: step.weight!.pointer, dx: dx.pointer,
+                        scratch: scratch.pointer, dyMask: dyMask,
+                        store: GradientStore(accumulate: false, mask: ClipMask(values: x.pointer, lo: 0, hi: 6)))
                 }
                 return (step.name, forward, backward)
             }

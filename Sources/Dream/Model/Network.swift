@@ -99,9 +99,12 @@ public final class Network: @unchecked Sendable {
 
     /// One gradient evaluation: forward as far as `layers` need; `seed` maps each layer's activation
     /// to (loss term, d loss / d activation); backward from those layers to the input.
-    public func gradient(of input: Tensor, layers: [String],
-                         seed: (_ layer: String, _ activation: Tensor) -> (loss: Float, grad: Tensor)) throws
-        -> (loss: Float, gradient: Tensor) {
+    public func gradient(
+        of input: Tensor, layers: [String],
+        seed: (_ layer: String, _ activation: Tensor) -> (loss: Float, grad: Tensor)
+    ) throws
+        -> (loss: Float, gradient: Tensor)
+    {
         var dx = Tensor(zeros: input.shape)
         var mismatch: NetworkError?
         let loss = try input.data.withUnsafeBufferPointer { x in
@@ -125,10 +128,14 @@ public final class Network: @unchecked Sendable {
     /// (shape `shape`), `seed(layer, activation, shape, grad)` adds d loss / d activation into `grad`
     /// (zero before the first seed of a layer) and returns the layer's loss term, and the input
     /// gradient is written to `gradient` (one float per input value). Returns the summed loss.
-    public func gradient(of input: UnsafeBufferPointer<Float>, shape: [Int], layers: [String],
-                         into gradient: UnsafeMutableBufferPointer<Float>,
-                         seed: (_ layer: String, _ activation: UnsafeBufferPointer<Float>, _ shape: [Int],
-                                _ grad: UnsafeMutableBufferPointer<Float>) -> Float) throws -> Float {
+    public func gradient(
+        of input: UnsafeBufferPointer<Float>, shape: [Int], layers: [String],
+        into gradient: UnsafeMutableBufferPointer<Float>,
+        seed: (
+            _ layer: String, _ activation: UnsafeBufferPointer<Float>, _ shape: [Int],
+            _ grad: UnsafeMutableBufferPointer<Float>
+        ) -> Float
+    ) throws -> Float {
         try locked {
             guard input.count == shape.reduce(1, *), gradient.count == input.count else {
                 throw NetworkError("input of \(input.count) values and gradient of \(gradient.count) for shape \(shape)")
@@ -143,13 +150,17 @@ public final class Network: @unchecked Sendable {
                 let buf = plan.grad(id)
                 if !seeded[id] { buf.zero(); seeded[id] = true }
                 let value = plan.value(id)
-                loss += seed(name, UnsafeBufferPointer(start: value.pointer, count: value.count), plan.shapes[id]!,
-                             UnsafeMutableBufferPointer(start: buf.pointer, count: buf.count))
+                loss += seed(
+                    name, UnsafeBufferPointer(start: value.pointer, count: value.count), plan.shapes[id]!,
+                    UnsafeMutableBufferPointer(start: buf.pointer, count: buf.count))
             }
             executor.backward(tape, seeded: &seeded)
             let dx = plan.grad(0)
-            if seeded[0] { gradient.baseAddress!.update(from: dx.pointer, count: dx.count) }
-            else { gradient.baseAddress!.update(repeating: 0, count: gradient.count) }
+            if seeded[0] {
+                gradient.baseAddress!.update(from: dx.pointer, count: dx.count)
+            } else {
+                gradient.baseAddress!.update(repeating: 0, count: gradient.count)
+            }
             return loss
         }
     }

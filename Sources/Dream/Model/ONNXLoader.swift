@@ -78,9 +78,9 @@ struct GraphBuilder {
     let opset: Int
     let proto: Onnx_GraphProto
     let metadata: [String: String]
-    var constants: [String: ONNXConstant] = [:]   // initializers and Constant-node outputs
-    var ranks: [String: Int?] = [:]                // runtime values; nil = rank unknown
-    var usedConstants: [String: Tensor] = [:]      // constant operands the graph's nodes name
+    var constants: [String: ONNXConstant] = [:]  // initializers and Constant-node outputs
+    var ranks: [String: Int?] = [:]  // runtime values; nil = rank unknown
+    var usedConstants: [String: Tensor] = [:]  // constant operands the graph's nodes name
 
     init(model: Onnx_ModelProto, path: String) throws {
         self.path = path
@@ -126,8 +126,9 @@ struct GraphBuilder {
             }
             outputs.append(o.name)
         }
-        return Graph(input: input, inputChannels: inputChannels, nodes: nodes, constants: usedConstants,
-                     outputs: outputs, metadata: metadata)
+        return Graph(
+            input: input, inputChannels: inputChannels, nodes: nodes, constants: usedConstants,
+            outputs: outputs, metadata: metadata)
     }
 
     /// The one runtime input: the first graph input that is not an initializer (older models list
@@ -136,7 +137,9 @@ struct GraphBuilder {
         let runtime = proto.input.filter { constants[$0.name] == nil }
         guard let first = runtime.first else { throw fail("the graph has no input that is not an initializer") }
         if runtime.count > 1 {
-            throw fail("the graph has \(runtime.count) runtime inputs (\(runtime.map { "'\($0.name)'" }.joined(separator: ", "))); only one image input is supported")
+            throw fail(
+                "the graph has \(runtime.count) runtime inputs (\(runtime.map { "'\($0.name)'" }.joined(separator: ", "))); only one image input is supported"
+            )
         }
         guard case .tensorType(let t)? = first.type.value else {
             throw fail("input '\(first.name)' is not a tensor")
@@ -145,9 +148,11 @@ struct GraphBuilder {
             throw fail("input '\(first.name)' has element type \(ONNXType.name(t.elemType)); only float is supported")
         }
         // Each dim: a fixed size, or nil when symbolic/unknown.
-        let dims: [Int?]? = t.hasShape ? t.shape.dim.map { d in
-            if case .dimValue(let v)? = d.value { return Int(v) } else { return nil }
-        } : nil
+        let dims: [Int?]? =
+            t.hasShape
+            ? t.shape.dim.map { d in
+                if case .dimValue(let v)? = d.value { return Int(v) } else { return nil }
+            } : nil
         ranks[first.name] = dims?.count
         var channels = (dims?.count ?? 0) >= 2 ? dims?[1] : nil
         if requireImage {

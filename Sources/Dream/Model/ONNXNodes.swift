@@ -11,7 +11,7 @@ extension GraphBuilder {
         let attrs = try ONNXAttributes(n)
         let op: Op
         var inputs: [String]
-        var rank: Int?   // of the output
+        var rank: Int?  // of the output
         switch n.opType {
         case "Constant":
             try defineConstant(n, attrs); return nil

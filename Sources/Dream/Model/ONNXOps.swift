@@ -47,9 +47,10 @@ extension GraphBuilder {
         guard group >= 1, weight.shape[0] % group == 0 else {
             throw ONNXProblem("attribute group=\(group) does not divide the \(weight.shape[0]) output channels")
         }
-        return ConvParams(weight: weight, bias: bias, strides: try pair(attrs, "strides", default: (1, 1)),
-                          dilations: try pair(attrs, "dilations", default: (1, 1)),
-                          padding: try padding(attrs), groups: group)
+        return ConvParams(
+            weight: weight, bias: bias, strides: try pair(attrs, "strides", default: (1, 1)),
+            dilations: try pair(attrs, "dilations", default: (1, 1)),
+            padding: try padding(attrs), groups: group)
     }
 
     func batchNorm(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> BatchNormParams {
@@ -57,43 +58,48 @@ extension GraphBuilder {
         try requireTestModeBefore7(attrs)
         if let spatial = try attrs.int("spatial"), spatial != 1 { throw ONNXProblem("attribute spatial=\(spatial) is not supported") }
         if let t = try attrs.int("training_mode"), t != 0 { throw ONNXProblem("attribute training_mode=\(t) is not supported (inference only)") }
-        try checkOutputs(n, max: 1)   // the extra outputs exist only in training mode
+        try checkOutputs(n, max: 1)  // the extra outputs exist only in training mode
         let names = ["scale", "B", "mean", "var"]
         let params = try (1...4).map { try floatConstant(n, $0, what: names[$0 - 1]) }
         let channels = params[0].count
         for (p, name) in zip(params, names) where p.shape.count != 1 || p.count != channels {
             throw ONNXProblem("input \(name) has shape \(p.shape); expected [\(channels)]")
         }
-        return BatchNormParams(scale: params[0], bias: params[1], mean: params[2], variance: params[3],
-                               epsilon: try attrs.float("epsilon") ?? 1e-5)
+        return BatchNormParams(
+            scale: params[0], bias: params[1], mean: params[2], variance: params[3],
+            epsilon: try attrs.float("epsilon") ?? 1e-5)
     }
 
     func pool(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> PoolParams {
         let isMax = n.opType == "MaxPool"
-        try attrs.allowOnly(isMax ? ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"]
-                                  : ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"])
+        try attrs.allowOnly(
+            isMax
+                ? ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"]
+                : ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"])
         if let order = try attrs.int("storage_order"), order != 0 {
             throw ONNXProblem("attribute storage_order=\(order) is not supported")
         }
         if let d = try attrs.ints("dilations"), d.contains(where: { $0 != 1 }) {
             throw ONNXProblem("attribute dilations=\(d) is not supported on pools")
         }
-        try checkOutputs(n, max: 1)   // MaxPool's Indices output
+        try checkOutputs(n, max: 1)  // MaxPool's Indices output
         let ceil = try attrs.int("ceil_mode") ?? 0
         let include = try attrs.int("count_include_pad") ?? 0
         guard ceil == 0 || ceil == 1, include == 0 || include == 1 else {
             throw ONNXProblem("attributes ceil_mode=\(ceil), count_include_pad=\(include) must be 0 or 1")
         }
         let kernel = try pair(attrs, "kernel_shape", default: nil)
-        return PoolParams(kernel: kernel, strides: try pair(attrs, "strides", default: (1, 1)),
-                          padding: try padding(attrs), ceilMode: ceil == 1, countIncludePad: include == 1)
+        return PoolParams(
+            kernel: kernel, strides: try pair(attrs, "strides", default: (1, 1)),
+            padding: try padding(attrs), ceilMode: ceil == 1, countIncludePad: include == 1)
     }
 
     func lrn(_ attrs: ONNXAttributes) throws -> Op {
         try attrs.allowOnly(["alpha", "beta", "bias", "size"])
         guard let size = try attrs.int("size"), size >= 1 else { throw ONNXProblem("attribute size is missing or not positive") }
-        return .lrn(size: size, alpha: try attrs.float("alpha") ?? 1e-4, beta: try attrs.float("beta") ?? 0.75,
-                    bias: try attrs.float("bias") ?? 1)
+        return .lrn(
+            size: size, alpha: try attrs.float("alpha") ?? 1e-4, beta: try attrs.float("beta") ?? 0.75,
+            bias: try attrs.float("bias") ?? 1)
     }
 
     /// Opset < 11: min/max attributes; later: optional constant scalar inputs. Absent = unbounded.
@@ -140,7 +146,7 @@ extension GraphBuilder {
 
     func reshapeTarget(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> [Int] {
         let shape: [Int]
-        if opset < 5, let attribute = try attrs.ints("shape") {   // Reshape-1: shape was an attribute
+        if opset < 5, let attribute = try attrs.ints("shape") {  // Reshape-1: shape was an attribute
             try attrs.allowOnly(["shape"])
             shape = attribute
         } else {
@@ -157,8 +163,10 @@ extension GraphBuilder {
     }
 
     func gemm(_ n: Onnx_NodeProto, _ attrs: ONNXAttributes) throws -> Op {
-        try attrs.allowOnly(legacyBroadcast(attrs) ? ["alpha", "beta", "transA", "transB", "broadcast"]
-                                                       : ["alpha", "beta", "transA", "transB"])
+        try attrs.allowOnly(
+            legacyBroadcast(attrs)
+                ? ["alpha", "beta", "transA", "transB", "broadcast"]
+                : ["alpha", "beta", "transA", "transB"])
         let b = try floatConstant(n, 1, what: "B")
         guard b.shape.count == 2 else { throw ONNXProblem("B has shape \(b.shape); expected 2-D") }
         let c = try optional(n, 2).map { _ in try floatConstant(n, 2, what: "C") }
@@ -171,8 +179,9 @@ extension GraphBuilder {
             let cols = transB == 1 ? b.shape[0] : b.shape[1]
             guard c.shape[1] == cols || c.shape[1] == 1 else { throw ONNXProblem("C has shape \(c.shape); B gives \(cols) columns") }
         }
-        return .gemm(b: b, c: c, alpha: try attrs.float("alpha") ?? 1, beta: try attrs.float("beta") ?? 1,
-                     transA: transA == 1, transB: transB == 1)
+        return .gemm(
+            b: b, c: c, alpha: try attrs.float("alpha") ?? 1, beta: try attrs.float("beta") ?? 1,
+            transA: transA == 1, transB: transB == 1)
     }
 
     /// Opset 13 made Softmax act on one axis (default -1). Before, it flattened the input to 2-D
@@ -184,7 +193,8 @@ extension GraphBuilder {
         guard let rank else { throw ONNXProblem("Softmax (opset \(opset)) on an input of unknown rank is not supported") }
         let a = try normalizedAxis(axis, rank: rank, inclusiveEnd: false)
         guard a == rank - 1 else {
-            throw ONNXProblem("Softmax (opset \(opset)) with axis=\(axis) on a rank-\(rank) input flattens the trailing axes; only the last axis is supported")
+            throw ONNXProblem(
+                "Softmax (opset \(opset)) with axis=\(axis) on a rank-\(rank) input flattens the trailing axes; only the last axis is supported")
         }
         return a
     }

@@ -26,9 +26,11 @@ enum ONNXType {
     static let float: Int32 = 1, int32: Int32 = 6, int64: Int32 = 7, bool: Int32 = 9, double: Int32 = 11
 
     static func name(_ code: Int32) -> String {
-        let names = [0: "undefined", 1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16",
-                     6: "int32", 7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "double",
-                     12: "uint32", 13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16"]
+        let names = [
+            0: "undefined", 1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16",
+            6: "int32", 7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "double",
+            12: "uint32", 13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16"
+        ]
         return names[Int(code)] ?? "type \(code)"
     }
 }
@@ -72,27 +74,37 @@ func decodeTensor(_ t: Onnx_TensorProto) throws -> ONNXConstant {
         if t.hasRawData {
             try checkRaw(4)
             result.floats = readLittleEndian(t.rawData, count: count, as: UInt32.self) { Float(bitPattern: $0) }
-        } else { try checkCount(t.floatData.count); result.floats = t.floatData }
+        } else {
+            try checkCount(t.floatData.count); result.floats = t.floatData
+        }
     case ONNXType.double:
         if t.hasRawData {
             try checkRaw(8)
             result.floats = readLittleEndian(t.rawData, count: count, as: UInt64.self) { Float(Double(bitPattern: $0)) }
-        } else { try checkCount(t.doubleData.count); result.floats = t.doubleData.map { Float($0) } }
+        } else {
+            try checkCount(t.doubleData.count); result.floats = t.doubleData.map { Float($0) }
+        }
     case ONNXType.int64:
         if t.hasRawData {
             try checkRaw(8)
             result.ints = readLittleEndian(t.rawData, count: count, as: UInt64.self) { Int64(bitPattern: $0) }
-        } else { try checkCount(t.int64Data.count); result.ints = t.int64Data }
+        } else {
+            try checkCount(t.int64Data.count); result.ints = t.int64Data
+        }
     case ONNXType.int32:
         if t.hasRawData {
             try checkRaw(4)
             result.ints = readLittleEndian(t.rawData, count: count, as: UInt32.self) { Int64(Int32(bitPattern: $0)) }
-        } else { try checkCount(t.int32Data.count); result.ints = t.int32Data.map { Int64($0) } }
+        } else {
+            try checkCount(t.int32Data.count); result.ints = t.int32Data.map { Int64($0) }
+        }
     case ONNXType.bool:
         if t.hasRawData {
             try checkRaw(1)
             result.ints = t.rawData.map { Int64($0) }
-        } else { try checkCount(t.int32Data.count); result.ints = t.int32Data.map { Int64($0) } }
+        } else {
+            try checkCount(t.int32Data.count); result.ints = t.int32Data.map { Int64($0) }
+        }
     default:
         throw ONNXProblem("element type \(ONNXType.name(type)) is not supported (only float, double, int32, int64, bool)")
     }
@@ -125,7 +137,8 @@ struct ONNXAttributes {
     }
 
     // Old exporters sometimes leave `type` unset; accept that when the right field is present.
-    private func get(_ name: String, _ type: Onnx_AttributeProto.AttributeType, present: (Onnx_AttributeProto) -> Bool) throws -> Onnx_AttributeProto? {
+    private func get(_ name: String, _ type: Onnx_AttributeProto.AttributeType, present: (Onnx_AttributeProto) -> Bool) throws -> Onnx_AttributeProto?
+    {
         guard let a = byName[name] else { return nil }
         guard a.type == type || (a.type == .undefined && present(a)) else {
             throw ONNXProblem("attribute \(name) has type \(a.type), expected \(type)")

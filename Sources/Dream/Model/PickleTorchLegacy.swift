@@ -89,13 +89,13 @@ public enum TorchLegacyFile {
             count = c.partialValue; last = l.partialValue
         }
         if !overflow && count == 0 { return Tensor(shape: t.size, data: []) }
-        guard !overflow, last < data.count, count <= data.count else {   // count: no broadcast (stride 0) views
+        guard !overflow, last < data.count, count <= data.count else {  // count: no broadcast (stride 0) views
             throw PickleError("tensor \(name) of size \(t.size), stride \(t.stride) at offset \(t.offset) overruns its storage of \(data.count)")
         }
         var out = [Float](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: t.size.count)   // odometer over the view, last dim fastest
+        var index = [Int](repeating: 0, count: t.size.count)  // odometer over the view, last dim fastest
         var source = t.offset
-        for i in 0 ..< count {
+        for i in 0..<count {
             out[i] = data[source]
             var d = t.size.count - 1
             while d >= 0 {
@@ -112,7 +112,7 @@ public enum TorchLegacyFile {
 
     private static func int64(_ bytes: [UInt8], at offset: Int) -> Int {
         var v = UInt64(0)
-        for i in 0 ..< 8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
         return Int(Int64(bitPattern: v))
     }
 
@@ -120,11 +120,11 @@ public enum TorchLegacyFile {
         var out = [Float](repeating: 0, count: count)
         out.withUnsafeMutableBytes { dst in
             bytes.withUnsafeBytes { src in
-                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset ..< offset + count * 4]))
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset..<offset + count * 4]))
             }
         }
         #if _endian(big)
-        for i in out.indices { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
+            for i in out.indices { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
         #endif
         return out
     }

@@ -6,15 +6,15 @@ public indirect enum PickleValue: CustomStringConvertible {
     case none
     case bool(Bool)
     case int(Int)
-    case bigInt([UInt8])            // LONG1 wider than 64 bits: little-endian two's complement bytes
+    case bigInt([UInt8])  // LONG1 wider than 64 bits: little-endian two's complement bytes
     case float(Double)
     case string(String)
     case tuple([PickleValue])
     case list(PickleList)
     case dict(PickleDict)
     case global(PickleGlobal)
-    case storage(PickleStorage)     // from a persistent id
-    case tensor(PickleTensor)       // from torch._utils._rebuild_tensor_v2
+    case storage(PickleStorage)  // from a persistent id
+    case tensor(PickleTensor)  // from torch._utils._rebuild_tensor_v2
 
     public var description: String {
         switch self {

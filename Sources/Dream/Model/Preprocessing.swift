@@ -1,7 +1,7 @@
 /// Model-space preprocessing: model input = (rgb255 − mean[c]) / std[c]. Belongs to the model
 /// (read from the graph's metadata), never to callers.
 public struct Preprocessing: Sendable, Equatable {
-    public var mean: [Float]   // per channel, 0...255 units
+    public var mean: [Float]  // per channel, 0...255 units
     public var std: [Float]
 
     public init(mean: [Float], std: [Float]) {

@@ -48,10 +48,13 @@ struct FarmCommand: ParsableCommand {
             let out = URL(fileURLWithPath: output).standardizedFileURL.path
             let source = URL(fileURLWithPath: input).standardizedFileURL.path
             guard fm.fileExists(atPath: source) else { throw RenderError.file(path: input, problem: "no such file") }
-            if fm.fileExists(atPath: out) && !overwrite { throw RenderError.file(path: output, problem: "already exists (use --overwrite to replace it)") }
+            if fm.fileExists(atPath: out) && !overwrite {
+                throw RenderError.file(path: output, problem: "already exists (use --overwrite to replace it)")
+            }
             let executable = render ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-            let plan = FarmPlan(render: executable, input: source, output: out, chunks: chunks, warmup: warmup,
-                                videoOptions: videoOptions, cpus: cpus, mem: mem, time: time, partition: partition)
+            let plan = FarmPlan(
+                render: executable, input: source, output: out, chunks: chunks, warmup: warmup,
+                videoOptions: videoOptions, cpus: cpus, mem: mem, time: time, partition: partition)
             let folder = out + ".farm"
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try fm.createDirectory(atPath: Chunk.partsFolder(of: out), withIntermediateDirectories: true)
@@ -79,12 +82,16 @@ private func sbatch(_ arguments: [String]) throws -> String {
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    do { try process.run() } catch { throw RenderError.program(name: "sbatch", problem: "cannot run it (\(error.localizedDescription)); is Slurm installed?") }
+    do { try process.run() } catch {
+        throw RenderError.program(name: "sbatch", problem: "cannot run it (\(error.localizedDescription)); is Slurm installed?")
+    }
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw RenderError.program(name: "sbatch \(arguments.last ?? "")", problem: problem.split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)")
+        throw RenderError.program(
+            name: "sbatch \(arguments.last ?? "")",
+            problem: problem.split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)")
     }
     let id = text.split(whereSeparator: { $0 == "\n" || $0 == ";" }).last { Int($0) != nil }.map(String.init)
     guard let id else { throw RenderError.program(name: "sbatch \(arguments.last ?? "")", problem: "no job id in its output '\(text)'") }

@@ -36,12 +36,14 @@ struct ImageCommand: ParsableCommand {
         let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
         var rng = SeededGenerator(seed: parameters.seed)
         let dreamed = try dreamer.dream(start, parameters: parameters, rng: &rng) { p in
-            progress.update(fraction: p.fraction,
-                            "octave \(p.octave + 1)/\(p.octaves) step \(p.step + 1)/\(p.steps) tile \(p.tile + 1)/\(p.tiles)")
+            progress.update(
+                fraction: p.fraction,
+                "octave \(p.octave + 1)/\(p.octaves) step \(p.step + 1)/\(p.steps) tile \(p.tile + 1)/\(p.tiles)")
         }
         progress.finish()
-        let record = RenderRecord(command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
-                                  model: dream.modelLabel, source: input)
+        let record = RenderRecord(
+            command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
+            model: dream.modelLabel, source: input)
         try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
         progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")
     }

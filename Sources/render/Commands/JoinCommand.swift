@@ -40,12 +40,18 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
     }
     guard let count = found.first?.count else { throw RenderError.file(path: folder, problem: "no finished parts") }
     guard found.allSatisfy({ $0.count == count }) else {
-        throw RenderError.file(path: folder, problem: "parts of different chunkings (\(Set(found.map(\.count)).sorted().map { "of \($0)" }.joined(separator: ", "))); remove the stale ones")
+        throw RenderError.file(
+            path: folder,
+            problem:
+                "parts of different chunkings (\(Set(found.map(\.count)).sorted().map { "of \($0)" }.joined(separator: ", "))); remove the stale ones"
+        )
     }
     let present = Set(found.map(\.index))
     if let missing = (0..<count).first(where: { !present.contains($0) }) {
         let unfinished = fm.fileExists(atPath: Chunk.partPath(of: output, index: missing, count: count) + ".reverie-resume")
-        throw RenderError.file(path: folder, problem: "part \(missing) of \(count) is \(unfinished ? "not finished (its render was interrupted: resume it)" : "missing")")
+        throw RenderError.file(
+            path: folder, problem: "part \(missing) of \(count) is \(unfinished ? "not finished (its render was interrupted: resume it)" : "missing")"
+        )
     }
     let parts = found.sorted { $0.index < $1.index }
     var labels: [Chunk.Label] = []
@@ -53,14 +59,17 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
     for part in parts {
         let reader = try VideoReader(path: part.path)
         guard let text = reader.info.metadata[Chunk.metadataKey],
-              let label = try? JSONDecoder().decode(Chunk.Label.self, from: Data(text.utf8)) else {
+            let label = try? JSONDecoder().decode(Chunk.Label.self, from: Data(text.utf8))
+        else {
             throw RenderError.file(path: part.path, problem: "not a part of a chunked render (no \(Chunk.metadataKey) metadata)")
         }
         guard label.chunk.index == part.index, label.chunk.count == count else {
-            throw RenderError.file(path: part.path, problem: "its metadata says chunk \(label.chunk.index)/\(label.chunk.count), not \(part.index)/\(count)")
+            throw RenderError.file(
+                path: part.path, problem: "its metadata says chunk \(label.chunk.index)/\(label.chunk.count), not \(part.index)/\(count)")
         }
         if let reference = labels.first, label.render != reference.render || label.chunk.warmup != reference.chunk.warmup {
-            throw RenderError.file(path: part.path, problem: "made with other parameters or another source than \(parts[0].path); render it again with the same command")
+            throw RenderError.file(
+                path: part.path, problem: "made with other parameters or another source than \(parts[0].path); render it again with the same command")
         }
         labels.append(label)
         frames += reader.info.frameCount
@@ -69,8 +78,9 @@ func joinChunks(output: String, overwrite: Bool) throws -> (frames: Int, parts: 
     let label = labels[0]
     let chunking = "\(count) chunks, \(label.chunk.warmup) s warm-up"
     let hasAudio = (try? VideoReader(path: label.source).info.audio.isEmpty == false) ?? false
-    try StreamJoin.join(parts.map(\.path), into: output, audioFrom: hasAudio ? label.source : nil,
-                        audioRange: label.start...(label.start + label.length),
-                        metadata: ["reverie": record ?? "", Chunk.metadataKey + "s": chunking])
+    try StreamJoin.join(
+        parts.map(\.path), into: output, audioFrom: hasAudio ? label.source : nil,
+        audioRange: label.start...(label.start + label.length),
+        metadata: ["reverie": record ?? "", Chunk.metadataKey + "s": chunking])
     return (frames, count)
 }

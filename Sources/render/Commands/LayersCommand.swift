@@ -49,10 +49,12 @@ struct LayersCommand: ParsableCommand {
         try parameters.validate()
         let progress = Progress(quiet: dream.quiet)
         let picture = try readPicture(input, choice: FrameChoice())
-        let sheet = try layerSheet(picture: picture, terms: terms, parameters: parameters, network: network,
-                                   tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
-        let record = RenderRecord(command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
-                                  model: dream.modelLabel, source: input)
+        let sheet = try layerSheet(
+            picture: picture, terms: terms, parameters: parameters, network: network,
+            tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
+        let record = RenderRecord(
+            command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
+            model: dream.modelLabel, source: input)
         try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
         progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
     }
@@ -75,7 +77,8 @@ func layerListing(_ network: Network, width: Int, height: Int) throws -> String 
         let dims = shape.dropFirst(shape.first == 1 ? 1 : 0).map(String.init).joined(separator: "x")
         var line = name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  " + dims
         if let rank = network.recommendedLayers.firstIndex(of: name) {
-            line = line.padding(toLength: max(line.count, nameWidth + 18), withPad: " ", startingAt: 0)
+            line =
+                line.padding(toLength: max(line.count, nameWidth + 18), withPad: " ", startingAt: 0)
                 + "  * recommended #\(rank + 1)"
         }
         out += line + "\n"

@@ -10,7 +10,9 @@ struct PresetsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One line per preset.",
-            discussion: "Your own presets go in \(Presets.userDirectory().path)/NAME.json ($REVERIE_PRESETS or $XDG_CONFIG_HOME move it); one named like a built-in replaces it.")
+            discussion:
+                "Your own presets go in \(Presets.userDirectory().path)/NAME.json ($REVERIE_PRESETS or $XDG_CONFIG_HOME move it); one named like a built-in replaces it."
+        )
         func run() throws {
             for preset in Presets.all() {
                 let o = try ParameterOverrides.decodePreset(preset.data, file: preset.origin)

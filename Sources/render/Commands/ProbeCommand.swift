@@ -65,8 +65,10 @@ struct ProbeReport: Encodable {
     }
 
     var text: String {
-        var lines = ["file:         \(file)", "container:    \(container) (\(kind))", "codec:        \(codec), \(pixelFormat)",
-                     "size:         \(width)x\(height)" + (rotation != 0 ? " (turned \(rotation)° clockwise for display)" : "")]
+        var lines = [
+            "file:         \(file)", "container:    \(container) (\(kind))", "codec:        \(codec), \(pixelFormat)",
+            "size:         \(width)x\(height)" + (rotation != 0 ? " (turned \(rotation)° clockwise for display)" : "")
+        ]
         if let duration, let frameRate, let frameCount {
             lines.append("duration:     \(String(format: "%.3f", duration)) s")
             lines.append("frame rate:   \(frameRate) fps" + (variableFrameRate == true ? " (variable; this is the average)" : ""))

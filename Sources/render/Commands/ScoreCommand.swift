@@ -57,8 +57,10 @@ struct ScoreError: Error, CustomStringConvertible {
 
 /// Streams both videos frame by frame through a `CoherenceMeter`. Throws a one-line error naming
 /// the file when either is not a video, when their frame counts differ or their shapes do.
-func scoreVideos(source: String, dreamed: String, settings: FlowSettings = .init(),
-                 progress: ((Int) -> Void)? = nil) throws -> CoherenceScore {
+func scoreVideos(
+    source: String, dreamed: String, settings: FlowSettings = .init(),
+    progress: ((Int) -> Void)? = nil
+) throws -> CoherenceScore {
     let a = try VideoReader(path: source), b = try VideoReader(path: dreamed)
     for (reader, path) in [(a, source), (b, dreamed)] where reader.info.isStill {
         throw ScoreError(description: "\(path): is a still image, not a video")

@@ -27,7 +27,8 @@ struct VideoCommand: ParsableCommand {
     @Argument(help: "Input video.") var input: String
     @Option(help: "Start time in seconds.") var start: Double = 0
     @Option(help: "Duration in seconds (default: to the end).") var duration: Double?
-    @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves: String?
+    @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves:
+        String?
     @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first.") var frameSteps: Int?
     @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above).") var blend: Float?
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?
@@ -66,8 +67,9 @@ struct VideoCommand: ParsableCommand {
         }
         var job = VideoJob(
             input: input, output: destination, parameters: parameters,
-            record: RenderRecord(command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
-                                 model: dream.modelLabel, source: input))
+            record: RenderRecord(
+                command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
+                model: dream.modelLabel, source: input))
         job.start = start
         job.duration = duration
         job.encoder = out.encoder
@@ -80,7 +82,9 @@ struct VideoCommand: ParsableCommand {
         Interrupt.install()
         let result = try renderVideo(job, network: network, progress: progress)
         let minutes = progress.elapsed / 60
-        print("wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
+        print(
+            "wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
+        )
         print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
     }
 }

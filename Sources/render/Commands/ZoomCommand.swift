@@ -52,16 +52,18 @@ struct ZoomCommand: ParsableCommand {
         extra.zoomSteps = zoomSteps
         let parameters = try dream.resolve(defaultPreset: "zoom", extra: extra)
         let f = try pair(focus, "--focus"), d = try pair(drift, "--drift")
-        let motion = try ZoomMotion(zoom: Double(parameters.zoom), rotate: Double(parameters.rotate),
-                                    focus: (f.0, f.1), drift: (d.0, d.1), fps: fps)
+        let motion = try ZoomMotion(
+            zoom: Double(parameters.zoom), rotate: Double(parameters.rotate),
+            focus: (f.0, f.1), drift: (d.0, d.1), fps: fps)
         let count = frames ?? max(2, Int((duration! * fps).rounded()))
         let progress = Progress(quiet: dream.quiet)
         let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         var job = ZoomJob(
             picture: picture, output: out.output, parameters: parameters,
-            record: RenderRecord(command: "zoom", preset: dream.presetName(default: "zoom"), parameters: parameters,
-                                 model: dream.modelLabel, source: input),
+            record: RenderRecord(
+                command: "zoom", preset: dream.presetName(default: "zoom"), parameters: parameters,
+                model: dream.modelLabel, source: input),
             motion: motion, frames: count, loop: loop)
         job.encoder = out.encoder
         job.resume = out.resume
@@ -71,10 +73,14 @@ struct ZoomCommand: ParsableCommand {
         Interrupt.install()
         let result = try renderZoom(job, network: network, progress: progress)
         let minutes = progress.elapsed / 60
-        print("wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min")
+        print(
+            "wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
+        )
         if let r = result.seamRatio, let largest = result.largestStep {
-            print(String(format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",
-                         r, largest, loop ? "" : "; add --loop to close the loop"))
+            print(
+                String(
+                    format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",
+                    r, largest, loop ? "" : "; add --loop to close the loop"))
         }
     }
 }

@@ -4,7 +4,10 @@ import Foundation
 
 /// The dream parameters every dreaming command takes. Each option overrides the preset's field.
 struct DreamOptions: ParsableArguments {
-    @Option(help: "Preset name (see `render presets`) or path to a preset JSON file (default: video for `render video`, zoom for `render zoom`, classic otherwise).")
+    @Option(
+        help:
+            "Preset name (see `render presets`) or path to a preset JSON file (default: video for `render video`, zoom for `render zoom`, classic otherwise)."
+    )
     var preset: String?
 
     @Option(help: "Layers to dream with, comma-separated: name, name:weight, name[channels] (see `render layers`).")

@@ -6,10 +6,11 @@ import Video
 /// how a long render is checkpointed, resumed and protected from overwriting.
 struct OutputOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output file (.mp4, .mov, .mkv, .webm; zoom also .gif, .webp).") var output: String
-    @Option(help: "Quality: H.264/VP9 CRF, WebP quality 115 − crf (lower is better; 18 is visually lossless).") var crf: Int = EncoderSettings.defaultCRF
+    @Option(help: "Quality: H.264/VP9 CRF, WebP quality 115 − crf (lower is better; 18 is visually lossless).") var crf: Int = EncoderSettings
+        .defaultCRF
     @Flag(help: "Continue an interrupted render from its checkpoint.") var resume = false
     @Flag(help: "Replace an existing output.") var overwrite = false
-    @Option(help: .hidden) var stopAfter: Int?          // tests: exit abruptly after N frames (a simulated kill)
+    @Option(help: .hidden) var stopAfter: Int?  // tests: exit abruptly after N frames (a simulated kill)
     @Option(help: .hidden) var checkpointEvery: Int = ResumableOutput.defaultCheckpointEvery
 
     static let videoExtensions = ["mp4", "mov", "mkv", "webm"]

@@ -13,7 +13,7 @@ struct CheckpointState: Codable {
     var framesDone: Int
     var segments: [String]
     var rng: UInt64
-    var times: [Double]          // presentation time of each frame done, seconds from the range start
+    var times: [Double]  // presentation time of each frame done, seconds from the range start
 }
 
 final class ResumableOutput {
@@ -30,8 +30,10 @@ final class ResumableOutput {
 
     /// Refuses an existing destination without `overwrite`, and an existing checkpoint without
     /// `resume` (or with different parameters).
-    init(destination: String, fingerprint: String, width: Int, height: Int, frameRate: Rational,
-         resume: Bool, overwrite: Bool) throws {
+    init(
+        destination: String, fingerprint: String, width: Int, height: Int, frameRate: Rational,
+        resume: Bool, overwrite: Bool
+    ) throws {
         self.destination = destination
         self.directory = URL(fileURLWithPath: destination + ".reverie-resume")
         self.fingerprint = fingerprint
@@ -52,12 +54,17 @@ final class ResumableOutput {
             }
             let saved = try JSONDecoder().decode(CheckpointState.self, from: data)
             guard saved.fingerprint == fingerprint else {
-                throw RenderError.file(path: directory.path, problem: "the checkpoint was made with other inputs or parameters; run the same command as before, or start over with --overwrite")
+                throw RenderError.file(
+                    path: directory.path,
+                    problem: "the checkpoint was made with other inputs or parameters; run the same command as before, or start over with --overwrite"
+                )
             }
             state = saved
         } else {
             if fm.fileExists(atPath: stateURL.path) && !overwrite {
-                throw RenderError.file(path: destination, problem: "an interrupted render of it exists in \(directory.path): add --resume to continue it, or --overwrite to start over")
+                throw RenderError.file(
+                    path: destination,
+                    problem: "an interrupted render of it exists in \(directory.path): add --resume to continue it, or --overwrite to start over")
             }
             try? fm.removeItem(at: directory)
             state = CheckpointState(fingerprint: fingerprint, framesDone: 0, segments: [], rng: 0, times: [])
@@ -81,8 +88,9 @@ final class ResumableOutput {
     func append(_ image: RGBImage, seconds: Double) throws {
         if segment == nil {
             let name = String(format: "segment-%05d.mkv", state.segments.count)
-            segment = try VideoWriter(path: directory.appendingPathComponent(name).path, width: width, height: height,
-                                      frameRate: frameRate, settings: EncoderSettings(lossless: true))
+            segment = try VideoWriter(
+                path: directory.appendingPathComponent(name).path, width: width, height: height,
+                frameRate: frameRate, settings: EncoderSettings(lossless: true))
         }
         try segment!.write(image)
         pendingTimes.append(seconds)
@@ -119,7 +127,9 @@ final class ResumableOutput {
         let frames = try writtenFrames()
         var i = 0
         while let image = try frames.next() {
-            guard i < state.times.count else { throw RenderError.file(path: directory.path, problem: "a segment holds more frames than the checkpoint records") }
+            guard i < state.times.count else {
+                throw RenderError.file(path: directory.path, problem: "a segment holds more frames than the checkpoint records")
+            }
             try body(i, state.times[i], image)
             i += 1
         }
@@ -127,10 +137,13 @@ final class ResumableOutput {
 
     /// The final encode: every frame at its recorded time into the destination (written beside it
     /// and renamed into place by the writer), then the checkpoint is removed.
-    func encode(settings: EncoderSettings, audioFrom: String?, audioRange: ClosedRange<Double>?,
-                metadata: [String: String]) throws {
-        let writer = try VideoWriter(path: destination, width: width, height: height, frameRate: frameRate,
-                                     settings: settings, audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
+    func encode(
+        settings: EncoderSettings, audioFrom: String?, audioRange: ClosedRange<Double>?,
+        metadata: [String: String]
+    ) throws {
+        let writer = try VideoWriter(
+            path: destination, width: width, height: height, frameRate: frameRate,
+            settings: settings, audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
         do {
             try forEachFrame { _, seconds, image in
                 if Interrupt.requested { throw Interrupted(destination: destination) }

@@ -51,9 +51,9 @@ struct Chunk: Codable, Equatable {
 
     struct Label: Codable, Equatable {
         var chunk: Chunk
-        var render: String        // the whole render's fingerprint: the same for every part of it
+        var render: String  // the whole render's fingerprint: the same for every part of it
         var source: String
         var start: Double
-        var length: Double        // seconds of the whole range
+        var length: Double  // seconds of the whole range
     }
 }

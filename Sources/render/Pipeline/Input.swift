@@ -24,7 +24,8 @@ func readPicture(_ path: String, choice: FrameChoice) throws -> RGBImage {
     if let n = choice.frame {
         guard n >= 0 else { throw RenderError.file(path: path, problem: "--frame must be 0 or more, got \(n)") }
         guard n < reader.info.frameCount else {
-            throw RenderError.file(path: path, problem: "frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
+            throw RenderError.file(
+                path: path, problem: "frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
         }
         try reader.seek(toFrame: n)
     } else if let t = choice.at {

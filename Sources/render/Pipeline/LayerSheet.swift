@@ -4,8 +4,10 @@ import Video
 
 /// A contact sheet: the same picture dreamed once per layer (or per channel of one layer),
 /// each tile labelled with what made it, so a user sees which layer gives eyes, fur or ornaments.
-func layerSheet(picture: RGBImage, terms: [String], parameters: DreamParameters, network: Network,
-                tileWidth: Int, progress: Progress) throws -> RGBImage {
+func layerSheet(
+    picture: RGBImage, terms: [String], parameters: DreamParameters, network: Network,
+    tileWidth: Int, progress: Progress
+) throws -> RGBImage {
     let size = workingSize(of: picture, width: tileWidth)
     let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
     let dreamer = Dreamer(model: network)

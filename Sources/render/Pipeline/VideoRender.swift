@@ -9,21 +9,21 @@ struct VideoJob {
     var output: String
     var parameters: DreamParameters
     var record: RenderRecord
-    var start: Double = 0                // seconds
-    var duration: Double?                // seconds; nil = to the end
+    var start: Double = 0  // seconds
+    var duration: Double?  // seconds; nil = to the end
     var encoder = EncoderSettings()
     var resume = false
     var overwrite = false
-    var checkpointEvery = ResumableOutput.defaultCheckpointEvery   // frames
-    var stopAfter: Int? = nil            // testing: exit abruptly after this many frames (simulated kill)
-    var fixedRoll = true                 // every frame rolls its tiles by the same offsets
+    var checkpointEvery = ResumableOutput.defaultCheckpointEvery  // frames
+    var stopAfter: Int? = nil  // testing: exit abruptly after this many frames (simulated kill)
+    var fixedRoll = true  // every frame rolls its tiles by the same offsets
     /// One chunk of a render split for many machines (`output` is then the chunk's part file).
     var chunk: Chunk? = nil
 }
 
 struct VideoResult {
     var frames: Int
-    var dreamedNow: Int          // frames dreamed by this run (fewer after --resume)
+    var dreamedNow: Int  // frames dreamed by this run (fewer after --resume)
     var seconds: Double
     var score: CoherenceScore
 }
@@ -33,7 +33,8 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     let info = reader.info
     let end = job.duration.map { job.start + $0 } ?? Double.infinity
     guard job.start >= 0, job.start < info.duration else {
-        throw RenderError.file(path: job.input, problem: "--start \(job.start) is outside the video (duration \(String(format: "%.3f", info.duration)) s)")
+        throw RenderError.file(
+            path: job.input, problem: "--start \(job.start) is outside the video (duration \(String(format: "%.3f", info.duration)) s)")
     }
     if let d = job.duration, d <= 0 { throw RenderError.option(name: "--duration", problem: "must be positive, got \(d)") }
     let size = workingSize(of: RGBImage(width: info.width, height: info.height), width: job.parameters.width)
@@ -68,19 +69,21 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     // Dreaming starts at the warm-up before the written part (the range's start without chunks).
     let dreamFrom = job.start + max(0, writtenRange.lowerBound - warmup)
     if dreamFrom > 0 { try reader.seek(toSeconds: dreamFrom) }
-    var index = 0                              // frames written (or replayed) so far
+    var index = 0  // frames written (or replayed) so far
     let began = Date()
-    let written = try output.writtenFrames()   // on resume: replayed into the coherence meter
+    let written = try output.writtenFrames()  // on resume: replayed into the coherence meter
     var lastSource: Tensor? = nil
     while let frame = try reader.nextFrame(), frame.seconds < min(end, job.start + writtenRange.upperBound) - 1e-9 {
         let writes = frame.seconds - job.start >= writtenRange.lowerBound - 1e-9
         let source = resize(tensor(from: frame.image), height: size.height, width: size.width, interpolation: .bicubic)
-        if done > 0 && !writes {   // a warm-up frame whose effect the checkpoint's carry already holds
+        if done > 0 && !writes {  // a warm-up frame whose effect the checkpoint's carry already holds
             lastSource = source
             continue
         }
-        if writes && index < done {    // dreamed before the checkpoint
-            guard let image = try written.next() else { throw RenderError.file(path: "\(job.output).reverie-resume", problem: "a segment is missing frames") }
+        if writes && index < done {  // dreamed before the checkpoint
+            guard let image = try written.next() else {
+                throw RenderError.file(path: "\(job.output).reverie-resume", problem: "a segment is missing frames")
+            }
             meter.add(source: source, output: tensor(from: image))
             lastSource = source
             index += 1
@@ -89,7 +92,10 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         let dreamed: Tensor
         let report = { (p: DreamProgress) in
             let f = (Double(index - done) + p.fraction) / Double(max(expected - done, 1))
-            progress.update(fraction: max(0, f), "\(writes ? "frame \(index + 1)/\(expected)" : "warm-up")\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")")
+            progress.update(
+                fraction: max(0, f),
+                "\(writes ? "frame \(index + 1)/\(expected)" : "warm-up")\(rate(index - done, since: began))\(meter.score.frames > 1 ? String(format: " warp err %.5f", meter.score.excessWarpingError) : "")"
+            )
         }
         // One flow estimate per frame pair serves the carry and the coherence meter.
         let motion = lastSource.map { OpticalFlow.motion(from: $0, to: source) }
@@ -98,8 +104,9 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
             // Fixed roll: the tile offsets repeat frame after frame, so tile borders stay put.
             if job.fixedRoll { rng = SeededGenerator(seed: job.parameters.seed &+ 1) }
             let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream, motion: motion)
-            dreamed = try dreamer.dream(start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
-                                        steps: job.parameters.frameSteps, rng: &rng, progress: report)
+            dreamed = try dreamer.dream(
+                start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
+                steps: job.parameters.frameSteps, rng: &rng, progress: report)
         } else {
             dreamed = try dreamer.dream(source, parameters: job.parameters, rng: &rng, progress: report)
         }
@@ -113,7 +120,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
             try output.checkpoint(framesDone: framesDone, rng: rng, carry: ["source": source, "dream": dreamed])
         }
         if Interrupt.requested { throw Interrupted(destination: job.output) }
-        if let stop = job.stopAfter, framesDone >= stop { _exit(137) }   // simulated SIGKILL: no cleanup
+        if let stop = job.stopAfter, framesDone >= stop { _exit(137) }  // simulated SIGKILL: no cleanup
     }
     guard index > 0 else { throw RenderError.file(path: job.input, problem: "no frames in the chosen range") }
     try output.checkpoint(framesDone: index, rng: rng, carry: ["source": previous!.source, "dream": previous!.dream])
@@ -122,9 +129,9 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     // The final encode: every dreamed frame at its source time, the source's audio trimmed to the range.
     let lastTime = output.state.times.last ?? 0
     var settings = job.encoder
-    settings.timeBase = info.timeBase   // exact source timestamps, variable frame rate included
+    settings.timeBase = info.timeBase  // exact source timestamps, variable frame rate included
     var metadata = ["reverie": try job.record.json()]
-    if let chunk = job.chunk {   // a part gets its audio at the join
+    if let chunk = job.chunk {  // a part gets its audio at the join
         let label = Chunk.Label(chunk: chunk, render: fingerprint, source: job.input, start: job.start, length: length)
         metadata[Chunk.metadataKey] = String(decoding: try JSONEncoder().encode(label), as: UTF8.self)
     }

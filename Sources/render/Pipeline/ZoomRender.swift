@@ -15,7 +15,7 @@ struct ZoomJob {
     var encoder = EncoderSettings()
     var resume = false
     var overwrite = false
-    var checkpointEvery = ResumableOutput.defaultCheckpointEvery   // frames
+    var checkpointEvery = ResumableOutput.defaultCheckpointEvery  // frames
     var stopAfter: Int? = nil
 
     /// Zoom frames dreamed before a loop's first frame (not written): two seconds' worth. Why: the
@@ -29,9 +29,9 @@ struct ZoomJob {
 
 struct ZoomResult {
     var frames: Int
-    var dreamedNow: Int          // frames dreamed by this run (fewer after --resume)
-    var seamRatio: Double?       // the wrap over the median step, measured on the written video
-    var largestStep: Double?     // the largest step (wrap included) over the median
+    var dreamedNow: Int  // frames dreamed by this run (fewer after --resume)
+    var seamRatio: Double?  // the wrap over the median step, measured on the written video
+    var largestStep: Double?  // the largest step (wrap included) over the median
 }
 
 func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> ZoomResult {
@@ -42,7 +42,8 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     fingerprint.version = ""
     let output = try ResumableOutput(
         destination: job.output,
-        fingerprint: "\(try fingerprint.json())|\(job.frames)|\(job.loop)|\(job.motion.zoom)|\(job.motion.rotate)|\(job.motion.focus)|\(job.motion.drift)|\(fps)",
+        fingerprint:
+            "\(try fingerprint.json())|\(job.frames)|\(job.loop)|\(job.motion.zoom)|\(job.motion.rotate)|\(job.motion.focus)|\(job.motion.drift)|\(fps)",
         width: size.width, height: size.height, frameRate: frameRate, resume: job.resume, overwrite: job.overwrite)
     let dreamer = Dreamer(model: network)
     // Closing over the whole loop: the blend towards the first frame grows by the same amount every
@@ -52,7 +53,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: Tensor? = nil
     var first: Tensor? = nil
-    var anchor: ColourAnchor? = nil    // the first frame's colour statistics, against drift
+    var anchor: ColourAnchor? = nil  // the first frame's colour statistics, against drift
     let done = output.framesDone
     if done > 0 {
         let saved = try output.loadCarry()
@@ -72,8 +73,9 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         }
         /// One zoom frame: the last one moved on and dreamed a few steps.
         func zoomFrame(after prev: Tensor) throws -> Tensor {
-            let frame = try dreamer.dream(job.motion.advance(prev), parameters: job.parameters, octaves: job.parameters.zoomOctaves,
-                                          steps: job.parameters.zoomSteps, rng: &rng, progress: report)
+            let frame = try dreamer.dream(
+                job.motion.advance(prev), parameters: job.parameters, octaves: job.parameters.zoomOctaves,
+                steps: job.parameters.zoomSteps, rng: &rng, progress: report)
             return anchor.map { $0.apply(frame) } ?? frame
         }
         var frame: Tensor
@@ -87,7 +89,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
             // than any frame after it, and the loop comes back to its first frame.
             if job.loop {
                 for _ in 0..<ZoomJob.loopLeadIn(fps: fps) { frame = try zoomFrame(after: frame) }
-                anchor = ColourAnchor(reference: frame)   // the colours of the frame the loop returns to (as on resume)
+                anchor = ColourAnchor(reference: frame)  // the colours of the frame the loop returns to (as on resume)
             }
             first = frame
         }
