@@ -25,7 +25,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0")
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/pointfreeco/swift-parsing", from: "0.15.2")
     ],
     targets: [
         // C libraries
@@ -40,7 +41,10 @@ let package = Package(
         .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: optimised),
         .target(
             name: "Dream",
-            dependencies: ["COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Parsing", package: "swift-parsing"),
+            ],
             swiftSettings: optimised),
 
         // Tool

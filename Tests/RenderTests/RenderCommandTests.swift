@@ -184,6 +184,71 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.mp4"))
     }
 
+    /// A scheduled zoom moves every frame by that frame's zoom: warping frame k−1 by the schedule's
+    /// zoom at k matches frame k far better than by a constant zoom (no dream steps on the zoom
+    /// frames, so only the motion and the colour anchor change a frame).
+    func testScheduledZoomFollowsTheScheduleFrameByFrame() throws {
+        // A picture with detail everywhere, so every step's zoom can be measured.
+        var pixels = [UInt8](repeating: 0, count: 96 * 72 * 3)
+        for y in 0..<72 {
+            for x in 0..<96 {
+                let i = (y * 96 + x) * 3
+                pixels[i] = UInt8(128 + 100 * sin(Double(x) / 3) * cos(Double(y) / 4))
+                pixels[i + 1] = UInt8(x * 2); pixels[i + 2] = UInt8(y * 3)
+            }
+        }
+        let input = dir + "/textured.png"
+        try ImageFile.write(RGBImage(width: 96, height: 72, pixels: pixels), to: input)
+        let out = dir + "/scheduled.mp4"
+        let fps = 12.0
+        let r = try runRender([
+            "zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "0:(1.0), 11:(2.5)",
+            "--model", model, "--layers", "block1", "--octaves", "1", "--steps", "0", "--zoom-steps", "0", "--crf", "0", "--quiet"
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.contains("seam"), "a scheduled motion has no loop seam to report: \(r.stdout)")
+        let reader = try VideoReader(path: out)
+        var frames: [RGBImage] = []
+        while let f = try reader.nextFrame() { frames.append(f.image) }
+        XCTAssertEqual(frames.count, 12)
+        let zoom = try Schedule(parsing: "0:(1.0), 11:(2.5)")
+        for k in 2..<12 {
+            // The zoom that best maps frame k−1 onto frame k, searched in steps of 0.001 (the schedule moves it by 0.005–0.01 a frame).
+            let candidates = stride(from: 0.99, through: 1.16, by: 0.001).map { $0 }
+            let errors = candidates.map { LoopSeam.stepError(from: frames[k - 1], to: frames[k], scale: $0) }
+            let best = candidates[errors.indices.min { errors[$0] < errors[$1] }!]
+            let scheduled = pow(zoom.value(atFrame: Double(k), fps: fps), 1 / fps)
+            XCTAssertEqual(best, scheduled, accuracy: 0.004, "frame \(k): best-fitting zoom \(best), scheduled \(scheduled)")
+        }
+        // A schedule cannot drive a loop's motion; a bad schedule is one line naming the position.
+        try assertFails(
+            ["zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--zoom", "0:(1.1), 3:(1.3)", "--loop", "--model", model, "--quiet"],
+            mentions: ["--loop needs a constant zoom"])
+        try assertFails(
+            ["zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--zoom", "0:(1.1), 3:(1.3", "--model", model, "--quiet"],
+            mentions: ["schedule '0:(1.1), 3:(1.3': at character 16"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/never.mp4"))
+    }
+
+    /// `render image --frame N` on a still previews frame N's values of a schedule (here the layer
+    /// weights): frames 0 and 10 of a cross-fade dream different layers; without schedules
+    /// --frame on a still is refused.
+    func testImageFramePreviewsTheScheduleThere() throws {
+        let input = try writePicture("still.png")
+        let preset = dir + "/fade.json"
+        try Data(#"{"layers": ["block0"], "octaves": 1, "steps": 2, "weights": {"block0": "0:(1), 10:(0)", "block1": "0:(0), 10:(1)"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: preset))
+        var outputs: [[UInt8]] = []
+        for n in ["0", "10"] {
+            let out = dir + "/frame\(n).png"
+            let r = try runRender(["image", input, "-o", out, "--frame", n, "--preset", preset, "--model", model, "--quiet"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            outputs.append(try ImageFile.read(path: out).pixels)
+        }
+        XCTAssertNotEqual(outputs[0], outputs[1], "frame 10 dreams block1, frame 0 block0")
+        try assertFails(["image", input, "-o", dir + "/x.png", "--frame", "3", "--model", model, "--quiet"], mentions: ["presets with schedules"])
+    }
+
     func testBadOutputPathLeavesNothing() throws {
         let clip = dir + "/clip.mp4"
         try SyntheticMedia.writeClip(to: clip, width: 64, height: 48, count: 3)

@@ -64,11 +64,17 @@ public struct DreamParameters: Sendable, Equatable, Codable {
     public var zoomSteps: Int  // gradient steps per zoom frame
     public var zoomOctaves: OctaveRange
 
+    // Animation: keyframed values over the frames (see ScheduledParameters.swift).
+    public var schedules: [String: String]?  // field name → schedule, e.g. "zoom": "0:(1.1), 48:(1.3)"
+    public var weights: [String: String]?  // layer name → schedule of its weight (cross-fades)
+    public var curve: ScheduleCurve?  // between numeric keys: linear (nil) or smooth
+
     public static let defaults = DreamParameters(
         layers: ["block10"], objective: .l2, octaves: OctaveRange(lowest: -3, highest: 0),
         octaveScale: 1.3, steps: 25, stepSize: 0.01, tile: 512, smoothing: 0, seed: 0, width: nil,
         frameOctaves: OctaveRange(lowest: -1, highest: 0), frameSteps: 8, blend: 0.85, flow: true,
-        zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0))
+        zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0),
+        schedules: nil, weights: nil, curve: nil)
 
     public var objectiveDescription: Objective {
         get throws { try objective(layerNames: []) }
@@ -94,6 +100,7 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         guard zoom > 0, zoom.isFinite else { throw DreamError("zoom: must be a positive factor per second, got \(zoom)") }
         guard rotate.isFinite, abs(rotate) <= 3600 else { throw DreamError("rotate: must be within ±3600 degrees per second") }
         guard zoomSteps >= 0, zoomSteps <= 10_000 else { throw DreamError("zoomSteps: must be 0...10000, got \(zoomSteps)") }
+        try validateSchedules()
     }
 
     public func applying(_ o: ParameterOverrides) -> DreamParameters {
@@ -116,6 +123,7 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         if let v = o.rotate { p.rotate = v }
         if let v = o.zoomSteps { p.zoomSteps = v }
         if let v = o.zoomOctaves { p.zoomOctaves = v }
+        p.applySchedules(of: o)
         return p
     }
 }
@@ -142,11 +150,16 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
     public var zoomSteps: Int?
     public var zoomOctaves: OctaveRange?
 
+    public var schedules: [String: String]?
+    public var weights: [String: String]?
+    public var curve: ScheduleCurve?
+
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case description, layers, objective, octaves, octaveScale, steps, stepSize, tile, smoothing
         case seed, width, frameOctaves, frameSteps, blend, flow, zoom, rotate, zoomSteps, zoomOctaves
+        case schedules, weights, curve
     }
 
     /// Decodes a preset file strictly: an unknown field or a wrong type is an error naming the
@@ -162,7 +175,11 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
             throw DreamError("\(file): unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         do {
-            let o = try JSONDecoder().decode(ParameterOverrides.self, from: data)
+            // A schedule in a numeric field ("zoom": "0:(1.1), 48:(1.3)") moves to `schedules`.
+            let (plain, schedules) = ParameterOverrides.separatingSchedules(dict)
+            var o = try JSONDecoder().decode(
+                ParameterOverrides.self, from: schedules.isEmpty ? data : JSONSerialization.data(withJSONObject: plain))
+            if !schedules.isEmpty { o.schedules = (o.schedules ?? [:]).merging(schedules) { _, new in new } }
             try DreamParameters.defaults.applying(o).validate()
             return o
         } catch let error as DecodingError {

@@ -17,6 +17,7 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output PNG or JPEG.") var output: String
     @Option(help: "Video frame number to preview (0-based).") var frame: Int?
     @Option(help: "Video time in seconds to preview.") var at: Double?
+    @Option(help: "Frame rate schedules of a still are read at (with --frame/--at).") var fps: Double = 24
     @OptionGroup var dream: DreamOptions
 
     func validate() throws {
@@ -27,9 +28,18 @@ struct ImageCommand: ParsableCommand {
     }
 
     func run() throws {
-        let parameters = try dream.resolve(defaultPreset: "classic")
+        var parameters = try dream.resolve(defaultPreset: "classic")
         let progress = Progress(quiet: dream.quiet)
-        let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
+        // A still with --frame/--at previews a schedule's values there (a video's frame is also that frame).
+        let still = isStillPath(input)
+        if still && (frame != nil || at != nil) && !parameters.isScheduled {
+            throw RenderError.file(path: input, problem: "--frame and --at apply to videos, or to presets with schedules")
+        }
+        let picture = try readPicture(input, choice: still ? FrameChoice() : FrameChoice(frame: frame, at: at))
+        if parameters.isScheduled, frame != nil || at != nil {
+            let rate = still ? fps : try VideoReader(path: input).info.frameRate.value
+            parameters = try parameters.at(frame: frame.map(Double.init) ?? (at! * rate).rounded(), fps: rate)
+        }
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let dreamer = Dreamer(model: network)
         let size = workingSize(of: picture, width: parameters.width)

@@ -29,8 +29,9 @@ struct VideoCommand: ParsableCommand {
     @Option(help: "Duration in seconds (default: to the end).") var duration: Double?
     @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves:
         String?
-    @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first.") var frameSteps: Int?
-    @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above).") var blend: Float?
+    @Option(name: .customLong("frame-steps"), help: "Steps per octave for frames after the first (a number or a schedule).") var frameSteps: String?
+    @Option(help: "Share of the previous dream carried into the next frame, 0...1 (see above; a number or a schedule).")
+    var blend: String?
     @Option(help: "Carry the dream along the optical flow: on or off.") var flow: Toggle?
     @Option(help: "Tile roll per frame: fixed (the same offsets every frame; measured to flicker less) or varying.")
     var roll: RollMode = .fixed
@@ -49,8 +50,8 @@ struct VideoCommand: ParsableCommand {
     func run() throws {
         var extra = ParameterOverrides()
         if let frameOctaves { extra.frameOctaves = try OctaveRange(parsing: frameOctaves) }
-        extra.frameSteps = frameSteps
-        extra.blend = blend
+        try extra.set("frameSteps", frameSteps)
+        try extra.set("blend", blend)
         extra.flow = flow.map { $0 == .on }
         let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
         let progress = Progress(quiet: dream.quiet)

@@ -23,11 +23,11 @@ struct ZoomCommand: ParsableCommand {
     @Option(help: "Length in seconds.") var duration: Double?
     @Option(help: "Length in frames.") var frames: Int?
     @Option(help: "Frames per second.") var fps: Double = 24
-    @Option(help: "Zoom factor per second (above 1 zooms in).") var zoom: Float?
-    @Option(help: "Rotation in degrees per second.") var rotate: Float?
+    @Option(help: "Zoom factor per second (above 1 zooms in; a number or a schedule).") var zoom: String?
+    @Option(help: "Rotation in degrees per second (a number or a schedule).") var rotate: String?
     @Option(help: "Focus point, relative x,y in 0...1.") var focus: String = "0.5,0.5"
     @Option(help: "Drift of the focus, relative x,y per second.") var drift: String = "0,0"
-    @Option(name: .customLong("zoom-steps"), help: "Gradient steps per frame.") var zoomSteps: Int?
+    @Option(name: .customLong("zoom-steps"), help: "Gradient steps per frame (a number or a schedule).") var zoomSteps: String?
     @Flag(help: "Make the video loop seamlessly.") var loop = false
     @Option(help: "Video frame number of the start picture.") var frame: Int?
     @Option(help: "Video time in seconds of the start picture.") var at: Double?
@@ -40,17 +40,24 @@ struct ZoomCommand: ParsableCommand {
         if let duration { guard duration > 0, duration.isFinite else { throw ValidationError("--duration must be positive, got \(duration)") } }
         if let frames { guard frames >= 2 else { throw ValidationError("--frames must be at least 2, got \(frames)") } }
         guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be in (0, 240], got \(fps)") }
-        if let zoom { guard zoom > 0 else { throw ValidationError("--zoom must be a positive factor per second, got \(zoom)") } }
+        if let zoom, let z = Schedule.number(zoom) {
+            guard z > 0 else { throw ValidationError("--zoom must be a positive factor per second, got \(zoom)") }
+        }
         _ = try pair(focus, "--focus"); _ = try pair(drift, "--drift")
         if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
     }
 
     func run() throws {
         var extra = ParameterOverrides()
-        extra.zoom = zoom
-        extra.rotate = rotate
-        extra.zoomSteps = zoomSteps
+        try extra.set("zoom", zoom)
+        try extra.set("rotate", rotate)
+        try extra.set("zoomSteps", zoomSteps)
         let parameters = try dream.resolve(defaultPreset: "zoom", extra: extra)
+        let movesOverTime = parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" } ?? false
+        if loop && movesOverTime {
+            throw RenderError.option(
+                name: "--loop", problem: "needs a constant zoom and rotation (a schedule changes the motion, so the loop cannot close along it)")
+        }
         let f = try pair(focus, "--focus"), d = try pair(drift, "--drift")
         let motion = try ZoomMotion(
             zoom: Double(parameters.zoom), rotate: Double(parameters.rotate),
@@ -76,7 +83,7 @@ struct ZoomCommand: ParsableCommand {
         print(
             "wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
         )
-        if let r = result.seamRatio, let largest = result.largestStep {
+        if !movesOverTime, let r = result.seamRatio, let largest = result.largestStep {
             print(
                 String(
                     format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",

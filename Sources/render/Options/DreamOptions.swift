@@ -20,20 +20,25 @@ struct DreamOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Octaves: a count (4 = -3..0) or a range of scale exponents like -3..0.")
     var octaves: String?
 
-    @Option(name: .customLong("octave-scale"), help: "Size ratio between octaves.")
-    var octaveScale: Float?
+    @Option(name: .customLong("octave-scale"), help: "Size ratio between octaves (a number or a schedule).")
+    var octaveScale: String?
 
-    @Option(help: "Gradient steps per octave.")
-    var steps: Int?
+    @Option(help: "Gradient steps per octave (a number or a schedule).")
+    var steps: String?
 
-    @Option(name: .customLong("step-size"), help: "Step size in model-input units (the gradient is normalised by its std).")
-    var stepSize: Float?
+    @Option(
+        name: .customLong("step-size"),
+        help: "Step size in model-input units (the gradient is normalised by its std; a number or a schedule).")
+    var stepSize: String?
 
     @Option(help: "Tile side in pixels (0 = largest that fits the memory budget).")
     var tile: Int?
 
-    @Option(help: "Gaussian sigma (px) to smooth the gradient with; 0 = off.")
-    var smoothing: Float?
+    @Option(help: "Gaussian sigma (px) to smooth the gradient with; 0 = off (a number or a schedule).")
+    var smoothing: String?
+
+    @Option(help: "How schedules run between numeric keys: linear or smooth.")
+    var curve: ScheduleCurve?
 
     @Option(help: "Seed of the random roll; the same seed and inputs give identical output.")
     var seed: UInt64?
@@ -56,11 +61,12 @@ struct DreamOptions: ParsableArguments {
         if let layers { o.layers = try LayerTerm.splitList(layers) }
         o.objective = objective
         if let octaves { o.octaves = try OctaveRange(parsing: octaves) }
-        o.octaveScale = octaveScale
-        o.steps = steps
-        o.stepSize = stepSize
+        try o.set("octaveScale", octaveScale)
+        try o.set("steps", steps)
+        try o.set("stepSize", stepSize)
         o.tile = tile
-        o.smoothing = smoothing
+        try o.set("smoothing", smoothing)
+        o.curve = curve
         o.seed = seed
         o.width = width
         return o
@@ -82,3 +88,4 @@ struct DreamOptions: ParsableArguments {
 }
 
 extension ObjectiveKind: ExpressibleByArgument {}
+extension ScheduleCurve: ExpressibleByArgument {}

@@ -51,7 +51,6 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         width: size.width, height: size.height, frameRate: info.frameRate,
         resume: job.resume, overwrite: job.overwrite)
     let dreamer = Dreamer(model: network)
-    let carry = TemporalCarry(blend: job.parameters.blend, useFlow: job.parameters.flow)
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: (source: Tensor, dream: Tensor)? = nil
     var meter = CoherenceMeter()
@@ -100,15 +99,20 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         // One flow estimate per frame pair serves the carry and the coherence meter.
         let motion = lastSource.map { OpticalFlow.motion(from: $0, to: source) }
         lastSource = source
+        // This frame's values (scheduled fields at its frame number from the range's start; the
+        // same in a chunk as in a sequential render).
+        let fps = info.frameRate.value
+        let parameters = try job.parameters.at(frame: ((frame.seconds - job.start) * fps).rounded(), fps: fps)
+        let carry = TemporalCarry(blend: parameters.blend, useFlow: parameters.flow)
         if let previous {
             // Fixed roll: the tile offsets repeat frame after frame, so tile borders stay put.
             if job.fixedRoll { rng = SeededGenerator(seed: job.parameters.seed &+ 1) }
             let start = carry.start(source: source, previousSource: previous.source, previousDream: previous.dream, motion: motion)
             dreamed = try dreamer.dream(
-                start, parameters: job.parameters, octaves: job.parameters.frameOctaves,
-                steps: job.parameters.frameSteps, rng: &rng, progress: report)
+                start, parameters: parameters, octaves: parameters.frameOctaves,
+                steps: parameters.frameSteps, rng: &rng, progress: report)
         } else {
-            dreamed = try dreamer.dream(source, parameters: job.parameters, rng: &rng, progress: report)
+            dreamed = try dreamer.dream(source, parameters: parameters, rng: &rng, progress: report)
         }
         previous = (source, dreamed)
         guard writes else { continue }

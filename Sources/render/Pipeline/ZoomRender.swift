@@ -71,11 +71,15 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
             let f = (Double(index - done) + p.fraction) / Double(max(job.frames - done, 1))
             progress.update(fraction: f, "frame \(index + 1)/\(job.frames)\(rate(index - done, since: began))")
         }
+        // This frame's values: scheduled fields at frame `index` (the lead-in uses frame 0's).
+        let parameters = try job.parameters.at(frame: Double(index), fps: fps)
+        var motion = job.motion
+        motion.zoom = Double(parameters.zoom); motion.rotate = Double(parameters.rotate)
         /// One zoom frame: the last one moved on and dreamed a few steps.
         func zoomFrame(after prev: Tensor) throws -> Tensor {
             let frame = try dreamer.dream(
-                job.motion.advance(prev), parameters: job.parameters, octaves: job.parameters.zoomOctaves,
-                steps: job.parameters.zoomSteps, rng: &rng, progress: report)
+                motion.advance(prev), parameters: parameters, octaves: parameters.zoomOctaves,
+                steps: parameters.zoomSteps, rng: &rng, progress: report)
             return anchor.map { $0.apply(frame) } ?? frame
         }
         var frame: Tensor
@@ -83,7 +87,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
             frame = try zoomFrame(after: prev)
         } else {
             let start = resize(tensor(from: job.picture), height: size.height, width: size.width, interpolation: .bicubic)
-            frame = try dreamer.dream(start, parameters: job.parameters, rng: &rng, progress: report)
+            frame = try dreamer.dream(start, parameters: parameters, rng: &rng, progress: report)
             anchor = ColourAnchor(reference: frame)
             // A loop starts from an ordinary zoom frame: the fully dreamed start picture is sharper
             // than any frame after it, and the loop comes back to its first frame.
