@@ -11,12 +11,19 @@ public func randomTensor(_ shape: [Int], seed: UInt64, range: ClosedRange<Float>
 
 /// Result of comparing an analytic gradient with central finite differences.
 public struct GradientCheckReport: CustomStringConvertible {
+    /// Input element with the largest error; -1 when no element was checked.
     public var worstIndex: Int
+    /// The engine's gradient at `worstIndex`.
     public var analytic: Double
+    /// The central-difference estimate at `worstIndex`.
     public var numeric: Double
+    /// |analytic − numeric| / scale at `worstIndex`: the largest over the checked elements.
     public var worstError: Double  // |analytic − numeric| / scale
+    /// max |numeric| over the checked elements, at least 1e-6.
     public var scale: Double  // max |numeric| over the checked elements
+    /// Number of input elements compared.
     public var checked: Int
+    /// All of the above in one line, for logs and failure messages.
     public var description: String {
         "checked \(checked) elements; largest difference at \(worstIndex): analytic \(analytic), numeric \(numeric), "
             + "error \(worstError) of scale \(scale)"

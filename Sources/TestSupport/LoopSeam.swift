@@ -6,14 +6,22 @@ import Video
 /// compared with the next over the centre 80 % (mean squared difference, RGB in [0, 1]); the
 /// wrap compares the last frame with the first.
 public enum LoopSeam {
+    /// What `measure` finds: mean squared differences, RGB in [0, 1].
     public struct Result {
+        /// One per step: frame i warped on by one frame, against frame i + 1.
         public var steps: [Double]
+        /// The last frame warped on by one frame, against the first.
         public var wrap: Double
+        /// The median step (the upper middle one for an even count); traps when there are no steps.
         public var median: Double { steps.sorted()[steps.count / 2] }
+        /// `wrap` over the median step: 1 means the loop point looks like any other step.
         public var seamRatio: Double { wrap / median }
+        /// The largest of all steps and the wrap, over the median step.
         public var largestRatio: Double { max(wrap, steps.max() ?? 0) / median }
     }
 
+    /// Decodes the video at `path` and measures it for a zoom of `zoomPerSecond` per second at `fps`
+    /// frames per second, about the centre (no rotation or drift). The video needs at least two frames.
     public static func measure(path: String, zoomPerSecond: Double, fps: Double) throws -> Result {
         let reader = try VideoReader(path: path)
         var frames: [RGBImage] = []

@@ -4,16 +4,25 @@ import Foundation
 /// ONNX's own node conformance data (Debian's libonnx-testdata): one folder per case holding
 /// `model.onnx` and `test_data_set_0/{input_N.pb, output_0.pb}`.
 public enum ONNXTestData {
+    /// Where libonnx-testdata installs the node cases.
     public static let root = "/usr/share/libonnx-testdata/data/node"
 
+    /// Whether `root` exists; the conformance tests skip without it.
     public static var isInstalled: Bool { FileManager.default.fileExists(atPath: root) }
 
+    /// One conformance case: its folder and its parsed model.
     public struct Case {
+        /// The folder's name, which is ONNX's name for the case.
         public let name: String  // folder name, e.g. "test_conv_with_strides_padding"
+        /// Path of the case's folder.
         public let directory: String
+        /// The case's model.onnx, parsed.
         @_spi(ONNX) public let model: Onnx_ModelProto
+        /// Op type of the model's first node; "" when it has none.
         public var opType: String { model.graph.node.first?.opType ?? "" }
+        /// `directory`/model.onnx.
         public var modelPath: String { directory + "/model.onnx" }
+        /// `directory`/test_data_set_0, holding input_N.pb and output_N.pb.
         public var dataDirectory: String { directory + "/test_data_set_0" }
     }
 
@@ -60,10 +69,12 @@ public enum ONNXTestData {
         return model
     }
 
+    /// The case's first runtime input, from input_0.pb. Throws `ONNXError` when it is unreadable or not float.
     public static func input(_ c: Case) throws -> Tensor {
         try ONNXLoader.readTensor(path: c.dataDirectory + "/input_0.pb")
     }
 
+    /// The expected output number `index`, from output_N.pb. Throws `ONNXError` when it is unreadable or not float.
     public static func expectedOutput(_ c: Case, index: Int = 0) throws -> Tensor {
         try ONNXLoader.readTensor(path: c.dataDirectory + "/output_\(index).pb")
     }
@@ -100,6 +111,7 @@ public enum ONNXBuild {
         return t
     }
 
+    /// A 1-D int64 initializer holding `values` (for shapes, pads, axes).
     @_spi(ONNX) public static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
@@ -109,22 +121,28 @@ public enum ONNXBuild {
         return t
     }
 
+    /// An INTS attribute.
     @_spi(ONNX) public static func attr(_ name: String, ints: [Int]) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = ints.map { Int64($0) }; return a
     }
+    /// An INT attribute.
     @_spi(ONNX) public static func attr(_ name: String, int: Int) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .int; a.i = Int64(int); return a
     }
+    /// A FLOAT attribute.
     @_spi(ONNX) public static func attr(_ name: String, float: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = float; return a
     }
+    /// A STRING attribute (its UTF-8 bytes).
     @_spi(ONNX) public static func attr(_ name: String, string: String) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .string; a.s = Data(string.utf8); return a
     }
+    /// A TENSOR attribute.
     @_spi(ONNX) public static func attr(_ name: String, tensor: Onnx_TensorProto) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .tensor; a.t = tensor; return a
     }
 
+    /// A node `name` of op type `op`, reading `inputs` and writing `outputs`, with `attributes`.
     @_spi(ONNX) public static func node(
         _ op: String, _ inputs: [String], _ outputs: [String], name: String,
         _ attributes: [Onnx_AttributeProto] = []
@@ -154,6 +172,9 @@ public enum ONNXBuild {
         return v
     }
 
+    /// A model of one graph, "test": `nodes`, `initializers`, graph inputs `inputs`, float outputs of
+    /// unknown shape named `outputs`; IR version 7, default-domain opset `opset`, `metadata` as
+    /// metadata_props (sorted by key).
     @_spi(ONNX) public static func model(
         nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [],
         inputs: [Onnx_ValueInfoProto], outputs: [String], opset: Int = 13,

@@ -4,6 +4,7 @@ import Video
 /// Test media made on the spot: frames with known content, clips written with `VideoWriter`,
 /// and hand-built files (BMP, WAV, broken copies) for the awkward-input tests.
 public enum SyntheticMedia {
+    /// Side of the coloured squares of `squares` and `frame`, in pixels.
     public static let squareSize = 8
 
     /// Where the coloured squares of frame `index` sit: red moves right 2 px a frame, green and blue stay.

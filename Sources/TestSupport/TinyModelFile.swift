@@ -52,8 +52,11 @@ public func productsDirectory() -> URL {
 
 /// The result of running the `render` executable.
 public struct CommandResult {
+    /// Exit status; 0 is success.
     public var status: Int32
+    /// Everything it wrote to standard output, decoded as UTF-8.
     public var stdout: String
+    /// Everything it wrote to standard error, decoded as UTF-8.
     public var stderr: String
 }
 

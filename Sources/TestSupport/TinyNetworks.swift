@@ -57,15 +57,21 @@ public func tinyDreamGraph(seed: UInt64 = 7) -> Graph {
 
 /// Appends nodes with seeded random weights (He-like scale so activations stay O(1)).
 public struct TinyGraphBuilder {
+    /// The nodes appended so far, in order.
     public var nodes: [Node] = []
+    /// Draws every weight, so the same seed builds the same network.
     public var generator: SeededGenerator
 
+    /// An empty builder whose weights come from `seed`.
     public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
+    /// A tensor of `shape` with values offset + scale · u, u uniform in [-1, 1].
     public mutating func random(_ shape: [Int], scale: Float, offset: Float = 0) -> Tensor {
         Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in offset + scale * Float.random(in: -1...1, using: &generator) })
     }
 
+    /// Appends a k x k conv `name` of `x`, `c` → `out` channels in `groups` groups, the same stride both
+    /// ways, weights uniform within ±√(3 / fan-in), bias optional; returns its output's name, `name`.
     public mutating func conv(
         _ name: String, _ x: String, out: Int, in c: Int, k: Int, stride: Int = 1, groups: Int = 1,
         padding: Padding = .sameUpper, bias: Bool = true
@@ -79,6 +85,8 @@ public struct TinyGraphBuilder {
         return name
     }
 
+    /// Appends a BatchNorm `name` of `x` over `channels`, random statistics (scale and variance near 1,
+    /// epsilon 1e-3); returns `name`.
     public mutating func batchNorm(_ name: String, _ x: String, channels: Int) -> String {
         let p = BatchNormParams(
             scale: random([channels], scale: 0.3, offset: 1), bias: random([channels], scale: 0.2),
@@ -88,11 +96,13 @@ public struct TinyGraphBuilder {
         return name
     }
 
+    /// Appends clip(0, 6) of `x` as `name`; returns `name`.
     public mutating func relu6(_ name: String, _ x: String) -> String {
         nodes.append(Node(name: name, op: .clip(min: 0, max: 6), inputs: [x], output: name))
         return name
     }
 
+    /// Appends `a` + `b` as `name`; returns `name`.
     public mutating func add(_ name: String, _ a: String, _ b: String) -> String {
         nodes.append(Node(name: name, op: .add, inputs: [a, b], output: name))
         return name

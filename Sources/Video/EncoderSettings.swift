@@ -26,6 +26,8 @@ public struct EncoderSettings: Sendable {
     /// Stored pixel shape (players stretch the width by it); nil: square pixels.
     public var sampleAspectRatio: Rational?
 
+    /// Defaults: CRF `defaultCRF`, preset medium, lossy, codec and pixel format by extension, time base
+    /// 1/frameRate, no rotation, 4 threads, the encoder's keyframe interval, square pixels.
     public init(
         crf: Int = EncoderSettings.defaultCRF, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
         pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,

@@ -4,6 +4,8 @@ import Foundation
 /// Stills through FFmpeg: read PNG, JPEG (EXIF orientation honoured), WebP, BMP, TIFF and the first
 /// frame of a GIF; write PNG or JPEG (by extension) with text metadata, via a temp file and rename.
 public enum ImageFile {
+    /// The first picture of the file at `path` (a still, or a video's first frame), upright with square pixels.
+    /// Throws `VideoError` when the file cannot be opened or no picture decodes.
     public static func read(path: String) throws -> RGBImage {
         let reader = try VideoReader(path: path)
         guard let frame = try reader.nextFrame() else {
@@ -12,6 +14,10 @@ public enum ImageFile {
         return frame.image
     }
 
+    /// Writes `image` as PNG or JPEG (chosen by `path`'s extension; JPEG at qscale 2, full-range BT.601
+    /// 4:2:0), each `metadata` entry as a PNG tEXt chunk or a JPEG COM segment "key=value". The file
+    /// appears at `path` only complete (temp file + rename). Throws `VideoError` for any other extension,
+    /// a picture over the size limit, or an encoder or file failure.
     public static func write(_ image: RGBImage, to path: String, metadata: [String: String] = [:]) throws {
         let ext = (path as NSString).pathExtension.lowercased()
         var bytes: [UInt8]

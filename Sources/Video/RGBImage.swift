@@ -1,9 +1,13 @@
 /// An 8-bit RGB picture, interleaved RGB24, rows tightly packed (stride = width*3). Square pixels, upright.
 public struct RGBImage: Sendable, Equatable {
+    /// Columns, in pixels.
     public var width: Int
+    /// Rows, in pixels.
     public var height: Int
+    /// width*height*3 bytes: R, G, B of each pixel, left to right, rows from the top.
     public var pixels: [UInt8]
 
+    /// A picture holding `pixels`, which must be width*height*3 bytes (a precondition).
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 3, "RGBImage: pixels must hold width*height*3 bytes")
         self.width = width

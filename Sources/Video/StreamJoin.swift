@@ -8,6 +8,11 @@ import Foundation
 /// header), which parts encoded with the same settings do; each part starts on a keyframe.
 /// Written beside `path` and renamed into place, like every output.
 public enum StreamJoin {
+    /// Writes `parts`, in order, into one file at `path` (container by extension). With `audioFrom`, that
+    /// file's audio comes along, trimmed to `audioRange` (seconds of its video time; nil: all of it) and
+    /// shifted to start at 0; `metadata` becomes container tags. Throws `VideoError` when there are no
+    /// parts, a part has no video stream, is encoded differently from the first, does not start on a
+    /// keyframe or overlaps the part before; then nothing is left at `path`.
     public static func join(
         _ parts: [String], into path: String, audioFrom: String? = nil,
         audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]

@@ -3,16 +3,21 @@ import Foundation
 
 /// Every failure of the media layer: the operation, the file, and FFmpeg's own message.
 public struct VideoError: Error, CustomStringConvertible, Sendable {
+    /// What was being done, e.g. "open", "decode", "write image".
     public let operation: String
+    /// The file it was being done to.
     public let path: String
+    /// Why it failed: FFmpeg's message for its error code, or Reverie's own explanation.
     public let message: String
 
+    /// A failure of `operation` on the file at `path`, explained by `message`.
     public init(_ operation: String, path: String, message: String) {
         self.operation = operation
         self.path = path
         self.message = message
     }
 
+    /// "path: operation: message".
     public var description: String { "\(path): \(operation): \(message)" }
 }
 

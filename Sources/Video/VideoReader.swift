@@ -2,6 +2,7 @@ import CFFmpeg
 
 /// One decoded picture with its place in the stream.
 public struct VideoFrame: Sendable {
+    /// The picture, upright with square pixels: `VideoInfo.width` x `VideoInfo.height`.
     public var image: RGBImage
     /// 0-based position in display order.
     public var index: Int
@@ -18,7 +19,9 @@ public struct VideoFrame: Sendable {
 /// without pts) are timed by their rate: frame i is at i/rate, the time base is 1/rate, the duration
 /// is the frame count over the rate, and seeks decode forward from the start.
 public final class VideoReader {
+    /// The file being decoded.
     public let path: String
+    /// What the file holds, measured once when it is opened.
     public let info: VideoInfo
 
     private let input: InputFile

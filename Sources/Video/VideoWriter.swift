@@ -9,9 +9,11 @@ import Foundation
 /// timestamps, no duration and no audio (the rate is only in the stream's VUI).
 /// Writes to a temporary file beside `path`, renamed into place only by `finish()`.
 public final class VideoWriter {
+    /// Where the file appears once `finish()` succeeds.
     public let path: String
     /// Size of the pictures `write` accepts.
     public let width: Int, height: Int
+    /// Frames per second; the i-th picture is shown at i/frameRate unless `write` is given its time.
     public let frameRate: Rational
 
     private let output: OutputFile
@@ -28,6 +30,11 @@ public final class VideoWriter {
     private var lastPTS = Int64.min
     private var done = false
 
+    /// Creates the output for `width` x `height` pictures at `frameRate`, encoded as `settings` say. With
+    /// `audioFrom`, the audio of that file comes along, trimmed to `audioRange` (seconds of its video time;
+    /// nil: all of it) and shifted to start at 0; `metadata` becomes container tags. Throws `VideoError`
+    /// for an unsupported extension, codec or pixel format, an invalid rate or time base, a size over
+    /// the limit, or a file that cannot be created.
     public init(
         path: String, width: Int, height: Int, frameRate: Rational, settings: EncoderSettings = .init(),
         audioFrom: String? = nil, audioRange: ClosedRange<Double>? = nil, metadata: [String: String] = [:]

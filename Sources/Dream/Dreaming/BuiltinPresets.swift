@@ -2,6 +2,7 @@
 /// it lives. `presets/NAME.json` in the checkout are readable mirrors of these texts (a test checks
 /// they match byte for byte): change a preset here, then copy its text there.
 public enum BuiltinPresets {
+    /// Name and JSON text of each built-in preset, the same texts as presets/NAME.json.
     public static let all: [(name: String, json: String)] = [
         (
             "classic",

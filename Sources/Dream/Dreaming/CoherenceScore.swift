@@ -6,6 +6,8 @@ import Foundation
 // the flow makes anyway (lighting, blur, flow mistakes); the difference is the flicker and
 // swimming the dream adds: the excess warping error. Lower at equal dream strength is better.
 
+/// A dreamed video's temporal coherence, as the comment above defines it (the errors are mean squared
+/// differences of RGB in [0, 1]).
 public struct CoherenceScore: Sendable, Equatable, Codable {
     /// outputWarpingError - sourceWarpingError.
     public var excessWarpingError: Double
@@ -21,12 +23,14 @@ public struct CoherenceScore: Sendable, Equatable, Codable {
 
 /// Accumulates the score frame by frame (so a long render can report it live, without holding all frames).
 public struct CoherenceMeter {
+    /// How the source frames' motion is estimated.
     public var settings: FlowSettings
     private var previousSource: Tensor?
     private var previousOutput: Tensor?
     private var outputErrorSum = 0.0, sourceErrorSum = 0.0, pairs = 0
     private var strengthSum = 0.0, frames = 0
 
+    /// An empty meter that estimates motion with `settings`.
     public init(settings: FlowSettings = .init()) { self.settings = settings }
 
     /// Adds the next frame: `source` and `output` are (1,3,H,W) in [0,1]; an output of another
@@ -57,6 +61,7 @@ public struct CoherenceMeter {
         previousOutput = out
     }
 
+    /// The score of the frames added so far; the warping errors are 0 until a pair has reliable pixels.
     public var score: CoherenceScore {
         let o = pairs > 0 ? outputErrorSum / Double(pairs) : 0
         let s = pairs > 0 ? sourceErrorSum / Double(pairs) : 0

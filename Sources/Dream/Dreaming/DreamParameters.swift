@@ -4,9 +4,12 @@ import Foundation
 /// k in lowest...highest. `-3...0` dreams at four sizes ending at the working size; a positive
 /// `highest` dreams above the working size (the TensorFlow tutorial's range(-2, 3)).
 public struct OctaveRange: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Exponent of the smallest octave; at most `highest`.
     public var lowest: Int
+    /// Exponent of the largest octave (0: the working size).
     public var highest: Int
 
+    /// The range as given (not checked: `init(parsing:)` checks).
     public init(lowest: Int, highest: Int) { self.lowest = lowest; self.highest = highest }
 
     /// "-3..0" (a range), or "4" (four octaves ending at the working size: -3..0).
@@ -24,13 +27,17 @@ public struct OctaveRange: Sendable, Equatable, Codable, CustomStringConvertible
         }
     }
 
+    /// "-3..0": the form `init(parsing:)` reads back.
     public var description: String { "\(lowest)..\(highest)" }
+    /// Number of octaves dreamed.
     public var count: Int { highest - lowest + 1 }
 
+    /// Decodes a count (4) or a range ("-3..0"), as preset files write them; throws `DreamError` for others.
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let n = try? c.decode(Int.self) { try self.init(parsing: String(n)) } else { try self.init(parsing: c.decode(String.self)) }
     }
+    /// Encodes the range as text, "-3..0".
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
@@ -41,34 +48,59 @@ public struct OctaveRange: Sendable, Equatable, Codable, CustomStringConvertible
 /// top of `DreamParameters.defaults`, in that order.
 public struct DreamParameters: Sendable, Equatable, Codable {
     // The dream of one picture.
+    /// The objective's layer terms in `LayerTerm` syntax: name, name[c1,c2], name:weight.
     public var layers: [String]  // LayerTerm syntax: name[:weight], name[c1,c2]
+    /// The per-layer term: `.l2` or `.mean`.
     public var objective: ObjectiveKind
+    /// Octaves a still, a video's first frame and a zoom's first frame are dreamed at.
     public var octaves: OctaveRange
+    /// Size ratio between neighbouring octaves, in (1, 4].
     public var octaveScale: Float
+    /// Gradient steps per octave, 0...10000.
     public var steps: Int  // gradient steps per octave
+    /// Step length in model-input units: each step adds stepSize · gradient / std(gradient); in (0, 10).
     public var stepSize: Float  // in model-input units, per step, after std normalisation
+    /// Tile side in pixels, 32...8192; 0: chosen from the memory budget.
     public var tile: Int  // tile side in pixels; 0 = choose from the memory budget
+    /// σ in pixels of the Gaussian blur applied to the gradient, 0...20; 0: none.
     public var smoothing: Float  // Gaussian blur sigma (px) of the gradient; 0 = off
+    /// Seeds the random tile offsets of every step: the same seed gives the same dream.
     public var seed: UInt64
+    /// Working width in pixels, 16...16384, the height following the aspect ratio; nil: the input's
+    /// (`render zoom`: at most 640).
     public var width: Int?  // working width (aspect kept); nil = the input's
 
     // Videos: frames after the first.
+    /// Octaves of a video's frames after the first.
     public var frameOctaves: OctaveRange
+    /// Gradient steps per octave on those frames, 0...10000.
     public var frameSteps: Int
+    /// Share of the previous frame's dream carried into the next, [0, 1] (see `TemporalCarry`).
     public var blend: Float  // share of the previous frame's dream carried into the next
+    /// Carry the dream along the footage's optical flow; false: in place.
     public var flow: Bool  // carry the dream along the footage's optical flow
 
     // Zoom loops.
+    /// Zoom factor per second of `render zoom`; > 1 zooms in.
     public var zoom: Float  // zoom factor per second (> 1 zooms in)
+    /// Degrees per second the zoom turns, counter-clockwise, within ±3600.
     public var rotate: Float  // degrees per second
+    /// Gradient steps per octave on each zoom frame after the first, 0...10000.
     public var zoomSteps: Int  // gradient steps per zoom frame
+    /// Octaves of each zoom frame after the first.
     public var zoomOctaves: OctaveRange
 
     // Animation: keyframed values over the frames (see ScheduledParameters.swift).
-    public var schedules: [String: String]?  // field name → schedule, e.g. "zoom": "0:(1.1), 48:(1.3)"
-    public var weights: [String: String]?  // layer name → schedule of its weight (cross-fades)
-    public var curve: ScheduleCurve?  // between numeric keys: linear (nil) or smooth
+    /// Schedules of numeric fields by field name, e.g. "zoom": "0:(1.1), 48:(1.3)"; nil: none.
+    public var schedules: [String: String]?
+    /// Schedules of layer weights by layer name (cross-fades between layers); nil: none.
+    public var weights: [String: String]?
+    /// How schedules run between numeric keys: linear (nil) or smooth.
+    public var curve: ScheduleCurve?
 
+    /// The starting point under every preset: block10, l2, octaves -3..0 at scale 1.3, 25 steps of
+    /// 0.01, 512-pixel tiles, seed 0; later video frames -1..0 with 8 steps, blend 0.85 along the flow;
+    /// zoom 1.15 per second, 6 steps at the working size only.
     public static let defaults = DreamParameters(
         layers: ["block10"], objective: .l2, octaves: OctaveRange(lowest: -3, highest: 0),
         octaveScale: 1.3, steps: 25, stepSize: 0.01, tile: 512, smoothing: 0, seed: 0, width: nil,
@@ -76,6 +108,8 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0),
         schedules: nil, weights: nil, curve: nil)
 
+    /// The objective parsed without a network's layer names (to check the syntax, and for display);
+    /// a name holding ':' may parse otherwise against a model. Throws `DreamError` for a malformed term.
     public var objectiveDescription: Objective {
         get throws { try objective(layerNames: []) }
     }
@@ -103,6 +137,7 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         try validateSchedules()
     }
 
+    /// These parameters with every field `o` sets replaced; the fields it leaves nil are kept.
     public func applying(_ o: ParameterOverrides) -> DreamParameters {
         var p = self
         if let v = o.layers { p.layers = v }
@@ -130,30 +165,52 @@ public struct DreamParameters: Sendable, Equatable, Codable {
 
 /// A preset file's fields, or the command line's: every field optional.
 public struct ParameterOverrides: Sendable, Equatable, Codable {
+    /// The preset's one-line summary for `render presets`; not a parameter.
     public var description: String?
+    /// Replaces `DreamParameters.layers` when set.
     public var layers: [String]?
+    /// Replaces `DreamParameters.objective` when set.
     public var objective: ObjectiveKind?
+    /// Replaces `DreamParameters.octaves` when set.
     public var octaves: OctaveRange?
+    /// Replaces `DreamParameters.octaveScale` when set.
     public var octaveScale: Float?
+    /// Replaces `DreamParameters.steps` when set.
     public var steps: Int?
+    /// Replaces `DreamParameters.stepSize` when set.
     public var stepSize: Float?
+    /// Replaces `DreamParameters.tile` when set.
     public var tile: Int?
+    /// Replaces `DreamParameters.smoothing` when set.
     public var smoothing: Float?
+    /// Replaces `DreamParameters.seed` when set.
     public var seed: UInt64?
+    /// Replaces `DreamParameters.width` when set.
     public var width: Int?
+    /// Replaces `DreamParameters.frameOctaves` when set.
     public var frameOctaves: OctaveRange?
+    /// Replaces `DreamParameters.frameSteps` when set.
     public var frameSteps: Int?
+    /// Replaces `DreamParameters.blend` when set.
     public var blend: Float?
+    /// Replaces `DreamParameters.flow` when set.
     public var flow: Bool?
+    /// Replaces `DreamParameters.zoom` when set.
     public var zoom: Float?
+    /// Replaces `DreamParameters.rotate` when set.
     public var rotate: Float?
+    /// Replaces `DreamParameters.zoomSteps` when set.
     public var zoomSteps: Int?
+    /// Replaces `DreamParameters.zoomOctaves` when set.
     public var zoomOctaves: OctaveRange?
-
+    /// Schedules merged into `DreamParameters.schedules`; a field set to a plain value here drops its schedule.
     public var schedules: [String: String]?
+    /// Layer-weight schedules merged into `DreamParameters.weights`.
     public var weights: [String: String]?
+    /// Replaces `DreamParameters.curve` when set.
     public var curve: ScheduleCurve?
 
+    /// No overrides: every field nil.
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {

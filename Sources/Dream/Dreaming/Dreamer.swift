@@ -12,10 +12,12 @@ public struct DreamProgress: Sendable {
 /// The façade: dreams a picture with a network and a set of parameters.
 /// Pictures are (1, 3, H, W) RGB in [0, 1]; the dream itself runs in the model's input space.
 public final class Dreamer {
+    /// The network every dream runs on.
     public let model: Network
     /// Peak memory a dream may use; the tile size is chosen to fit it.
     public var memoryBudget: Int
 
+    /// A dreamer on `model`; `memoryBudget` in bytes, 4 GiB by default.
     public init(model: Network, memoryBudget: Int = 4 << 30) {
         self.model = model
         self.memoryBudget = memoryBudget

@@ -6,11 +6,16 @@ import Foundation
 
 /// A dense displacement per pixel, in pixels of this field's own size.
 public struct FlowField: Sendable, Equatable {
+    /// Columns of the field; the vectors are in pixels of this size.
     public var width: Int
+    /// Rows of the field.
     public var height: Int
+    /// Horizontal displacement per pixel (positive: right), row-major, width·height values.
     public var dx: [Float]
+    /// Vertical displacement per pixel (positive: down), row-major, width·height values.
     public var dy: [Float]
 
+    /// A field of these displacements; each array must hold width·height values (a precondition).
     public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
         precondition(dx.count == width * height && dy.count == width * height, "FlowField: size mismatch")
         self.width = width; self.height = height; self.dx = dx; self.dy = dy
@@ -47,6 +52,7 @@ public struct FlowField: Sendable, Equatable {
     }
 }
 
+/// How `OpticalFlow` estimates motion. The defaults suit carrying a dream along video footage.
 public struct FlowSettings: Sendable {
     /// Flow is estimated at a reduced size whose longest side is at most this (speed; motion
     /// detail finer than this is not needed to carry a dream).
@@ -62,9 +68,11 @@ public struct FlowSettings: Sendable {
     /// on cockatoo.mp4 it warps as well as 2–4 (MSE 4.2e-4 vs 4.1e-4) and flags revealed areas better.
     public var windowSigma: Float = 1.5
 
+    /// The defaults.
     public init() {}
 }
 
+/// Dense optical flow between frames (Farnebäck, see the comment at the top of this file).
 public enum OpticalFlow {
     /// Dense flow from `a` to `b`: for each pixel p of a, b(p + flow(p)) ≈ a(p).
     /// Inputs: (1,C,H,W) images in [0,1] of the same size (converted to luma inside). Estimated at

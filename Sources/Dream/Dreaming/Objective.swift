@@ -10,10 +10,14 @@ public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
 
 /// One layer of the objective, optionally restricted to some channels.
 public struct LayerTerm: Codable, Sendable, Equatable {
+    /// The layer, as `Network.layers` names it.
     public var name: String
+    /// Factor on the term's loss and gradient.
     public var weight: Float
+    /// Channels of the layer the term covers; nil: all of them.
     public var channels: [Int]?
 
+    /// A term as given: by default the whole layer with weight 1.
     public init(name: String, weight: Float = 1, channels: [Int]? = nil) {
         self.name = name; self.weight = weight; self.channels = channels
     }
@@ -71,6 +75,7 @@ public struct LayerTerm: Codable, Sendable, Equatable {
         return trimmed
     }
 
+    /// The term in the syntax `init(parsing:layerNames:)` reads: "block10", "block10[3,7]", "block10:0.5".
     public var text: String {
         var s = name
         if let channels { s += "[" + channels.map(String.init).joined(separator: ",") + "]" }
@@ -79,14 +84,19 @@ public struct LayerTerm: Codable, Sendable, Equatable {
     }
 }
 
+/// A parsed objective: the kind of term and the layers it sums over (see `ObjectiveKind`).
 public struct Objective: Sendable, Equatable {
+    /// The per-layer term: `.l2` or `.mean`.
     public var kind: ObjectiveKind
+    /// The weighted layers; terms naming the same layer add up.
     public var terms: [LayerTerm]
 
+    /// An objective as given (the names are not checked against a network here).
     public init(kind: ObjectiveKind, terms: [LayerTerm]) {
         self.kind = kind; self.terms = terms
     }
 
+    /// The terms' layer names, in order, repeats kept.
     public var layerNames: [String] { terms.map(\.name) }
 
     /// The loss term of `layer` and its gradient with respect to the activation.
@@ -133,8 +143,11 @@ public struct Objective: Sendable, Equatable {
     }
 }
 
+/// A dream setting, preset or option that cannot be used.
 public struct DreamError: Error, CustomStringConvertible, Sendable {
+    /// One line naming the field, option or file and what is wrong.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 

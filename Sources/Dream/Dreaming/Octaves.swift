@@ -2,8 +2,11 @@
 /// Why: patterns have the size of the network's receptive field; dreaming a smaller copy first
 /// makes large patterns, and the detail found there is carried up to the next size.
 public struct Octave: Sendable, Equatable {
+    /// k: this octave is the working size times scale^k (0: the working size itself).
     public var exponent: Int
+    /// Width in pixels, at least 1.
     public var width: Int
+    /// Height in pixels, at least 1.
     public var height: Int
 }
 

@@ -1,9 +1,12 @@
 /// SplitMix64: a tiny seeded generator, so the same seed gives the same rolls on every machine.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable {
+    /// The whole state: `SeededGenerator(seed: state)` continues the sequence from here (checkpoints save it).
     public var state: UInt64
 
+    /// A generator starting from `seed`; any value, 0 included, is a good seed.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -29,6 +29,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The schedule's text.
     public var description: String { text }
 
     /// Whether `text` is a plain number rather than a schedule.

@@ -10,10 +10,14 @@
 /// blend = 0: every frame dreamed independently (flickers). blend = 1: the dream is carried whole.
 /// Without flow the previous dream is carried in place (plain blending).
 public struct TemporalCarry: Sendable {
+    /// Share of the previous frame's hallucination carried, 0...1 (see the formula above).
     public var blend: Float
+    /// Carry along the footage's optical flow, with its occlusion check; false: carry in place.
     public var useFlow: Bool
+    /// How the motion is estimated when `useFlow` and the caller gives none.
     public var flowSettings: FlowSettings
 
+    /// A carry with these settings; flow estimated with the default `FlowSettings` unless given.
     public init(blend: Float, useFlow: Bool, flowSettings: FlowSettings = FlowSettings()) {
         self.blend = blend; self.useFlow = useFlow; self.flowSettings = flowSettings
     }

@@ -4,12 +4,19 @@ import Foundation
 /// at any frame rate: per frame the picture is scaled by zoom^(1/fps) and turned by rotate/fps
 /// degrees about the focus point, which itself drifts by `drift` (fractions of the frame per second).
 public struct ZoomMotion: Sendable, Equatable {
+    /// Scale factor per second; > 1 zooms in.
     public var zoom: Double  // factor per second; > 1 zooms in
+    /// Turn per second, in degrees, counter-clockwise.
     public var rotate: Double  // degrees per second, counter-clockwise
+    /// The point zoomed into, as fractions of the frame's width and height ((0.5, 0.5): the centre).
     public var focus: (x: Double, y: Double)  // relative, 0...1
+    /// How fast the focus moves: frame widths and heights per second.
     public var drift: (x: Double, y: Double)  // relative frame sizes per second
+    /// Frames per second the motion is divided into.
     public var fps: Double
 
+    /// Throws `DreamError` unless `zoom` is positive and finite, `fps` in (0, 1000] and `focus` inside
+    /// the frame (`rotate` and `drift` are not checked).
     public init(
         zoom: Double, rotate: Double = 0, focus: (x: Double, y: Double) = (0.5, 0.5),
         drift: (x: Double, y: Double) = (0, 0), fps: Double
@@ -22,6 +29,7 @@ public struct ZoomMotion: Sendable, Equatable {
         self.zoom = zoom; self.rotate = rotate; self.focus = focus; self.drift = drift; self.fps = fps
     }
 
+    /// Field by field (tuples are not Equatable, so this is written out).
     public static func == (a: ZoomMotion, b: ZoomMotion) -> Bool {
         a.zoom == b.zoom && a.rotate == b.rotate && a.focus == b.focus && a.drift == b.drift && a.fps == b.fps
     }
@@ -92,10 +100,15 @@ public struct ZoomMotion: Sendable, Equatable {
 /// difference of the two pictures to every step; a smoothstep over the last 2 s made the steps
 /// there 3.2x the median. `render zoom --loop` closes over the whole loop.
 public struct LoopClosure: Sendable {
+    /// The zoom the loop follows.
     public var motion: ZoomMotion
+    /// Frames in the whole loop.
     public var frameCount: Int
+    /// Frames blended at the end of the loop.
     public var length: Int
 
+    /// A closure over the last `length` frames of `frameCount`; `length` is clamped to at most
+    /// frameCount − 1 and at least 1.
     public init(motion: ZoomMotion, frameCount: Int, length: Int) {
         self.motion = motion; self.frameCount = frameCount; self.length = max(1, min(length, frameCount - 1))
     }
@@ -103,6 +116,8 @@ public struct LoopClosure: Sendable {
     /// Whether frame `index` is blended.
     public func applies(to index: Int) -> Bool { index >= frameCount - length && index < frameCount }
 
+    /// `frame`, number `index` of the loop, blended towards `first` pulled back to where it must be
+    /// then; unchanged outside the last `length` frames. Pictures (1, C, H, W) in [0, 1].
     public func close(_ frame: Tensor, index: Int, first: Tensor) -> Tensor {
         guard applies(to: index) else { return frame }
         let j = frameCount - index  // frames until the first frame comes round
@@ -128,19 +143,24 @@ public struct LoopClosure: Sendable {
 /// largest of all steps and the wrap over the median. Feed it the frames as written (`render zoom`
 /// decodes its own output), so compression counts too.
 public struct SeamMeter {
+    /// The exact per-frame motion each frame is warped by before it is compared with the next.
     public let motion: ZoomMotion
+    /// One error per step so far: frame i warped on by one frame, against frame i + 1.
     public private(set) var stepErrors: [Double] = []
     private var previous: Tensor?
     private var first: Tensor?
 
+    /// An empty meter for frames that move by `motion`.
     public init(motion: ZoomMotion) { self.motion = motion }
 
+    /// Adds the next frame, (1, 3, H, W) in [0, 1], every frame the same size.
     public mutating func add(_ frame: Tensor) {
         if let previous { stepErrors.append(centreSquaredError(motion.advance(previous, interpolation: .bilinear), frame)) }
         if first == nil { first = frame }
         previous = frame
     }
 
+    /// The wrap's error: the last frame warped on by one frame, against the first; nil before two frames.
     public var seamError: Double? {
         guard let first, let previous, stepErrors.count > 0 else { return nil }
         return centreSquaredError(motion.advance(previous, interpolation: .bilinear), first)
@@ -152,11 +172,13 @@ public struct SeamMeter {
         return max(sorted[sorted.count / 2], 1e-12)
     }
 
+    /// `seamError` over the median step (1: the loop point is an ordinary step); nil before two frames.
     public var ratio: Double? {
         guard let seam = seamError, let median else { return nil }
         return seam / median
     }
 
+    /// The largest of all steps and the wrap, over the median step; nil before two frames.
     public var largestStepRatio: Double? {
         guard let seam = seamError, let median else { return nil }
         return max(seam, stepErrors.max()!) / median
@@ -186,15 +208,21 @@ public func centreSquaredError(_ a: Tensor, _ b: Tensor, keep: Double = 0.8) -> 
 /// frame's per-channel mean and standard deviation are pulled part of the way (`rate`) back to
 /// the first frame's, which leaves the new detail in place but not the drift.
 public struct ColourAnchor: Sendable {
+    /// The reference's mean per channel.
     public var mean: [Float]
+    /// The reference's standard deviation per channel.
     public var std: [Float]
+    /// Share of the way each frame is pulled back per `apply`, 0...1 (0: not at all).
     public var rate: Float
 
+    /// Anchored to the statistics of `reference`, (1, C, H, W) in [0, 1].
     public init(reference: Tensor, rate: Float = 0.2) {
         let stats = channelStatistics(reference)
         mean = stats.mean; std = stats.std; self.rate = rate
     }
 
+    /// `picture` with each channel's mean and standard deviation moved `rate` of the way to the
+    /// reference's, clamped to [0, 1]; same shape as the reference.
     public func apply(_ picture: Tensor) -> Tensor {
         let stats = channelStatistics(picture)
         var out = picture

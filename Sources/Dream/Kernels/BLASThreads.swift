@@ -28,8 +28,12 @@ public enum BLASThreads {
         body()
     }
 
+    /// The environment variable OpenBLAS reads its spin time from (the value is a power of two in cycles).
     public static let timeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
 
+    /// On Linux, when `timeoutVariable` is unset: sets it to 4 and re-executes the process with the same
+    /// arguments, so this call does not return. Otherwise, or if the exec fails, it returns and the
+    /// process carries on as is.
     public static func restartWithShortSpinIfNeeded() {
         #if os(Linux)
             guard getenv(timeoutVariable) == nil else { return }

@@ -4,6 +4,7 @@ import Foundation
 // Shapes: an image tensor is (1, C, H, W); every channel is resampled the same way.
 // Coordinates are pixel centres: pixel (x, y) covers [x, x+1) × [y, y+1), its centre is x + 0.5.
 
+/// How `resize` and `warp` sample between pixel centres.
 public enum Interpolation: Sendable {
     case bilinear
     case bicubic  // Keys cubic, a = -0.5 (Catmull-Rom): sharper, for repeated zoom warps

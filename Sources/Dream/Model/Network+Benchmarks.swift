@@ -12,6 +12,7 @@ extension Network {
     @_spi(Benchmarks) public var profile: [String: Double] { executor.profiler.byKind }
     /// Seconds per "<step name> forward|backward" since the last `resetProfile()`.
     @_spi(Benchmarks) public var nodeProfile: [String: Double] { executor.profiler.byStep }
+    /// Empties `profile` and `nodeProfile`.
     @_spi(Benchmarks) public func resetProfile() { executor.profiler.reset() }
     /// Run expand → depthwise → project chains as one fused kernel (`InvertedResidual`); off only to
     /// measure or test the fusion against the op-by-op path.

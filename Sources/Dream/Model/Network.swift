@@ -5,11 +5,14 @@ import Foundation
 public final class Network: @unchecked Sendable {
     /// The graph as executed (BatchNorms folded into their convs).
     public let graph: Graph
+    /// How RGB maps to the model's input: the graph's `reverie.mean` / `reverie.std` metadata, else ImageNet's.
     public let preprocessing: Preprocessing
     /// Dreamable value names in graph order (node outputs).
     public let layers: [String]
     /// `layers` as a set, for resolving layer terms (`LayerTerm(parsing:layerNames:)`).
     public var layerNames: Set<String> { Set(layers) }
+    /// Layers to dream by default, best first: the `reverie.recommended` metadata, else the layer at
+    /// about 60 % depth.
     public let recommendedLayers: [String]
 
     /// The compiled graph and the machinery that runs it (plans, tape, fusion, profiler).
@@ -17,6 +20,9 @@ public final class Network: @unchecked Sendable {
     var program: Program { executor.program }
     private let lock = NSLock()
 
+    /// Prepares `graph` to run: folds its BatchNorms, numbers its values, checks every node. Throws
+    /// `NetworkError` for a malformed graph (an input nothing produces, a value defined twice, bad op
+    /// parameters, an output or listed layer no node produces) or bad preprocessing metadata.
     public init(graph: Graph) throws {
         BLASThreads.configure
         let folded = foldBatchNorms(graph)

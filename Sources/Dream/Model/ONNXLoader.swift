@@ -4,8 +4,11 @@ import SwiftProtobuf
 /// A model we cannot load, as one line naming the file (and the node) and the problem, e.g.
 /// `model.onnx: node 'conv3' (Conv): attribute auto_pad=FOO is not supported`.
 public struct ONNXError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    /// The line: the file, the node when there is one, and the problem.
     public let description: String
+    /// An error with this line.
     public init(_ description: String) { self.description = description }
+    /// `description`, so `localizedDescription` shows the same line.
     public var errorDescription: String? { description }
 }
 

@@ -4,6 +4,7 @@
 /// Any other opcode or global is an error naming it and its byte offset.
 public struct PickleMachine {
     private let bytes: [UInt8]
+    /// Byte offset of the next read: after `load()`, just past the STOP it read.
     public private(set) var position: Int
 
     private var stack: [PickleValue] = []

@@ -3,10 +3,13 @@ import Foundation
 /// A PyTorch state dict: parameter names in file order, each a float32 tensor.
 /// Integer tensors (BatchNorm's `num_batches_tracked`) are read past and dropped.
 public struct TorchStateDict: Sendable {
+    /// The float32 parameters in file order, each with its name (e.g. "_blocks.0._bn1.weight"), row-major.
     public var entries: [(name: String, tensor: Tensor)]
 
+    /// A state dict of `entries`, in that order.
     public init(entries: [(name: String, tensor: Tensor)]) { self.entries = entries }
 
+    /// The tensor named `name`, or nil when there is none.
     public subscript(name: String) -> Tensor? { entries.first { $0.name == name }?.tensor }
 }
 

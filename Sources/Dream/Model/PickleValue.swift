@@ -16,6 +16,8 @@ public indirect enum PickleValue: CustomStringConvertible {
     case storage(PickleStorage)  // from a persistent id
     case tensor(PickleTensor)  // from torch._utils._rebuild_tensor_v2
 
+    /// Python-like text for error messages: None, True, 'text', (a, b), [a], {k: v}, <global ...>,
+    /// <storage ...>, <tensor ...>.
     public var description: String {
         switch self {
         case .none: return "None"
@@ -33,19 +35,27 @@ public indirect enum PickleValue: CustomStringConvertible {
         }
     }
 
+    /// The number of an `.int`; nil for any other case.
     public var asInt: Int? { if case .int(let i) = self { return i } else { return nil } }
+    /// The text of a `.string`; nil for any other case.
     public var asString: String? { if case .string(let s) = self { return s } else { return nil } }
+    /// The items of a `.tuple`; nil for any other case.
     public var asTuple: [PickleValue]? { if case .tuple(let t) = self { return t } else { return nil } }
 }
 
+/// A pickled list, shared by reference (APPEND and APPENDS grow it after BINPUT memoised it).
 public final class PickleList {
+    /// The elements, in order.
     public var items: [PickleValue]
+    /// A list of `items`.
     public init(_ items: [PickleValue] = []) { self.items = items }
 }
 
 /// Insertion-ordered, like Python's dict and OrderedDict.
 public final class PickleDict {
+    /// Key-value pairs in insertion order; a repeated key is kept twice (lookups take the last).
     public var items: [(key: PickleValue, value: PickleValue)]
+    /// A dict of `items`, in that order.
     public init(_ items: [(key: PickleValue, value: PickleValue)] = []) { self.items = items }
 
     /// The value stored under a string key, if any.
@@ -73,20 +83,30 @@ public enum PickleGlobal: String, CaseIterable, Sendable {
 
 /// A storage named by a persistent id ('storage', torch.FloatStorage, key, 'cpu', numel, None).
 public struct PickleStorage: Sendable, Equatable {
+    /// Element class: `.floatStorage` (float32) or `.longStorage` (int64).
     public var type: PickleGlobal
+    /// Names the storage's raw data, which follows the pickles in the key list's order.
     public var key: String
+    /// Number of elements.
     public var count: Int
 }
 
 /// A tensor view of a storage: _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks).
 public struct PickleTensor: Sendable, Equatable {
+    /// The storage the view reads.
     public var storage: PickleStorage
+    /// Position of the first element, in elements from the storage's start.
     public var offset: Int
+    /// Shape, outermost dimension first.
     public var size: [Int]
+    /// Elements between neighbours along each dimension of `size`.
     public var stride: [Int]
 }
 
+/// A pickle or checkpoint the restricted reader refuses.
 public struct PickleError: Error, CustomStringConvertible {
+    /// One line: what is wrong and where (the byte offset; `TorchLegacyFile.read` prefixes the file).
     public var description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }

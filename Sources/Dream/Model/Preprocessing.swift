@@ -1,9 +1,12 @@
 /// Model-space preprocessing: model input = (rgb255 − mean[c]) / std[c]. Belongs to the model
 /// (read from the graph's metadata), never to callers.
 public struct Preprocessing: Sendable, Equatable {
+    /// Per-channel value subtracted from the RGB level (0...255 units); empty: 0.
     public var mean: [Float]  // per channel, 0...255 units
+    /// Per-channel divisor applied after the mean, in the same units; empty: 1.
     public var std: [Float]
 
+    /// Preprocessing with these lists (channels past a list's end reuse it cyclically).
     public init(mean: [Float], std: [Float]) {
         self.mean = mean; self.std = std
     }
