@@ -22,26 +22,36 @@ public enum LoopSeam {
 
     /// Decodes the video at `path` and measures it for a zoom of `zoomPerSecond` per second at `fps`
     /// frames per second, about the centre (no rotation or drift). The video needs at least two frames.
-    public static func measure(path: String, zoomPerSecond: Double, fps: Double) throws -> Result {
+    /// `rotatePerSecond`: degrees per second the picture turns about the centre, clockwise as
+    /// seen on screen (y down; what `render zoom --rotate` does for positive values), besides the zoom.
+    public static func measure(path: String, zoomPerSecond: Double, rotatePerSecond: Double = 0, fps: Double) throws -> Result {
         let reader = try VideoReader(path: path)
         var frames: [RGBImage] = []
         while let f = try reader.nextFrame() { frames.append(f.image) }
         let s = pow(zoomPerSecond, 1 / fps)
-        let error = { (a: RGBImage, b: RGBImage) in stepError(from: a, to: b, scale: s) }
+        let turn = rotatePerSecond / fps
+        let error = { (a: RGBImage, b: RGBImage) in stepError(from: a, to: b, scale: s, degrees: turn) }
         let steps = (0..<(frames.count - 1)).map { error(frames[$0], frames[$0 + 1]) }
         return Result(steps: steps, wrap: error(frames[frames.count - 1], frames[0]))
     }
 
-    /// The mean squared difference (RGB in [0, 1]) between `b` and `a` zoomed by `scale` about the
-    /// centre (bilinear, in Double), over the centre 80 %.
-    public static func stepError(from a: RGBImage, to b: RGBImage, scale s: Double) -> Double {
+    /// The mean squared difference (RGB in [0, 1]) between `b` and `a` zoomed by `scale` and turned
+    /// by `degrees` (clockwise on screen) about the centre (bilinear, in Double), over the
+    /// centre 80 %.
+    public static func stepError(from a: RGBImage, to b: RGBImage, scale s: Double, degrees: Double = 0) -> Double {
         let (w, h) = (a.width, a.height)
         let cx = Double(w) / 2 - 0.5, cy = Double(h) / 2 - 0.5
         let bx = Int((Double(w) * 0.1).rounded()), by = Int((Double(h) * 0.1).rounded())
+        // On screen (y down) a counter-clockwise turn by φ maps (dx, dy) to (cos φ·dx + sin φ·dy,
+        // −sin φ·dx + cos φ·dy); undoing it is the turn by −φ. A clockwise turn is φ = −degrees.
+        let phi = -degrees * .pi / 180
+        let cosine = cos(phi), sine = sin(phi)
         var sum = 0.0, n = 0
         for y in by..<(h - by) {
             for x in bx..<(w - bx) {
-                let u = cx + (Double(x) - cx) / s, v = cy + (Double(y) - cy) / s
+                // b's pixel (x, y) shows a's point turned back by the angle and shrunk back by the zoom.
+                let (dx, dy) = (Double(x) - cx, Double(y) - cy)
+                let u = cx + (cosine * dx - sine * dy) / s, v = cy + (sine * dx + cosine * dy) / s
                 let x0 = min(max(Int(u.rounded(.down)), 0), w - 2), y0 = min(max(Int(v.rounded(.down)), 0), h - 2)
                 let fx = u - Double(x0), fy = v - Double(y0)
                 for c in 0..<3 {

@@ -40,4 +40,29 @@ final class ZoomSeamTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(value, r.stdout), m.seamRatio, accuracy: 0.002, label)
         }
     }
+
+    /// A turning zoom loop closes the same way, by the same outside measure with the turn in it
+    /// (clockwise and counter-clockwise, two rates and lengths).
+    func testRotatingLoopSeamIsAnOrdinaryStep() throws {
+        guard let picture = ImageNetInput.samplePath("chelsea.png") else { throw XCTSkip("samples/chelsea.png is not fetched (run samples/fetch)") }
+        for (fps, seconds, rotate) in [(12.0, 3.0, 20.0), (24.0, 4.0, -45.0)] {
+            let out = dir + "/turn-\(Int(fps))-\(Int(seconds)).mp4"
+            let r = try runRender([
+                "zoom", picture, "-o", out, "--preset", "zoom", "--width", "160", "--duration", "\(seconds)",
+                "--fps", "\(fps)", "--zoom", "1.5", "--rotate", "\(rotate)", "--loop", "--seed", "1", "--quiet"
+            ])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let m = try LoopSeam.measure(path: out, zoomPerSecond: 1.5, rotatePerSecond: rotate, fps: fps)
+            let label = "\(fps) fps, \(seconds) s, \(rotate)°/s"
+            print("\(label): seam \(m.seamRatio), largest step \(m.largestRatio) (median step \(m.median))")
+            // The turn is really in the frames: measured without it, the median step is far larger.
+            let still = try LoopSeam.measure(path: out, zoomPerSecond: 1.5, fps: fps)
+            XCTAssertGreaterThan(still.median, 3 * m.median, label)
+            XCTAssertLessThanOrEqual(m.seamRatio, 1.2, "\(label): the wrap over the median step")
+            XCTAssertLessThanOrEqual(m.largestRatio, 1.5, "\(label): the largest step over the median")
+            let printed = r.stdout.split(separator: "\n").first { $0.hasPrefix("loop seam ratio") }
+            let value = printed.flatMap { Double($0.split(separator: " ")[3]) }
+            XCTAssertEqual(try XCTUnwrap(value, r.stdout), m.seamRatio, accuracy: 0.01, label)
+        }
+    }
 }

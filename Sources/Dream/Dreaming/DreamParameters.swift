@@ -83,7 +83,7 @@ public struct DreamParameters: Sendable, Equatable, Codable {
     // Zoom loops.
     /// Zoom factor per second of `render zoom`; > 1 zooms in.
     public var zoom: Float  // zoom factor per second (> 1 zooms in)
-    /// Degrees per second the zoom turns, counter-clockwise, within ±3600.
+    /// Degrees per second the zoom turns, clockwise on screen, within ±3600.
     public var rotate: Float  // degrees per second
     /// Gradient steps per octave on each zoom frame after the first, 0...10000.
     public var zoomSteps: Int  // gradient steps per zoom frame

@@ -6,8 +6,8 @@ import Foundation
 public struct ZoomMotion: Sendable, Equatable {
     /// Scale factor per second; > 1 zooms in.
     public var zoom: Double  // factor per second; > 1 zooms in
-    /// Turn per second, in degrees, counter-clockwise.
-    public var rotate: Double  // degrees per second, counter-clockwise
+    /// Turn per second, in degrees, clockwise on screen (measured: `LoopSeam` fits +20 only as clockwise).
+    public var rotate: Double  // degrees per second, clockwise on screen
     /// The point zoomed into, as fractions of the frame's width and height ((0.5, 0.5): the centre).
     public var focus: (x: Double, y: Double)  // relative, 0...1
     /// How fast the focus moves: frame widths and heights per second.

@@ -24,7 +24,7 @@ struct ZoomCommand: ParsableCommand {
     @Option(help: "Length in frames.") var frames: Int?
     @Option(help: "Frames per second.") var fps: Double = 24
     @Option(help: "Zoom factor per second (above 1 zooms in; a number or a schedule).") var zoom: String?
-    @Option(help: "Rotation in degrees per second (a number or a schedule).") var rotate: String?
+    @Option(parsing: .unconditional, help: "Rotation in degrees per second, clockwise (a number or a schedule).") var rotate: String?
     @Option(help: "Focus point, relative x,y in 0...1.") var focus: String = "0.5,0.5"
     @Option(help: "Drift of the focus, relative x,y per second.") var drift: String = "0,0"
     @Option(name: .customLong("zoom-steps"), help: "Gradient steps per frame (a number or a schedule).") var zoomSteps: String?
