@@ -13,10 +13,11 @@ struct ImageCommand: ParsableCommand {
             are recorded in its metadata (see `render probe OUT`).
             """)
 
-    @Argument(help: "Input image or video.") var input: String
+    @Argument(help: "Input image, video, or numbered images (frames/%05d.png).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG or JPEG.") var output: String
     @Option(help: "Video frame number to preview (0-based).") var frame: Int?
     @Option(help: "Video time in seconds to preview.") var at: Double?
+    @Option(help: "Frame rate of numbered image input, for --at (default 25, as FFmpeg's image2).") var fps: String?
     @OptionGroup var dream: DreamOptions
 
     func validate() throws {
@@ -24,12 +25,16 @@ struct ImageCommand: ParsableCommand {
             throw ValidationError("\(output): the output must end in .png, .jpg or .jpeg")
         }
         if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
+        if fps != nil && !FrameSequence.isPattern(input) {
+            throw ValidationError("--fps applies to numbered image input (frames/%05d.png); \(input) has its own rate")
+        }
     }
 
     func run() throws {
         let parameters = try dream.resolve(defaultPreset: "classic")
         let progress = Progress(quiet: dream.quiet)
-        let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
+        let rate = try fps.map { try parseRate($0, option: "--fps") }
+        let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at), sequenceRate: rate)
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let dreamer = Dreamer(model: network)
         let size = workingSize(of: picture, width: parameters.width)
