@@ -210,6 +210,8 @@ final class SequenceCommandTests: XCTestCase {
         try assertFails(["video", clip, "-o", dir + "/out.mp4", "--png-depth", "16"] + common, mentions: ["--png-depth", "PNG"])
         try assertFails(["video", clip, "-o", dir + "/out.mp4", "--fps", "24"] + common, mentions: ["--fps", "clip.mp4"])
         try assertFails(["video", clip, "-o", dir + "/f/%05d.png", "--chunk", "0/2"] + common, mentions: ["--chunk"])
+        try assertFails(["video", clip, "-o", dir + "/clip.mp4/%05d.png"] + common, mentions: ["clip.mp4", "is a file"])
+        try assertFails(["image", clip, "--frame", "1", "-o", dir + "/f/%05d.png"] + common.prefix(2), mentions: ["one picture"])
         try assertFails(["video", dir + "/missing/%05d.png", "-o", dir + "/out.mp4"] + common, mentions: ["missing/%05d.png", "no such folder"])
         try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
         try assertFails(["video", dir + "/empty/%05d.png", "-o", dir + "/out.mp4"] + common, mentions: ["empty/%05d.png", "no such file"])

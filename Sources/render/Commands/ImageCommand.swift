@@ -25,6 +25,9 @@ struct ImageCommand: ParsableCommand {
             throw ValidationError("\(output): the output must end in .png, .jpg or .jpeg")
         }
         if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
+        if FrameSequence.isPattern(output) {
+            throw ValidationError("\(output): render image writes one picture; numbered frames come from render video or render zoom")
+        }
         if fps != nil && !FrameSequence.isPattern(input) {
             throw ValidationError("--fps applies to numbered image input (frames/%05d.png); \(input) has its own rate")
         }

@@ -47,6 +47,10 @@ final class ResumableOutput {
         self.fingerprint = fingerprint + (depth == 8 ? "" : "|depth \(depth)")
         self.width = width; self.height = height; self.frameRate = frameRate
         let fm = FileManager.default
+        var isFolder: ObjCBool = false
+        if sequence != nil, fm.fileExists(atPath: location, isDirectory: &isFolder), !isFolder.boolValue {
+            throw RenderError.file(path: location, problem: "is a file: PNG frames need a folder")
+        }
         if let sequence {
             // An empty folder (made for FFmpeg, which needs one) takes the frames; one with files is
             // replaced only with --overwrite, and only when it holds nothing but a sequence of this pattern.
