@@ -25,13 +25,19 @@ public struct EncoderSettings: Sendable {
     public var keyframeInterval: Int?
     /// Stored pixel shape (players stretch the width by it); nil: square pixels.
     public var sampleAspectRatio: Rational?
+    /// Bits per channel, 8 or 16. 16: PNG sequences as rgb48be, lossless Matroska as FFV1 gbrp16le
+    /// (the only outputs that hold 16 bits); write them `RGB48Image`s.
+    public var depth: Int
+    /// The number of a PNG sequence's first file (FFmpeg's image2 muxer's `start_number`).
+    public var startNumber: Int
 
     /// Defaults: CRF `defaultCRF`, preset medium, lossy, codec and pixel format by extension, time base
     /// 1/frameRate, no rotation, 4 threads, the encoder's keyframe interval, square pixels.
     public init(
         crf: Int = EncoderSettings.defaultCRF, preset: String = "medium", lossless: Bool = false, codec: String? = nil,
         pixelFormat: String? = nil, timeBase: Rational? = nil, rotation: Int = 0, threads: Int = 4,
-        keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil
+        keyframeInterval: Int? = nil, sampleAspectRatio: Rational? = nil, depth: Int = 8,
+        startNumber: Int = FrameSequence.defaultStartNumber
     ) {
         self.crf = crf
         self.preset = preset
@@ -43,6 +49,8 @@ public struct EncoderSettings: Sendable {
         self.threads = threads
         self.keyframeInterval = keyframeInterval
         self.sampleAspectRatio = sampleAspectRatio
+        self.depth = depth
+        self.startNumber = startNumber
     }
 }
 
@@ -55,6 +63,17 @@ struct OutputKind {
 
     init(path: String, settings: EncoderSettings) throws {
         let ext = (path as NSString).pathExtension.lowercased()
+        guard settings.depth == 8 || settings.depth == 16 else {
+            throw VideoError("create", path: path, message: "bit depth \(settings.depth) is not 8 or 16")
+        }
+        if ext == "png" {
+            // A numbered PNG sequence through FFmpeg's image2 muxer, 8 or 16 bits per channel.
+            _ = try FrameSequence(pattern: path)
+            (format, codec, pixelFormat, fastStart) = ("image2", "png", settings.depth == 16 ? "rgb48be" : "rgb24", false)
+            if let c = settings.codec { codec = c }
+            if let p = settings.pixelFormat { pixelFormat = p }
+            return
+        }
         switch ext {
         case "mp4", "m4v": (format, codec, pixelFormat, fastStart) = ("mp4", "libx264", "yuv420p", true)
         case "mov": (format, codec, pixelFormat, fastStart) = ("mov", "libx264", "yuv420p", true)
@@ -76,7 +95,9 @@ struct OutputKind {
             guard format == "matroska" else {
                 throw VideoError("create", path: path, message: "lossless output needs a .mkv or .webp file name")
             }
-            (codec, pixelFormat) = ("ffv1", "bgr0")  // packed RGB: exact round trip of RGB24
+            (codec, pixelFormat) = ("ffv1", settings.depth == 16 ? "gbrp16le" : "bgr0")  // exact round trips of RGB24 / RGB48
+        } else if settings.depth == 16 {
+            throw VideoError("create", path: path, message: "16-bit output needs a PNG sequence (frames/%05d.png) or a lossless .mkv")
         }
         if let c = settings.codec { codec = c }
         if let p = settings.pixelFormat { pixelFormat = p }

@@ -15,6 +15,14 @@ struct FrameTable {
     /// Two packets share a timestamp: the timestamps cannot tell frames apart.
     var hasRepeatedTimestamps: Bool { pts.count > 1 && (1..<pts.count).contains { pts[$0] == pts[$0 - 1] } }
 
+    /// The table of `count` frames at pts 0, 1, 2, ... (an image sequence's).
+    static func numbered(count: Int) -> FrameTable {
+        var table = FrameTable()
+        table.count = max(0, count)
+        table.pts = (0..<Int64(table.count)).map { $0 }
+        return table
+    }
+
     static func scan(path: String, streamIndex: Int) throws -> FrameTable {
         let input = try InputFile(path: path, probeStreams: false)
         let packet = try Packet(path: path)

@@ -7,12 +7,30 @@ final class InputFile {
     private(set) var context: UnsafeMutablePointer<AVFormatContext>
 
     /// Opens `path`; with `probeStreams` also reads enough of the file to fill in codec parameters.
-    init(path: String, probeStreams: Bool = true) throws {
+    /// A numbered image sequence (`frames/%05d.png`, see `FrameSequence`) is opened with FFmpeg's
+    /// image2 demuxer at `sequenceRate` (default 25, as FFmpeg's): frame i at i/rate exactly.
+    init(path: String, probeStreams: Bool = true, sequenceRate: Rational? = nil) throws {
         _ = quietFFmpeg
         self.path = path
-        try InputFile.checkIsReadableFile(path)
+        var format: UnsafePointer<AVInputFormat>? = nil
+        var options: OpaquePointer? = nil
+        defer { av_dict_free(&options) }
+        if FrameSequence.isPattern(path) {
+            let (_, first) = try InputFile.checkSequence(path)
+            let rate = sequenceRate ?? FrameSequence.defaultFrameRate
+            guard rate.isValid else { throw VideoError("open", path: path, message: "invalid frame rate \(rate)") }
+            format = av_find_input_format("image2")
+            guard format != nil else { throw VideoError("open", path: path, message: "this FFmpeg has no image2 demuxer") }
+            // From exactly the first file found (image2 would look only at numbers 0...4), file by file.
+            for (k, v) in [
+                ("framerate", "\(rate.num)/\(rate.den)"), ("pattern_type", "sequence"),
+                ("start_number", "\(first)"), ("start_number_range", "1")
+            ] { av_dict_set(&options, k, v, 0) }
+        } else {
+            try InputFile.checkIsReadableFile(path)
+        }
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
-        try check(avformat_open_input(&ctx, ffmpegURL(path), nil, nil), "open", path: path)
+        try check(avformat_open_input(&ctx, ffmpegURL(path), format, &options), "open", path: path)
         context = try checkPointer(ctx, "open", path: path)
         // Once `context` is set, a throw runs deinit, which closes it: no close here (that was a double close).
         if probeStreams {
@@ -37,6 +55,34 @@ final class InputFile {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw VideoError("open", path: path, message: "permission denied")
         }
+    }
+
+    /// A sequence to read must have its folder, a first file, and no gap (FFmpeg's image2 would
+    /// stop at the gap, or skip over it); returns it and its first number.
+    static func checkSequence(_ path: String) throws -> (FrameSequence, Int) {
+        let sequence = try FrameSequence(pattern: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: sequence.folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw VideoError("open", path: path, message: "no such folder \(sequence.folder)")
+        }
+        let numbers = sequence.existingNumbers()
+        guard let first = numbers.first, let last = numbers.last else {
+            throw VideoError(
+                "open", path: path,
+                message:
+                    "no such file: no frame in \(sequence.folder) matches \(sequence.fileName) (e.g. \(sequence.name(number: FrameSequence.defaultStartNumber)))"
+            )
+        }
+        if last - first + 1 != numbers.count {
+            let missing = zip(numbers, numbers.dropFirst()).first { $1 != $0 + 1 }.map { $0.0 + 1 } ?? first
+            throw VideoError(
+                "open", path: path,
+                message:
+                    "frame \(sequence.name(number: missing)) is missing (\(numbers.count) files from \(sequence.name(number: first)) to \(sequence.name(number: last))): a sequence must be numbered without gaps"
+            )
+        }
+        try checkIsReadableFile(sequence.path(number: first))
+        return (sequence, first)
     }
 
     /// Probes the streams with decoders that refuse pictures over the size limit before allocating them.

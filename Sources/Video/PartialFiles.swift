@@ -18,11 +18,12 @@ public enum PartialFiles {
         paths.remove(path)
     }
 
-    /// Deletes every temporary output still being written; returns how many there were.
+    /// Deletes every temporary output still being written (a file, or an image sequence's
+    /// folder); returns how many there were.
     @discardableResult
     public static func removeAll() -> Int {
         lock.lock(); defer { lock.unlock() }
-        for p in paths { unlink(p) }
+        for p in paths where unlink(p) != 0 { try? FileManager.default.removeItem(atPath: p) }
         defer { paths.removeAll() }
         return paths.count
     }

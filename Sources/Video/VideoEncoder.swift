@@ -38,10 +38,14 @@ struct VideoEncoder {
         e.pointee.sample_aspect_ratio = (settings.sampleAspectRatio ?? Rational(1, 1)).av
         if let g = settings.keyframeInterval { e.pointee.gop_size = Int32(max(1, g)) }
         e.pointee.thread_count = Int32(settings.threads)
-        e.pointee.colorspace = AVCOL_SPC_BT709
-        e.pointee.color_primaries = AVCOL_PRI_BT709
-        e.pointee.color_trc = AVCOL_TRC_BT709
-        e.pointee.color_range = colour.full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        // PNG frames stay untagged, like `ImageFile`'s PNGs: FFmpeg's PNG encoder turns BT.709 tags into
+        // cHRM and gAMA chunks, which some viewers apply (a gamma shift); untagged RGB is shown as sRGB.
+        if kind.codec != "png" {
+            e.pointee.colorspace = AVCOL_SPC_BT709
+            e.pointee.color_primaries = AVCOL_PRI_BT709
+            e.pointee.color_trc = AVCOL_TRC_BT709
+            e.pointee.color_range = colour.full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
+        }
         if globalHeader { e.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         var options: OpaquePointer? = nil
         defer { av_dict_free(&options) }

@@ -51,6 +51,11 @@ public struct VideoInfo: Sendable {
     /// Container-level tags (e.g. "reverie", "comment", "encoder").
     public var metadata: [String: String]
 
+    /// A numbered image sequence (`frames/%05d.png`) read through FFmpeg's image2 demuxer.
+    public var isSequence = false
+
     /// Whether this is a single picture (PNG, JPEG, ... ) rather than a video.
-    public var isStill: Bool { container.hasSuffix("_pipe") || container == "image2" || (container == "gif" && frameCount <= 1) }
+    public var isStill: Bool {
+        container.hasSuffix("_pipe") || (container == "image2" && !isSequence) || (container == "gif" && frameCount <= 1)
+    }
 }

@@ -11,6 +11,10 @@ public struct VideoFrame: Sendable {
     public var pts: Int64
     /// Seconds since the first frame.
     public var seconds: Double
+    /// The picture at 16 bits per channel, from a reader opened with `sixteenBit` (else nil):
+    /// exact for 16-bit pictures (PNG, FFV1), finer than `image` for 9- to 15-bit ones, and
+    /// `image` widened (v × 257) for 8-bit ones.
+    public var image16: RGB48Image? = nil
 }
 
 /// Decodes the best video stream of a file into upright, square-pixel RGB frames.
@@ -18,6 +22,9 @@ public struct VideoFrame: Sendable {
 /// Streams without usable timestamps (raw H.264/HEVC elementary streams: no container, packets
 /// without pts) are timed by their rate: frame i is at i/rate, the time base is 1/rate, the duration
 /// is the frame count over the rate, and seeks decode forward from the start.
+///
+/// A numbered image sequence (`frames/%05d.png`, see `FrameSequence`) is read with FFmpeg's image2
+/// demuxer from its first file: frame i is at pts i in the time base 1/rate, i/rate seconds.
 public final class VideoReader {
     /// The file being decoded.
     public let path: String
@@ -37,6 +44,7 @@ public final class VideoReader {
     private let frame: Frame
     private let checkerFrame: Frame
     private let converter: FrameToRGB
+    private let converter48: FrameToRGB?
     private let table: FrameTable
     private let streamOrientation: Orientation
     private let startPTS: Int64
@@ -57,9 +65,11 @@ public final class VideoReader {
     private let maxConsecutiveErrors = 100
 
     /// Opens `path`, picks the best video stream, counts its frames; refuses absurd sizes.
-    public init(path: String) throws {
+    /// `sequenceRate`: the rate of an image sequence (default 25, as FFmpeg's image2); files ignore
+    /// it. `sixteenBit`: frames carry `image16` as well.
+    public init(path: String, sequenceRate: Rational? = nil, sixteenBit: Bool = false) throws {
         self.path = path
-        input = try InputFile(path: path)
+        input = try InputFile(path: path, sequenceRate: sequenceRate)
         guard let index = input.bestStream(AVMEDIA_TYPE_VIDEO) else {
             throw VideoError("open", path: path, message: "no video stream (audio-only or not a video file)")
         }
@@ -82,14 +92,20 @@ public final class VideoReader {
         frame = try Frame(path: path)
         checkerFrame = try Frame(path: path)
         converter = FrameToRGB(path: path)
-        table = try FrameTable.scan(path: path, streamIndex: index)
+        converter48 = sixteenBit ? FrameToRGB(path: path, output: nativeRGB48) : nil
+        let isSequence = input.formatName == "image2" && FrameSequence.isPattern(path)
+        // A sequence has one packet per file, from the first to the last (its stream duration):
+        // no need to read every file once more to count them.
+        table = isSequence ? FrameTable.numbered(count: Int(stream.pointee.duration)) : try FrameTable.scan(path: path, streamIndex: index)
         streamOrientation = Orientation.of(stream: stream)
         let st = stream.pointee
         untimed = VideoReader.lacksTimestamps(table, stream: stream, input: input)
         startPTS = untimed ? 0 : table.pts.first ?? (st.start_time != noPTS ? st.start_time : 0)
-        info = VideoReader.describe(
+        var info = VideoReader.describe(
             input: input, stream: stream, table: table, orientation: streamOrientation,
             startPTS: startPTS, untimed: untimed)
+        info.isSequence = isSequence
+        self.info = info
     }
 
     /// No packet has a timestamp (raw elementary streams), packets share timestamps, or some lack
@@ -241,9 +257,18 @@ public final class VideoReader {
         let sar = Rational(input.stream(streamIndex).pointee.sample_aspect_ratio)
         let orientation = Orientation.of(frame: frame.pointer) ?? streamOrientation
         let image = orientation.apply(try converter.convert(frame.pointer, sampleAspect: sar))
+        var image16: RGB48Image? = nil
+        if let converter48 {
+            let depth = Int(av_pix_fmt_desc_get(AVPixelFormat(rawValue: frame.pointer.pointee.format))?.pointee.comp.0.depth ?? 8)
+            // Turned pictures (camera video) are widened from 8 bits: their orientation is applied to RGB24.
+            image16 =
+                depth <= 8 || orientation != .identity
+                ? RGB48Image(image) : try converter48.convert48(frame.pointer, sampleAspect: sar)
+        }
         let index = nextIndex
         nextIndex += 1
-        return VideoFrame(image: image, index: index, pts: untimed ? Int64(index) : framePTS, seconds: seconds(index: index))
+        return VideoFrame(
+            image: image, index: index, pts: untimed ? Int64(index) : framePTS, seconds: seconds(index: index), image16: image16)
     }
 
     /// The time of the decoded `frame`, frame number `index` of the stream.

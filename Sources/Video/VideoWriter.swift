@@ -7,7 +7,11 @@ import Foundation
 /// and .webp (animated, libwebp); both of the last two loop forever. Also what cameras write: .ts
 /// (H.264 in MPEG-TS) and raw elementary streams .h264/.264 and .hevc/.265 (libx265), which keep no
 /// timestamps, no duration and no audio (the rate is only in the stream's VUI).
-/// Writes to a temporary file beside `path`, renamed into place only by `finish()`.
+/// A PNG pattern (`frames/%05d.png`, see `FrameSequence`) writes one PNG per picture through
+/// FFmpeg's image2 muxer, numbered from `settings.startNumber`, RGB24 or with `settings.depth` 16
+/// rgb48be; no audio, no timestamps (`timestamps` has them, for a timing file: `attach`).
+/// Writes to a temporary file beside `path` (a sequence: a temporary folder beside its folder),
+/// renamed into place only by `finish()`.
 public final class VideoWriter {
     /// Where the file appears once `finish()` succeeds.
     public let path: String
@@ -19,8 +23,12 @@ public final class VideoWriter {
     private let output: OutputFile
     private let encoder: CodecContext
     private let stream: UnsafeMutablePointer<AVStream>
-    /// nil for GIF, whose pictures go through `gif` instead.
+    /// nil for GIF, whose pictures go through `gif` instead, and for formats filled by hand (`direct`).
     private let converter: RGBToFrame?
+    /// The encoder takes packed RGB or 16-bit RGB as it is (PNG, 16-bit FFV1): copied, no swscale.
+    private let direct: Bool
+    /// Bits per channel of the encoded pictures (16: `write` of an `RGBImage` widens it exactly).
+    public let depth: Int
     private let gif: GIFFrames?
     private let frame: Frame
     private let packet: Packet
@@ -28,6 +36,8 @@ public final class VideoWriter {
     private let encodedWidth: Int, encodedHeight: Int
     private var framesWritten = 0
     private var lastPTS = Int64.min
+    /// Each picture's presentation time so far, in `timeBase`.
+    public private(set) var timestamps: [Int64] = []
     private var done = false
 
     /// Creates the output for `width` x `height` pictures at `frameRate`, encoded as `settings` say. With
@@ -57,6 +67,11 @@ public final class VideoWriter {
         encodedWidth = setup.width
         encodedHeight = setup.height
         let format = setup.format
+        direct = RGB48Copy.writes(format) && (kind.codec == "png" || RGB48Copy.isSixteenBit(format))
+        depth = RGB48Copy.isSixteenBit(format) ? 16 : 8
+        if audioFrom != nil && kind.format == "image2" {
+            throw VideoError("create", path: path, message: "an image sequence holds no audio")
+        }
 
         stream = try checkPointer(avformat_new_stream(output.context, nil), "add video stream", path: path)
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "add video stream", path: path)
@@ -76,12 +91,13 @@ public final class VideoWriter {
             headerOptions["movflags"] = (kind.fastStart ? "+faststart" : "") + (metadata.isEmpty ? "" : "+use_metadata_tags")
         }
         if kind.format == "gif" || kind.format == "webp" { headerOptions["loop"] = "0" }  // 0: forever
+        if kind.format == "image2" { headerOptions["start_number"] = "\(settings.startNumber)" }
         let output = self.output
         audio = try audioFrom.flatMap { try AudioCarrier(source: $0, range: audioRange, output: output) }
 
         gif = format == AV_PIX_FMT_PAL8 ? GIFFrames() : nil
         converter =
-            gif != nil
+            gif != nil || direct
             ? nil
             : try RGBToFrame(width: encodedWidth, height: encodedHeight, format: format, colour: setup.colour, path: path)
         frame = try Frame(path: path)
@@ -100,10 +116,49 @@ public final class VideoWriter {
     /// Adds one picture. `seconds` nil: the i-th picture is shown at i/frameRate; otherwise at that
     /// exact time (variable frame rate), rounded to the time base and kept strictly increasing.
     public func write(_ image: RGBImage, seconds: Double? = nil) throws {
-        guard !done else { throw VideoError("write", path: path, message: "writer already finished") }
-        guard image.width == width && image.height == height else {
-            throw VideoError("write", path: path, message: "picture is \(image.width)x\(image.height), writer expects \(width)x\(height)")
+        try checkWrite(width: image.width, height: image.height)
+        if direct && depth == 16 { return try write(RGB48Image(image), seconds: seconds) }
+        let pts = try nextPTS(seconds: seconds)
+        if let gif {
+            gif.append(image, pts: pts)  // encoded by finish(), once the palette can see every frame
+        } else if let converter {
+            try check(av_frame_make_writable(frame.pointer), "write", path: path)
+            try converter.fill(frame.pointer, from: image.padded(toWidth: encodedWidth, height: encodedHeight), path: path)
+            try send(pts: pts)
+        } else {
+            try check(av_frame_make_writable(frame.pointer), "write", path: path)
+            RGB48Copy.fill(frame.pointer, from: image)
+            try send(pts: pts)
         }
+        written(pts)
+    }
+
+    /// Adds one 16-bit picture: kept whole by 16-bit outputs, rounded to 8 bits for the others.
+    public func write(_ image: RGB48Image, seconds: Double? = nil) throws {
+        try checkWrite(width: image.width, height: image.height)
+        guard direct && depth == 16 else { return try write(image.rgb8, seconds: seconds) }
+        let pts = try nextPTS(seconds: seconds)
+        try check(av_frame_make_writable(frame.pointer), "write", path: path)
+        RGB48Copy.fill(frame.pointer, from: image.padded(toWidth: encodedWidth, height: encodedHeight))
+        try send(pts: pts)
+        written(pts)
+    }
+
+    private func checkWrite(width w: Int, height h: Int) throws {
+        guard !done else { throw VideoError("write", path: path, message: "writer already finished") }
+        guard w == width && h == height else {
+            throw VideoError("write", path: path, message: "picture is \(w)x\(h), writer expects \(width)x\(height)")
+        }
+    }
+
+    private func written(_ pts: Int64) {
+        lastPTS = pts
+        timestamps.append(pts)
+        framesWritten += 1
+    }
+
+    /// The next picture's time in the encoder's time base (see `write`).
+    private func nextPTS(seconds: Double?) throws -> Int64 {
         let tb = Rational(encoder.pointer.pointee.time_base)
         var pts: Int64
         if let s = seconds {
@@ -112,16 +167,23 @@ public final class VideoWriter {
         } else {
             pts = av_rescale_q(Int64(framesWritten), AVRational(num: frameRate.den, den: frameRate.num), tb.av)
         }
-        pts = max(pts, lastPTS &+ 1)
-        if let gif {
-            gif.append(image, pts: pts)  // encoded by finish(), once the palette can see every frame
-        } else if let converter {
-            try check(av_frame_make_writable(frame.pointer), "write", path: path)
-            try converter.fill(frame.pointer, from: image.padded(toWidth: encodedWidth, height: encodedHeight), path: path)
-            try send(pts: pts)
+        return max(pts, lastPTS &+ 1)
+    }
+
+    /// The unit of `timestamps`.
+    public var timeBase: Rational { Rational(encoder.pointer.pointee.time_base) }
+
+    /// Adds a file to an image sequence's folder (e.g. its timing), written by `finish()` before
+    /// the folder is renamed into place; a later `attach` of the same name replaces it.
+    public func attach(fileNamed name: String, contents: Data) throws {
+        guard output.sequence != nil else {
+            throw VideoError("attach \(name)", path: path, message: "only an image sequence's folder takes other files")
         }
-        lastPTS = pts
-        framesWritten += 1
+        guard !name.contains("/"), !name.hasPrefix("."), output.sequence?.number(ofFileNamed: name) == nil else {
+            throw VideoError("attach \(name)", path: path, message: "not a plain file name, or the name of a frame")
+        }
+        output.attachments.removeAll { $0.name == name }
+        output.attachments.append((name, contents))
     }
 
     /// Encodes the picture in `frame` at `pts` and passes on what the encoder has ready.

@@ -28,3 +28,15 @@ func rgbImage(from t: Tensor) -> RGBImage {
     }
     return RGBImage(width: w, height: h, pixels: pixels)
 }
+
+/// (1, 3, H, W) in [0, 1] → interleaved 16-bit RGB, clamped and rounded (for 16-bit PNG frames).
+func rgb48Image(from t: Tensor) -> RGB48Image {
+    let (h, w) = (t.shape[2], t.shape[3]), plane = w * h
+    var pixels = [UInt16](repeating: 0, count: 3 * plane)
+    t.data.withUnsafeBufferPointer { d in
+        for i in 0..<plane {
+            for c in 0..<3 { pixels[3 * i + c] = UInt16(min(max(d[c * plane + i] * 65535, 0), 65535).rounded()) }
+        }
+    }
+    return RGB48Image(width: w, height: h, pixels: pixels)
+}

@@ -38,6 +38,9 @@ struct FarmCommand: ParsableCommand {
         func validate() throws {
             guard chunks >= 1, chunks <= 10_000 else { throw ValidationError("--chunks must be 1...10000, got \(chunks)") }
             _ = try Chunk(parsing: "0/\(chunks)", warmup: warmup)
+            if URL(fileURLWithPath: output).pathExtension.lowercased() == "png" {
+                throw ValidationError("\(output): a farm joins video parts; render PNG frames with `render video` in one run")
+            }
             for banned in ["-o", "--output", "--chunk", "--resume", "--warmup"] where videoOptions.contains(banned) {
                 throw ValidationError("\(banned) after -- is set by the farm itself")
             }

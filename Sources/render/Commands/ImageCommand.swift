@@ -13,11 +13,15 @@ struct ImageCommand: ParsableCommand {
             are recorded in its metadata (see `render probe OUT`).
             """)
 
-    @Argument(help: "Input image or video.") var input: String
+    @Argument(help: "Input image, video, or numbered images (frames/%05d.png).") var input: String
     @Option(name: .shortAndLong, help: "Output PNG or JPEG.") var output: String
     @Option(help: "Video frame number to preview (0-based).") var frame: Int?
     @Option(help: "Video time in seconds to preview.") var at: Double?
-    @Option(help: "Frame rate schedules of a still are read at (with --frame/--at).") var fps: Double = 24
+    @Option(
+        help:
+            "Frame rate: of numbered image input (default 25, as FFmpeg's image2), or the rate a still's schedules are read at with --frame/--at (default 24)."
+    )
+    var fps: String?
     @OptionGroup var dream: DreamOptions
 
     func validate() throws {
@@ -25,20 +29,29 @@ struct ImageCommand: ParsableCommand {
             throw ValidationError("\(output): the output must end in .png, .jpg or .jpeg")
         }
         if frame != nil && at != nil { throw ValidationError("give --frame or --at, not both") }
+        if FrameSequence.isPattern(output) {
+            throw ValidationError("\(output): render image writes one picture; numbered frames come from render video or render zoom")
+        }
+        if fps != nil && !FrameSequence.isPattern(input) && !isStillPath(input) {
+            throw ValidationError("--fps applies to numbered image input (frames/%05d.png) or to a still's schedules; \(input) has its own rate")
+        }
     }
 
     func run() throws {
         var parameters = try dream.resolve(defaultPreset: "classic")
         let progress = Progress(quiet: dream.quiet)
         // A still with --frame/--at previews a schedule's values there (a video's frame is also that frame).
-        let still = isStillPath(input)
+        let rate = try fps.map { try parseRate($0, option: "--fps") }
+        let sequence = FrameSequence.isPattern(input), still = isStillPath(input) && !sequence
         if still && (frame != nil || at != nil) && !parameters.isScheduled {
             throw RenderError.file(path: input, problem: "--frame and --at apply to videos, or to presets with schedules")
         }
-        let picture = try readPicture(input, choice: still ? FrameChoice() : FrameChoice(frame: frame, at: at))
+        let picture = try readPicture(
+            input, choice: still ? FrameChoice() : FrameChoice(frame: frame, at: at), sequenceRate: still ? nil : rate)
         if parameters.isScheduled, frame != nil || at != nil {
-            let rate = still ? fps : try VideoReader(path: input).info.frameRate.value
-            parameters = try parameters.at(frame: frame.map(Double.init) ?? (at! * rate).rounded(), fps: rate)
+            let fps =
+                still ? rate?.value ?? 24 : try VideoReader(path: input, sequenceRate: rate).info.frameRate.value
+            parameters = try parameters.at(frame: frame.map(Double.init) ?? (at! * fps).rounded(), fps: fps)
         }
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let dreamer = Dreamer(model: network)

@@ -24,7 +24,8 @@ struct VideoCommand: ParsableCommand {
             printed (see `render score`).
             """)
 
-    @Argument(help: "Input video.") var input: String
+    @Argument(help: "Input video, or numbered images: frames/%05d.png (read from the first number found).") var input: String
+    @Option(help: "Frame rate of numbered image input, e.g. 24, 24000/1001 (default 25, as FFmpeg's image2).") var fps: String?
     @Option(help: "Start time in seconds.") var start: Double = 0
     @Option(help: "Duration in seconds (default: to the end).") var duration: Double?
     @Option(name: .customLong("frame-octaves"), parsing: .unconditional, help: "Octaves for frames after the first, e.g. -1..0.") var frameOctaves:
@@ -45,6 +46,12 @@ struct VideoCommand: ParsableCommand {
     func validate() throws {
         try out.validate()
         if let chunk { _ = try Chunk(parsing: chunk, warmup: warmup) }
+        if chunk != nil && out.isSequence {
+            throw ValidationError("--chunk needs a video file output (.mp4, .mov, .mkv, .webm): PNG frames are rendered in one run")
+        }
+        if fps != nil && !FrameSequence.isPattern(input) {
+            throw ValidationError("--fps applies to numbered image input (frames/%05d.png); \(input) has its own rate")
+        }
     }
 
     func run() throws {
@@ -73,6 +80,7 @@ struct VideoCommand: ParsableCommand {
                 model: dream.modelLabel, source: input))
         job.start = start
         job.duration = duration
+        job.inputRate = try fps.map { try parseRate($0, option: "--fps") }
         job.encoder = out.encoder
         job.resume = out.resume
         job.overwrite = out.overwrite
@@ -84,7 +92,7 @@ struct VideoCommand: ParsableCommand {
         let result = try renderVideo(job, network: network, progress: progress)
         let minutes = progress.elapsed / 60
         print(
-            "wrote \(destination): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
+            "wrote \(out.wroteWhat(destination, frames: result.frames)): \(result.frames) frames, \(String(format: "%.2f", result.seconds)) s, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
         )
         print(String(format: "excess warping error %.6f, dream strength %.4f", result.score.excessWarpingError, result.score.dreamStrength))
     }

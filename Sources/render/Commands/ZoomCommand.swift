@@ -19,7 +19,7 @@ struct ZoomCommand: ParsableCommand {
             the median step, 1 = seamless.
             """)
 
-    @Argument(help: "Start picture: an image, or a video with --frame/--at.") var input: String
+    @Argument(help: "Start picture: an image, or a video or numbered images (frames/%05d.png) with --frame/--at.") var input: String
     @Option(help: "Length in seconds.") var duration: Double?
     @Option(help: "Length in frames.") var frames: Int?
     @Option(help: "Frames per second.") var fps: Double = 24
@@ -81,7 +81,7 @@ struct ZoomCommand: ParsableCommand {
         let result = try renderZoom(job, network: network, progress: progress)
         let minutes = progress.elapsed / 60
         print(
-            "wrote \(out.output): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
+            "wrote \(out.wroteWhat(out.output, frames: result.frames)): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
         )
         if !movesOverTime, let r = result.seamRatio, let largest = result.largestStep {
             print(

@@ -2,10 +2,11 @@ import Dream
 import Foundation
 import Video
 
-/// A render's resumable state, kept in `<destination>.reverie-resume/` beside the destination:
+/// A render's resumable state, kept in `<destination>.reverie-resume/` beside the destination
+/// (for PNG frames `frames/%05d.png`, the destination is their folder: `frames.reverie-resume/`):
 ///   state.json      what was done: fingerprint, frames done, segment files, rng state
 ///   carry.bin       the carried float state (previous dreamed frame, ...), exact
-///   segment-N.mkv   the dreamed frames so far, lossless (FFV1), one file per checkpoint
+///   segment-N.mkv   the dreamed frames so far, lossless (FFV1; 16-bit for 16-bit PNGs), one file per checkpoint
 /// Frames after the last checkpoint are dreamed again on resume; since the carry, the rng and
 /// the inputs are restored exactly, the finished video is the same as an uninterrupted one.
 struct CheckpointState: Codable {
@@ -21,6 +22,10 @@ final class ResumableOutput {
     static let defaultCheckpointEvery = 10
 
     let destination: String
+    /// What appears at the end: the destination file, or the folder of a PNG sequence.
+    let location: String
+    /// Bits per channel kept: 16 for 16-bit PNG frames (`append` them `RGB48Image`s), else 8.
+    let depth: Int
     let directory: URL
     let fingerprint: String
     let width: Int, height: Int
@@ -32,17 +37,39 @@ final class ResumableOutput {
     /// `resume` (or with different parameters).
     init(
         destination: String, fingerprint: String, width: Int, height: Int, frameRate: Rational,
-        resume: Bool, overwrite: Bool
+        resume: Bool, overwrite: Bool, depth: Int = 8
     ) throws {
         self.destination = destination
-        self.directory = URL(fileURLWithPath: destination + ".reverie-resume")
-        self.fingerprint = fingerprint
+        let sequence = FrameSequence.isPattern(destination) ? try FrameSequence(pattern: destination) : nil
+        location = sequence?.folder ?? destination
+        self.depth = depth
+        self.directory = URL(fileURLWithPath: location + ".reverie-resume")
+        self.fingerprint = fingerprint + (depth == 8 ? "" : "|depth \(depth)")
         self.width = width; self.height = height; self.frameRate = frameRate
         let fm = FileManager.default
-        if fm.fileExists(atPath: destination) && !overwrite {
+        var isFolder: ObjCBool = false
+        if sequence != nil, fm.fileExists(atPath: location, isDirectory: &isFolder), !isFolder.boolValue {
+            throw RenderError.file(path: location, problem: "is a file: PNG frames need a folder")
+        }
+        if let sequence {
+            // An empty folder (made for FFmpeg, which needs one) takes the frames; one with files is
+            // replaced only with --overwrite, and only when it holds nothing but a sequence of this pattern.
+            let files = (try? fm.contentsOfDirectory(atPath: location)) ?? []
+            if !files.isEmpty && !overwrite {
+                throw RenderError.file(path: location, problem: "already holds files (use --overwrite to replace its frames)")
+            }
+            let others = files.filter { sequence.number(ofFileNamed: $0) == nil && !SequenceTiming.fileNames.contains($0) }
+            if !others.isEmpty {
+                throw RenderError.file(
+                    path: location,
+                    problem:
+                        "holds other files than frames of \(sequence.fileName) (\(others.sorted().prefix(3).joined(separator: ", "))): choose another folder"
+                )
+            }
+        } else if fm.fileExists(atPath: destination) && !overwrite {
             throw RenderError.file(path: destination, problem: "already exists (use --overwrite to replace it)")
         }
-        let parent = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        let parent = URL(fileURLWithPath: location).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue else {
             throw RenderError.file(path: destination, problem: "the folder \(parent) does not exist")
@@ -71,7 +98,7 @@ final class ResumableOutput {
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         // A run killed during its final encode leaves its hidden partial output beside the destination.
-        let hidden = "." + URL(fileURLWithPath: destination).lastPathComponent + ".partial-"
+        let hidden = "." + URL(fileURLWithPath: location).lastPathComponent + ".partial-"
         for f in (try? fm.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? [] where f.hasPrefix(hidden) {
             try? fm.removeItem(atPath: (parent.isEmpty ? "." : parent) + "/" + f)
         }
@@ -86,14 +113,23 @@ final class ResumableOutput {
     private var pendingTimes: [Double] = []
 
     func append(_ image: RGBImage, seconds: Double) throws {
-        if segment == nil {
-            let name = String(format: "segment-%05d.mkv", state.segments.count)
-            segment = try VideoWriter(
-                path: directory.appendingPathComponent(name).path, width: width, height: height,
-                frameRate: frameRate, settings: EncoderSettings(lossless: true))
-        }
-        try segment!.write(image)
+        try openSegment().write(image)
         pendingTimes.append(seconds)
+    }
+
+    func append(_ image: RGB48Image, seconds: Double) throws {
+        try openSegment().write(image)
+        pendingTimes.append(seconds)
+    }
+
+    private func openSegment() throws -> VideoWriter {
+        if let segment { return segment }
+        let name = String(format: "segment-%05d.mkv", state.segments.count)
+        let writer = try VideoWriter(
+            path: directory.appendingPathComponent(name).path, width: width, height: height,
+            frameRate: frameRate, settings: EncoderSettings(lossless: true, depth: depth))
+        segment = writer
+        return writer
     }
 
     /// Closes the open segment and records the carried state, atomically.
@@ -119,14 +155,14 @@ final class ResumableOutput {
 
     /// The frames of the checkpointed segments, one at a time, in order.
     func writtenFrames() throws -> SegmentFrames {
-        SegmentFrames(paths: state.segments.map { directory.appendingPathComponent($0).path })
+        SegmentFrames(paths: state.segments.map { directory.appendingPathComponent($0).path }, sixteenBit: depth == 16)
     }
 
-    /// Every frame written so far, in order (for the final encode).
-    func forEachFrame(_ body: (_ index: Int, _ seconds: Double, RGBImage) throws -> Void) throws {
+    /// Every frame written so far, in order (for the final encode); `image16` set at depth 16.
+    func forEachFrame(_ body: (_ index: Int, _ seconds: Double, VideoFrame) throws -> Void) throws {
         let frames = try writtenFrames()
         var i = 0
-        while let image = try frames.next() {
+        while let image = try frames.nextFrame() {
             guard i < state.times.count else {
                 throw RenderError.file(path: directory.path, problem: "a segment holds more frames than the checkpoint records")
             }
@@ -136,19 +172,25 @@ final class ResumableOutput {
     }
 
     /// The final encode: every frame at its recorded time into the destination (written beside it
-    /// and renamed into place by the writer), then the checkpoint is removed.
+    /// and renamed into place by the writer), then the checkpoint is removed. `beforeFinish` sees
+    /// the writer once every frame is in (a PNG sequence attaches its timing there).
     func encode(
         settings: EncoderSettings, audioFrom: String?, audioRange: ClosedRange<Double>?,
-        metadata: [String: String]
+        metadata: [String: String], beforeFinish: (VideoWriter) throws -> Void = { _ in }
     ) throws {
         let writer = try VideoWriter(
             path: destination, width: width, height: height, frameRate: frameRate,
             settings: settings, audioFrom: audioFrom, audioRange: audioRange, metadata: metadata)
         do {
-            try forEachFrame { _, seconds, image in
+            try forEachFrame { _, seconds, frame in
                 if Interrupt.requested { throw Interrupted(destination: destination) }
-                try writer.write(image, seconds: seconds)
+                if let deep = frame.image16 {
+                    try writer.write(deep, seconds: seconds)
+                } else {
+                    try writer.write(frame.image, seconds: seconds)
+                }
             }
+            try beforeFinish(writer)
             try writer.finish()
         } catch {
             writer.cancel()
@@ -219,14 +261,21 @@ private func decodeTensors(_ data: Data, file: String) throws -> [String: Tensor
 final class SegmentFrames {
     private var paths: [String]
     private var reader: VideoReader?
+    private let sixteenBit: Bool
 
-    init(paths: [String]) { self.paths = paths }
+    init(paths: [String], sixteenBit: Bool = false) {
+        self.paths = paths
+        self.sixteenBit = sixteenBit
+    }
 
-    func next() throws -> RGBImage? {
+    func next() throws -> RGBImage? { try nextFrame()?.image }
+
+    /// The next frame, with `image16` when reading 16-bit segments.
+    func nextFrame() throws -> VideoFrame? {
         while true {
-            if let r = reader, let f = try r.nextFrame() { return f.image }
+            if let r = reader, let f = try r.nextFrame() { return f }
             guard !paths.isEmpty else { return nil }
-            reader = try VideoReader(path: paths.removeFirst())
+            reader = try VideoReader(path: paths.removeFirst(), sixteenBit: sixteenBit)
         }
     }
 }

@@ -12,20 +12,32 @@ struct FrameChoice {
 let stillExtensions: Set<String> = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
 
 func isStillPath(_ path: String) -> Bool {
-    stillExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    stillExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased()) && !FrameSequence.isPattern(path)
+}
+
+/// The rate of an image sequence input: "24000/1001", "24" or "23.976" (the nearest ratio).
+func parseRate(_ text: String, option: String) throws -> Rational {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    if parts.count == 2, let n = Int32(parts[0]), let d = Int32(parts[1]), n > 0, d > 0 { return Rational(n, d) }
+    if parts.count == 1, let v = Double(text), v.isFinite, v > 0, v <= 1000 { return Rational(approximating: v) }
+    throw RenderError.option(name: option, problem: "expects a frame rate like 25, 24000/1001 or 29.97, got '\(text)'")
 }
 
 /// Reads the picture to dream: a still, or exactly frame N (or the frame shown at a time) of a
-/// video — the same frame a video render starting there would begin with.
-func readPicture(_ path: String, choice: FrameChoice) throws -> RGBImage {
+/// video or of an image sequence (`frames/%05d.png`, at `sequenceRate`) — the same frame a video
+/// render starting there would begin with.
+func readPicture(_ path: String, choice: FrameChoice, sequenceRate: Rational? = nil) throws -> RGBImage {
     if isStillPath(path) && !choice.isSet { return try ImageFile.read(path: path) }
     if isStillPath(path) { throw RenderError.file(path: path, problem: "--frame and --at apply to videos, not to still images") }
-    let reader = try VideoReader(path: path)
+    let reader = try VideoReader(path: path, sequenceRate: sequenceRate)
     if let n = choice.frame {
         guard n >= 0 else { throw RenderError.file(path: path, problem: "--frame must be 0 or more, got \(n)") }
         guard n < reader.info.frameCount else {
             throw RenderError.file(
-                path: path, problem: "frame \(n) is past the end (the video has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))")
+                path: path,
+                problem:
+                    "frame \(n) is past the end (the \(reader.info.isSequence ? "sequence" : "video") has \(reader.info.frameCount) frames, 0...\(reader.info.frameCount - 1))"
+            )
         }
         try reader.seek(toFrame: n)
     } else if let t = choice.at {

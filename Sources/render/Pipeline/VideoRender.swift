@@ -11,6 +11,7 @@ struct VideoJob {
     var record: RenderRecord
     var start: Double = 0  // seconds
     var duration: Double?  // seconds; nil = to the end
+    var inputRate: Rational? = nil  // the rate of an image sequence input (nil: 25, as FFmpeg's image2)
     var encoder = EncoderSettings()
     var resume = false
     var overwrite = false
@@ -29,7 +30,7 @@ struct VideoResult {
 }
 
 func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -> VideoResult {
-    let reader = try VideoReader(path: job.input)
+    let reader = try VideoReader(path: job.input, sequenceRate: job.inputRate)
     let info = reader.info
     let end = job.duration.map { job.start + $0 } ?? Double.infinity
     guard job.start >= 0, job.start < info.duration else {
@@ -49,7 +50,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
     let output = try ResumableOutput(
         destination: job.output, fingerprint: fingerprint + (job.chunk.map { "|\($0.index)/\($0.count)|\($0.warmup)" } ?? ""),
         width: size.width, height: size.height, frameRate: info.frameRate,
-        resume: job.resume, overwrite: job.overwrite)
+        resume: job.resume, overwrite: job.overwrite, depth: job.encoder.depth)
     let dreamer = Dreamer(model: network)
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: (source: Tensor, dream: Tensor)? = nil
@@ -117,7 +118,11 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         previous = (source, dreamed)
         guard writes else { continue }
         meter.add(source: source, output: dreamed, motion: motion)
-        try output.append(rgbImage(from: dreamed), seconds: max(0, frame.seconds - job.start))
+        if output.depth == 16 {
+            try output.append(rgb48Image(from: dreamed), seconds: max(0, frame.seconds - job.start))
+        } else {
+            try output.append(rgbImage(from: dreamed), seconds: max(0, frame.seconds - job.start))
+        }
         index += 1
         let framesDone = index
         if framesDone % job.checkpointEvery == 0 || Interrupt.requested {
@@ -139,20 +144,34 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         let label = Chunk.Label(chunk: chunk, render: fingerprint, source: job.input, start: job.start, length: length)
         metadata[Chunk.metadataKey] = String(decoding: try JSONEncoder().encode(label), as: UTF8.self)
     }
+    // PNG frames hold no audio: their timing file says where in the source it is.
+    let sequence = FrameSequence.isPattern(job.output)
     try output.encode(
-        settings: settings, audioFrom: info.audio.isEmpty || job.chunk != nil ? nil : job.input,
-        audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value), metadata: metadata)
+        settings: settings, audioFrom: info.audio.isEmpty || job.chunk != nil || sequence ? nil : job.input,
+        audioRange: job.start...(job.start + lastTime + 1 / info.frameRate.value), metadata: metadata
+    ) { writer in
+        guard sequence else { return }
+        try SequenceTiming(
+            writer: writer, pattern: job.output, firstNumber: job.encoder.startNumber, source: job.input,
+            sourceStart: job.start + (output.state.times.first ?? 0), sourceHasAudio: !info.audio.isEmpty, record: try job.record.json()
+        ).attach(to: writer, pattern: job.output)
+    }
     return VideoResult(frames: index, dreamedNow: index - done, seconds: lastTime, score: meter.score)
 }
 
 /// Identifies a render: the same inputs and parameters give the same fingerprint.
 private func fingerprint(_ job: VideoJob, info: VideoInfo) throws -> String {
-    let attributes = try? FileManager.default.attributesOfItem(atPath: job.input)
+    // A sequence: its first file stands for it (with the frame count and the rate).
+    let file =
+        FrameSequence.isPattern(job.input)
+        ? (try? FrameSequence(pattern: job.input)).flatMap { s in s.existingNumbers().first.map { s.path(number: $0) } } : nil
+    let attributes = try? FileManager.default.attributesOfItem(atPath: file ?? job.input)
     let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
     let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
     var record = job.record
     record.version = ""
     return "\(try record.json())|\(size)|\(modified)|\(job.start)|\(job.duration ?? -1)|\(info.frameCount)"
+        + (info.isSequence ? "|\(info.frameRate)" : "")
 }
 
 func rate(_ frames: Int, since start: Date) -> String {

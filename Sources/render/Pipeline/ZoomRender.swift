@@ -44,7 +44,8 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         destination: job.output,
         fingerprint:
             "\(try fingerprint.json())|\(job.frames)|\(job.loop)|\(job.motion.zoom)|\(job.motion.rotate)|\(job.motion.focus)|\(job.motion.drift)|\(fps)",
-        width: size.width, height: size.height, frameRate: frameRate, resume: job.resume, overwrite: job.overwrite)
+        width: size.width, height: size.height, frameRate: frameRate, resume: job.resume, overwrite: job.overwrite,
+        depth: job.encoder.depth)
     let dreamer = Dreamer(model: network)
     // Closing over the whole loop: the blend towards the first frame grows by the same amount every
     // frame, so no step is larger than the others (closing over the last 2 s made those steps up
@@ -99,7 +100,11 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         }
         if job.loop { frame = closure.close(frame, index: index, first: first!) }
         previous = frame
-        try output.append(rgbImage(from: frame), seconds: Double(index) / fps)
+        if output.depth == 16 {
+            try output.append(rgb48Image(from: frame), seconds: Double(index) / fps)
+        } else {
+            try output.append(rgbImage(from: frame), seconds: Double(index) / fps)
+        }
         if (index + 1) % job.checkpointEvery == 0 || Interrupt.requested {
             try output.checkpoint(framesDone: index + 1, rng: rng, carry: ["previous": frame, "first": first!])
         }
@@ -113,11 +118,18 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     // frames in between its compression error alone made the seam 1.8x an ordinary step (measured
     // at CRF 18, 256 px); all-intra makes every step alike, for ~1.8x the file size.
     if job.loop { settings.keyframeInterval = 1 }
-    try output.encode(settings: settings, audioFrom: nil, audioRange: nil, metadata: ["reverie": try job.record.json()])
+    let sequence = FrameSequence.isPattern(job.output)
+    try output.encode(settings: settings, audioFrom: nil, audioRange: nil, metadata: ["reverie": try job.record.json()]) { writer in
+        guard sequence else { return }
+        try SequenceTiming(
+            writer: writer, pattern: job.output, firstNumber: job.encoder.startNumber, source: nil, sourceStart: nil,
+            sourceHasAudio: false, record: try job.record.json()
+        ).attach(to: writer, pattern: job.output)
+    }
     // The seam, measured on the video as written (nil where FFmpeg cannot read the format back:
     // animated WebP).
     var seam = SeamMeter(motion: job.motion)
-    if let written = try? VideoReader(path: job.output) {
+    if let written = try? VideoReader(path: job.output, sequenceRate: frameRate) {
         while let f = try? written.nextFrame() { seam.add(tensor(from: f.image)) }
     }
     return ZoomResult(frames: job.frames, dreamedNow: job.frames - done, seamRatio: seam.ratio, largestStep: seam.largestStepRatio)
