@@ -25,14 +25,23 @@ public enum LoopSeam {
     /// `rotatePerSecond`: degrees per second the picture turns about the centre, clockwise as
     /// seen on screen (y down; what `render zoom --rotate` does for positive values), besides the zoom.
     public static func measure(path: String, zoomPerSecond: Double, rotatePerSecond: Double = 0, fps: Double) throws -> Result {
+        try measure(path: path, fps: fps) { _ in (zoomPerSecond, rotatePerSecond) }
+    }
+
+    /// The same for a motion that changes: `step(k)` is the zoom per second and turn per second of
+    /// the step into frame k (k = 1 ..< count; the wrap is the step into frame `count`).
+    public static func measure(path: String, fps: Double, step: (Int) -> (zoomPerSecond: Double, rotatePerSecond: Double)) throws
+        -> Result
+    {
         let reader = try VideoReader(path: path)
         var frames: [RGBImage] = []
         while let f = try reader.nextFrame() { frames.append(f.image) }
-        let s = pow(zoomPerSecond, 1 / fps)
-        let turn = rotatePerSecond / fps
-        let error = { (a: RGBImage, b: RGBImage) in stepError(from: a, to: b, scale: s, degrees: turn) }
-        let steps = (0..<(frames.count - 1)).map { error(frames[$0], frames[$0 + 1]) }
-        return Result(steps: steps, wrap: error(frames[frames.count - 1], frames[0]))
+        func error(_ a: RGBImage, _ b: RGBImage, _ k: Int) -> Double {
+            let (z, r) = step(k)
+            return stepError(from: a, to: b, scale: pow(z, 1 / fps), degrees: r / fps)
+        }
+        let steps = (0..<(frames.count - 1)).map { error(frames[$0], frames[$0 + 1], $0 + 1) }
+        return Result(steps: steps, wrap: error(frames[frames.count - 1], frames[0], frames.count))
     }
 
     /// The mean squared difference (RGB in [0, 1]) between `b` and `a` zoomed by `scale` and turned

@@ -220,10 +220,13 @@ final class RenderCommandTests: XCTestCase {
             let scheduled = pow(zoom.value(atFrame: Double(k), fps: fps), 1 / fps)
             XCTAssertEqual(best, scheduled, accuracy: 0.004, "frame \(k): best-fitting zoom \(best), scheduled \(scheduled)")
         }
-        // A schedule cannot drive a loop's motion; a bad schedule is one line naming the position.
+        // A scheduled loop cannot drift; a bad schedule is one line naming the position.
         try assertFails(
-            ["zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--zoom", "0:(1.1), 3:(1.3)", "--loop", "--model", model, "--quiet"],
-            mentions: ["--loop needs a constant zoom"])
+            [
+                "zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--zoom", "0:(1.1), 3:(1.3)", "--loop", "--drift", "0.1,0",
+                "--model", model, "--quiet"
+            ],
+            mentions: ["needs --drift 0,0"])
         try assertFails(
             ["zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--zoom", "0:(1.1), 3:(1.3", "--model", model, "--quiet"],
             mentions: ["schedule '0:(1.1), 3:(1.3': at character 16"])

@@ -1,3 +1,4 @@
+import Dream
 import Foundation
 import TestSupport
 import Video
@@ -64,5 +65,32 @@ final class ZoomSeamTests: XCTestCase {
             let value = printed.flatMap { Double($0.split(separator: " ")[3]) }
             XCTAssertEqual(try XCTUnwrap(value, r.stdout), m.seamRatio, accuracy: 0.01, label)
         }
+    }
+
+    /// A loop whose zoom and turn follow periodic schedules (back to their first values at the loop's
+    /// length) closes by the same outside measure, each step warped by its own scheduled motion.
+    func testScheduledPeriodicMotionLoopCloses() throws {
+        guard let picture = ImageNetInput.samplePath("chelsea.png") else { throw XCTSkip("samples/chelsea.png is not fetched (run samples/fetch)") }
+        let fps = 12.0, frames = 36
+        let zoom = "0:(1.3), 18:(1.8), 36:(1.3)", rotate = "0:(30*sin(2*pi*s/3))"
+        let out = dir + "/scheduled-loop.mp4"
+        let r = try runRender([
+            "zoom", picture, "-o", out, "--preset", "zoom", "--width", "160", "--frames", "\(frames)", "--fps", "\(fps)",
+            "--zoom", zoom, "--rotate", rotate, "--loop", "--seed", "1", "--quiet"
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let z = try Schedule(parsing: zoom), t = try Schedule(parsing: rotate)
+        let m = try LoopSeam.measure(path: out, fps: fps) { k in
+            (z.value(atFrame: Double(k), fps: fps), t.value(atFrame: Double(k), fps: fps))
+        }
+        print("scheduled loop: seam \(m.seamRatio), largest step \(m.largestRatio) (median step \(m.median))")
+        // The schedule is really followed: a constant motion (its frame-0 values) fits far worse.
+        let constant = try LoopSeam.measure(path: out, zoomPerSecond: 1.3, rotatePerSecond: 0, fps: fps)
+        XCTAssertGreaterThan(constant.median, 2 * m.median)
+        XCTAssertLessThanOrEqual(m.seamRatio, 1.2, "the wrap over the median step")
+        XCTAssertLessThanOrEqual(m.largestRatio, 1.5, "the largest step over the median")
+        let printed = r.stdout.split(separator: "\n").first { $0.hasPrefix("loop seam ratio") }
+        let value = printed.flatMap { Double($0.split(separator: " ")[3]) }
+        XCTAssertEqual(try XCTUnwrap(value, r.stdout), m.seamRatio, accuracy: 0.01)
     }
 }

@@ -106,11 +106,32 @@ public struct LoopClosure: Sendable {
     public var frameCount: Int
     /// Frames blended at the end of the loop.
     public var length: Int
+    /// For a scheduled motion: `steps[k]` is the motion of the step into frame k, k = 1...frameCount
+    /// (the last is the wrap into the first frame); nil: `motion` every step.
+    public var steps: [ZoomMotion]?
 
     /// A closure over the last `length` frames of `frameCount`; `length` is clamped to at most
     /// frameCount − 1 and at least 1.
-    public init(motion: ZoomMotion, frameCount: Int, length: Int) {
+    public init(motion: ZoomMotion, frameCount: Int, length: Int, steps: [ZoomMotion]? = nil) {
         self.motion = motion; self.frameCount = frameCount; self.length = max(1, min(length, frameCount - 1))
+        self.steps = steps
+    }
+
+    /// The motion that takes frame `index` to the first frame in one go, over `frameCount − index`
+    /// frames: with steps of their own, one zoom and turn about the same focus whose scale is the
+    /// steps' product and whose angle their sum (zooms and turns about one point commute), spread
+    /// evenly over those frames. Drift is not composed: a scheduled loop has none.
+    func motionToFirst(from index: Int) -> ZoomMotion {
+        guard let steps else { return motion }
+        let j = Double(frameCount - index)
+        var logScale = 0.0, degrees = 0.0
+        for k in (index + 1)...frameCount {
+            logScale += log(steps[k].zoom) / steps[k].fps
+            degrees += steps[k].rotate / steps[k].fps
+        }
+        var m = motion
+        m.zoom = exp(logScale * motion.fps / j); m.rotate = degrees * motion.fps / j
+        return m
     }
 
     /// Whether frame `index` is blended.
@@ -122,7 +143,7 @@ public struct LoopClosure: Sendable {
         guard applies(to: index) else { return frame }
         let j = frameCount - index  // frames until the first frame comes round
         let a = Float(length - j + 1) / Float(length + 1)  // rises by the same amount every frame
-        let (pulled, weight) = motion.pulledBack(first, frames: Double(j))
+        let (pulled, weight) = motionToFirst(from: index).pulledBack(first, frames: Double(j))
         var out = frame
         let plane = weight.count
         for c in 0..<frame.shape[1] {
@@ -145,17 +166,24 @@ public struct LoopClosure: Sendable {
 public struct SeamMeter {
     /// The exact per-frame motion each frame is warped by before it is compared with the next.
     public let motion: ZoomMotion
+    /// For a scheduled motion, the step into frame k (k ≥ 1; the wrap is the step into frame
+    /// `steps.count − 1`, the loop's length): nil, `motion` every step.
+    public let steps: [ZoomMotion]?
     /// One error per step so far: frame i warped on by one frame, against frame i + 1.
     public private(set) var stepErrors: [Double] = []
     private var previous: Tensor?
     private var first: Tensor?
 
     /// An empty meter for frames that move by `motion`.
-    public init(motion: ZoomMotion) { self.motion = motion }
+    public init(motion: ZoomMotion, steps: [ZoomMotion]? = nil) { self.motion = motion; self.steps = steps }
+
+    private func step(into k: Int) -> ZoomMotion { steps.map { $0[min(k, $0.count - 1)] } ?? motion }
 
     /// Adds the next frame, (1, 3, H, W) in [0, 1], every frame the same size.
     public mutating func add(_ frame: Tensor) {
-        if let previous { stepErrors.append(centreSquaredError(motion.advance(previous, interpolation: .bilinear), frame)) }
+        if let previous {
+            stepErrors.append(centreSquaredError(step(into: stepErrors.count + 1).advance(previous, interpolation: .bilinear), frame))
+        }
         if first == nil { first = frame }
         previous = frame
     }
@@ -163,7 +191,7 @@ public struct SeamMeter {
     /// The wrap's error: the last frame warped on by one frame, against the first; nil before two frames.
     public var seamError: Double? {
         guard let first, let previous, stepErrors.count > 0 else { return nil }
-        return centreSquaredError(motion.advance(previous, interpolation: .bilinear), first)
+        return centreSquaredError(step(into: stepErrors.count + 1).advance(previous, interpolation: .bilinear), first)
     }
 
     private var median: Double? {

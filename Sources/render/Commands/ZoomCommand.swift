@@ -54,9 +54,10 @@ struct ZoomCommand: ParsableCommand {
         try extra.set("zoomSteps", zoomSteps)
         let parameters = try dream.resolve(defaultPreset: "zoom", extra: extra)
         let movesOverTime = parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" } ?? false
-        if loop && movesOverTime {
+        let d0 = try pair(drift, "--drift")
+        if loop && movesOverTime && (d0.0 != 0 || d0.1 != 0) {
             throw RenderError.option(
-                name: "--loop", problem: "needs a constant zoom and rotation (a schedule changes the motion, so the loop cannot close along it)")
+                name: "--loop", problem: "with a scheduled zoom or rotation needs --drift 0,0 (a drift does not compose with a changing zoom)")
         }
         let f = try pair(focus, "--focus"), d = try pair(drift, "--drift")
         let motion = try ZoomMotion(
@@ -83,7 +84,7 @@ struct ZoomCommand: ParsableCommand {
         print(
             "wrote \(out.wroteWhat(out.output, frames: result.frames)): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
         )
-        if !movesOverTime, let r = result.seamRatio, let largest = result.largestStep {
+        if loop || !movesOverTime, let r = result.seamRatio, let largest = result.largestStep {
             print(
                 String(
                     format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",

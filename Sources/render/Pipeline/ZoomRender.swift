@@ -25,6 +25,18 @@ struct ZoomJob {
     /// back into its first frame, with steps up to 1.5x the median (measured at 96–160 px, 30 fps,
     /// 10 s: largest step 1.56x after a 1 s lead-in, 1.34x after 2 s).
     static func loopLeadIn(fps: Double) -> Int { max(1, Int((2 * fps).rounded())) }
+
+    /// Whether a schedule drives the zoom or the turn.
+    var scheduledMotion: Bool { parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" } ?? false }
+
+    /// The motion of the step into frame `k`: the zoom and turn scheduled there.
+    func motion(atFrame k: Int) throws -> ZoomMotion {
+        guard scheduledMotion else { return motion }
+        let p = try parameters.at(frame: Double(k), fps: motion.fps)
+        var m = motion
+        m.zoom = Double(p.zoom); m.rotate = Double(p.rotate)
+        return m
+    }
 }
 
 struct ZoomResult {
@@ -50,7 +62,10 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     // Closing over the whole loop: the blend towards the first frame grows by the same amount every
     // frame, so no step is larger than the others (closing over the last 2 s made those steps up
     // to 3.2x the median step).
-    let closure = LoopClosure(motion: job.motion, frameCount: job.frames, length: job.frames - 1)
+    // A scheduled zoom or turn: the motion of the step into each frame k = 1...frames (the last
+    // is the wrap into the first frame, at the schedule's frame `frames`).
+    let stepMotions = try job.scheduledMotion ? (0...job.frames).map { k in try job.motion(atFrame: k) } : nil
+    let closure = LoopClosure(motion: job.motion, frameCount: job.frames, length: job.frames - 1, steps: stepMotions)
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: Tensor? = nil
     var first: Tensor? = nil
@@ -74,8 +89,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         }
         // This frame's values: scheduled fields at frame `index` (the lead-in uses frame 0's).
         let parameters = try job.parameters.at(frame: Double(index), fps: fps)
-        var motion = job.motion
-        motion.zoom = Double(parameters.zoom); motion.rotate = Double(parameters.rotate)
+        let motion = try job.motion(atFrame: index)
         /// One zoom frame: the last one moved on and dreamed a few steps.
         func zoomFrame(after prev: Tensor) throws -> Tensor {
             let frame = try dreamer.dream(
@@ -128,7 +142,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
     }
     // The seam, measured on the video as written (nil where FFmpeg cannot read the format back:
     // animated WebP).
-    var seam = SeamMeter(motion: job.motion)
+    var seam = SeamMeter(motion: job.motion, steps: stepMotions)
     if let written = try? VideoReader(path: job.output, sequenceRate: frameRate) {
         while let f = try? written.nextFrame() { seam.add(tensor(from: f.image)) }
     }
