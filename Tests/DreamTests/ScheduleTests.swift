@@ -110,4 +110,26 @@ final class ScheduleTests: XCTestCase {
             XCTAssertTrue("\($0)".hasPrefix("bad.json: zoom: schedule '0:(1.1': at character 7"), "\($0)")
         }
     }
+
+    /// Errors are typed: the case says what kind of input is wrong and carries it.
+    func testErrorsCarryWhatIsWrong() {
+        XCTAssertThrowsError(try Schedule(parsing: "0:(1")) { error in
+            guard case let .schedule(text, problem)? = error as? DreamError else { return XCTFail("\(error)") }
+            XCTAssertEqual(text, "0:(1"); XCTAssertTrue(problem.hasPrefix("at character 5"), problem)
+        }
+        XCTAssertThrowsError(try LayerTerm(parsing: "block10:x")) { error in
+            XCTAssertEqual(error as? DreamError, .layerTerm(text: "block10:x", problem: "the weight after ':' is not a number"))
+        }
+        var p = DreamParameters.defaults
+        p.blend = 2
+        XCTAssertThrowsError(try p.validate()) {
+            XCTAssertEqual($0 as? DreamError, .parameter(field: "blend", problem: "must be in [0, 1], got 2.0"))
+        }
+        p.blend = 0.5
+        p.schedules = ["blend": "0:(0.5), 10:(3)"]
+        XCTAssertThrowsError(try p.at(frame: 10, fps: 24)) { error in
+            guard case let .within(context, inner)? = error as? DreamError, case .parameter("blend", _) = inner else { return XCTFail("\(error)") }
+            XCTAssertEqual(context, "at frame 10")
+        }
+    }
 }

@@ -17,13 +17,13 @@ public struct OctaveRange: Sendable, Equatable, Codable, CustomStringConvertible
         let t = text.trimmingCharacters(in: .whitespaces)
         if let r = t.range(of: "..") {
             guard let a = Int(t[..<r.lowerBound]), let b = Int(t[r.upperBound...]), a <= b, b - a < 16 else {
-                throw DreamError("octaves '\(text)': expected LOW..HIGH with LOW <= HIGH, like -3..0")
+                throw DreamError.parameter(field: "octaves '\(text)'", problem: "expected LOW..HIGH with LOW <= HIGH, like -3..0")
             }
             self.init(lowest: a, highest: b)
         } else if let n = Int(t), n >= 1, n <= 16 {
             self.init(lowest: 1 - n, highest: 0)
         } else {
-            throw DreamError("octaves '\(text)': expected a count from 1 to 16, or LOW..HIGH like -3..0")
+            throw DreamError.parameter(field: "octaves '\(text)'", problem: "expected a count from 1 to 16, or LOW..HIGH like -3..0")
         }
     }
 
@@ -121,19 +121,31 @@ public struct DreamParameters: Sendable, Equatable, Codable {
 
     /// Checks ranges; names the field.
     public func validate() throws {
-        guard !layers.isEmpty else { throw DreamError("layers: at least one layer is needed") }
+        guard !layers.isEmpty else { throw DreamError.parameter(field: "layers", problem: "at least one layer is needed") }
         _ = try objectiveDescription
-        guard octaveScale > 1, octaveScale <= 4 else { throw DreamError("octaveScale: must be in (1, 4], got \(octaveScale)") }
-        guard steps >= 0, steps <= 10_000 else { throw DreamError("steps: must be 0...10000, got \(steps)") }
-        guard stepSize > 0, stepSize < 10 else { throw DreamError("stepSize: must be in (0, 10), got \(stepSize)") }
-        guard tile == 0 || (tile >= 32 && tile <= 8192) else { throw DreamError("tile: must be 0 (auto) or 32...8192, got \(tile)") }
-        guard smoothing >= 0, smoothing <= 20 else { throw DreamError("smoothing: must be 0...20, got \(smoothing)") }
-        if let width { guard width >= 16, width <= 16384 else { throw DreamError("width: must be 16...16384, got \(width)") } }
-        guard frameSteps >= 0, frameSteps <= 10_000 else { throw DreamError("frameSteps: must be 0...10000, got \(frameSteps)") }
-        guard blend >= 0, blend <= 1 else { throw DreamError("blend: must be in [0, 1], got \(blend)") }
-        guard zoom > 0, zoom.isFinite else { throw DreamError("zoom: must be a positive factor per second, got \(zoom)") }
-        guard rotate.isFinite, abs(rotate) <= 3600 else { throw DreamError("rotate: must be within ±3600 degrees per second") }
-        guard zoomSteps >= 0, zoomSteps <= 10_000 else { throw DreamError("zoomSteps: must be 0...10000, got \(zoomSteps)") }
+        guard octaveScale > 1, octaveScale <= 4 else {
+            throw DreamError.parameter(field: "octaveScale", problem: "must be in (1, 4], got \(octaveScale)")
+        }
+        guard steps >= 0, steps <= 10_000 else { throw DreamError.parameter(field: "steps", problem: "must be 0...10000, got \(steps)") }
+        guard stepSize > 0, stepSize < 10 else { throw DreamError.parameter(field: "stepSize", problem: "must be in (0, 10), got \(stepSize)") }
+        guard tile == 0 || (tile >= 32 && tile <= 8192) else {
+            throw DreamError.parameter(field: "tile", problem: "must be 0 (auto) or 32...8192, got \(tile)")
+        }
+        guard smoothing >= 0, smoothing <= 20 else { throw DreamError.parameter(field: "smoothing", problem: "must be 0...20, got \(smoothing)") }
+        if let width {
+            guard width >= 16, width <= 16384 else { throw DreamError.parameter(field: "width", problem: "must be 16...16384, got \(width)") }
+        }
+        guard frameSteps >= 0, frameSteps <= 10_000 else {
+            throw DreamError.parameter(field: "frameSteps", problem: "must be 0...10000, got \(frameSteps)")
+        }
+        guard blend >= 0, blend <= 1 else { throw DreamError.parameter(field: "blend", problem: "must be in [0, 1], got \(blend)") }
+        guard zoom > 0, zoom.isFinite else { throw DreamError.parameter(field: "zoom", problem: "must be a positive factor per second, got \(zoom)") }
+        guard rotate.isFinite, abs(rotate) <= 3600 else {
+            throw DreamError.parameter(field: "rotate", problem: "must be within ±3600 degrees per second")
+        }
+        guard zoomSteps >= 0, zoomSteps <= 10_000 else {
+            throw DreamError.parameter(field: "zoomSteps", problem: "must be 0...10000, got \(zoomSteps)")
+        }
         try validateSchedules()
     }
 
@@ -224,12 +236,12 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
     public static func decodePreset(_ data: Data, file: String) throws -> ParameterOverrides {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw DreamError("\(file): not valid JSON (\(error.localizedDescription))")
+            throw DreamError.preset(file: file, problem: "not valid JSON (\(error.localizedDescription))")
         }
-        guard let dict = object as? [String: Any] else { throw DreamError("\(file): a preset must be a JSON object") }
+        guard let dict = object as? [String: Any] else { throw DreamError.preset(file: file, problem: "a preset must be a JSON object") }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
-            throw DreamError("\(file): unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+            throw DreamError.preset(file: file, problem: "unknown field '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
         do {
             // A schedule in a numeric field ("zoom": "0:(1.1), 48:(1.3)") moves to `schedules`.
@@ -240,9 +252,9 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
             try DreamParameters.defaults.applying(o).validate()
             return o
         } catch let error as DecodingError {
-            throw DreamError("\(file): field '\(fieldName(error))': \(problem(error))")
+            throw DreamError.preset(file: file, problem: "field '\(fieldName(error))': \(problem(error))")
         } catch let error as DreamError {
-            throw DreamError("\(file): \(error.description)")
+            throw DreamError.within(context: file, error)
         }
     }
 }

@@ -121,17 +121,13 @@ public final class Dreamer {
         if parameters.tile > 0 {
             guard fits(parameters.tile) else {
                 let need = estimatedPeakBytes(width: width, height: height, tile: parameters.tile, layers: layers)
-                throw DreamError(
-                    "a \(width)x\(height) dream with \(parameters.tile)-px tiles needs about \(need >> 20) MiB, over the \(memoryBudget >> 20) MiB budget: use a smaller --tile or --width"
-                )
+                throw DreamError.memory(width: width, height: height, tile: parameters.tile, neededMiB: need >> 20, budgetMiB: memoryBudget >> 20)
             }
             return parameters.tile
         }
         for t in stride(from: 1024, through: 128, by: -64) where fits(t) { return t }
         let need = estimatedPeakBytes(width: width, height: height, tile: 128, layers: layers)
-        throw DreamError(
-            "a \(width)x\(height) dream needs about \(need >> 20) MiB even with 128-px tiles, over the \(memoryBudget >> 20) MiB budget: use a smaller --width"
-        )
+        throw DreamError.memory(width: width, height: height, tile: nil, neededMiB: need >> 20, budgetMiB: memoryBudget >> 20)
     }
 
     /// [0, 1] RGB → the model's input space.

@@ -32,7 +32,7 @@ public struct LayerTerm: Codable, Sendable, Equatable {
             rest.lastIndex(of: "]").map({ $0 < colon }) ?? true
         {
             guard let w = Float(rest[rest.index(after: colon)...]), w.isFinite else {
-                throw DreamError("layer '\(text)': the weight after ':' is not a number")
+                throw DreamError.layerTerm(text: text, problem: "the weight after ':' is not a number")
             }
             weight = w
             rest = rest[..<colon]
@@ -42,12 +42,12 @@ public struct LayerTerm: Codable, Sendable, Equatable {
             let inner = rest[rest.index(after: open)..<rest.index(before: rest.endIndex)]
             let parsed = inner.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-                throw DreamError("layer '\(text)': channels must be a list of non-negative integers, like block10[3,7]")
+                throw DreamError.layerTerm(text: text, problem: "channels must be a list of non-negative integers, like block10[3,7]")
             }
             channels = parsed.map { $0! }
             rest = rest[..<open]
         }
-        guard !rest.isEmpty else { throw DreamError("layer '\(text)': empty layer name") }
+        guard !rest.isEmpty else { throw DreamError.layerTerm(text: text, problem: "empty layer name") }
         self.init(name: String(rest), weight: weight, channels: channels)
     }
 
@@ -60,7 +60,7 @@ public struct LayerTerm: Codable, Sendable, Equatable {
             case "[": depth += 1
             case "]":
                 depth -= 1
-                if depth < 0 { throw DreamError("layers '\(text)': a ']' without its '['") }
+                if depth < 0 { throw DreamError.layerList(text: text, problem: "a ']' without its '['") }
             case "," where depth == 0:
                 terms.append(current); current = ""
                 continue
@@ -68,10 +68,10 @@ public struct LayerTerm: Codable, Sendable, Equatable {
             }
             current.append(ch)
         }
-        guard depth == 0 else { throw DreamError("layers '\(text)': a '[' is not closed") }
+        guard depth == 0 else { throw DreamError.layerList(text: text, problem: "a '[' is not closed") }
         terms.append(current)
         let trimmed = terms.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !trimmed.contains(where: \.isEmpty) else { throw DreamError("layers '\(text)': an empty entry between commas") }
+        guard !trimmed.contains(where: \.isEmpty) else { throw DreamError.layerList(text: text, problem: "an empty entry between commas") }
         return trimmed
     }
 
@@ -143,12 +143,42 @@ public struct Objective: Sendable, Equatable {
     }
 }
 
-/// A dream setting, preset or option that cannot be used.
-public struct DreamError: Error, CustomStringConvertible, Sendable {
-    /// One line naming the field, option or file and what is wrong.
-    public let description: String
-    /// An error with this message.
-    public init(_ description: String) { self.description = description }
+/// Why a dream cannot be made as asked, by kind, with what it concerns. Every case prints as one
+/// line naming that (the field, the layer text, the schedule, the preset file) and the problem.
+public indirect enum DreamError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// A parameter out of its range or malformed: the field (`steps`, `octaves '-3..9'`) and why.
+    case parameter(field: String, problem: String)
+    /// A command-line value the library checks (`--zoom`, `--fps`, `--focus`) and why.
+    case option(name: String, problem: String)
+    /// A layer term (`block10:x`) that does not parse.
+    case layerTerm(text: String, problem: String)
+    /// A comma-separated layer list that does not split.
+    case layerList(text: String, problem: String)
+    /// A schedule that does not parse (the problem names the character) or whose keys do not increase.
+    case schedule(text: String, problem: String)
+    /// A preset file that is not a usable preset.
+    case preset(file: String, problem: String)
+    /// A dream of a `width × height` picture (with `tile`-pixel tiles; nil: even the smallest) that
+    /// needs `neededMiB` over the `budgetMiB` budget.
+    case memory(width: Int, height: Int, tile: Int?, neededMiB: Int, budgetMiB: Int)
+    /// Another error in a context: a field holding a bad schedule, a frame of a schedule, a preset file.
+    case within(context: String, DreamError)
+
+    public var description: String {
+        switch self {
+        case let .parameter(field, problem): "\(field): \(problem)"
+        case let .option(name, problem): "\(name) \(problem)"
+        case let .layerTerm(text, problem): "layer '\(text)': \(problem)"
+        case let .layerList(text, problem): "layers '\(text)': \(problem)"
+        case let .schedule(text, problem): "schedule '\(text)': \(problem)"
+        case let .preset(file, problem): "\(file): \(problem)"
+        case let .memory(width, height, tile?, needed, budget):
+            "a \(width)x\(height) dream with \(tile)-px tiles needs about \(needed) MiB, over the \(budget) MiB budget: use a smaller --tile or --width"
+        case let .memory(width, height, nil, needed, budget):
+            "a \(width)x\(height) dream needs about \(needed) MiB even with 128-px tiles, over the \(budget) MiB budget: use a smaller --width"
+        case let .within(context, error): "\(context): \(error.description)"
+        }
+    }
 }
 
 import Foundation

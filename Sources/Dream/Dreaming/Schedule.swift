@@ -45,15 +45,15 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
             keys = try ScheduleSyntax(failures: failures).parse(&input)
         } catch {
             let (at, message) = failures.furthest ?? (input.startIndex, String(describing: error))
-            throw DreamError("schedule '\(text)': at character \(text.distance(from: text.startIndex, to: at) + 1): \(message)")
+            throw DreamError.schedule(text: text, problem: "at character \(text.distance(from: text.startIndex, to: at) + 1): \(message)")
         }
-        guard !keys.isEmpty else { throw DreamError("schedule '\(text)': no keys") }
+        guard !keys.isEmpty else { throw DreamError.schedule(text: text, problem: "no keys") }
         for (a, b) in zip(keys, keys.dropFirst()) {
             switch (a.at, b.at) {
             case let (.frame(x), .frame(y)) where y <= x:
-                throw DreamError("schedule '\(text)': keys must increase (\(y) after \(x))")
+                throw DreamError.schedule(text: text, problem: "keys must increase (\(y) after \(x))")
             case let (.seconds(x), .seconds(y)) where y <= x:
-                throw DreamError("schedule '\(text)': keys must increase (\(y)s after \(x)s)")
+                throw DreamError.schedule(text: text, problem: "keys must increase (\(y)s after \(x)s)")
             default: break
             }
         }

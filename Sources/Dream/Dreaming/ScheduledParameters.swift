@@ -67,7 +67,7 @@ extension DreamParameters {
         }
         p.schedules = nil; p.weights = nil
         do { try p.validate() } catch let e as DreamError {
-            throw DreamError("at frame \(String(format: "%g", frame)): \(e.description)")
+            throw DreamError.within(context: "at frame \(String(format: "%g", frame))", e)
         }
         p.schedules = schedules; p.weights = weights
         return p
@@ -77,13 +77,14 @@ extension DreamParameters {
     func validateSchedules() throws {
         for (field, text) in (schedules ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard DreamParameters.schedulable[field] != nil else {
-                throw DreamError(
-                    "schedules: '\(field)' cannot be scheduled (these can: \(DreamParameters.schedulableFields.joined(separator: ", ")))")
+                throw DreamError.parameter(
+                    field: "schedules",
+                    problem: "'\(field)' cannot be scheduled (these can: \(DreamParameters.schedulableFields.joined(separator: ", ")))")
             }
-            do { _ = try Schedule(parsing: text) } catch let e as DreamError { throw DreamError("\(field): \(e.description)") }
+            do { _ = try Schedule(parsing: text) } catch let e as DreamError { throw DreamError.within(context: field, e) }
         }
         for (name, text) in (weights ?? [:]).sorted(by: { $0.key < $1.key }) {
-            do { _ = try Schedule(parsing: text) } catch let e as DreamError { throw DreamError("weights.\(name): \(e.description)") }
+            do { _ = try Schedule(parsing: text) } catch let e as DreamError { throw DreamError.within(context: "weights.\(name)", e) }
         }
     }
 
@@ -123,11 +124,11 @@ extension ParameterOverrides {
     /// a plain option would be), or a schedule.
     public mutating func set(_ field: String, _ text: String?) throws {
         guard let text else { return }
-        guard DreamParameters.schedulable[field] != nil else { throw DreamError("\(field) cannot be scheduled") }
+        guard DreamParameters.schedulable[field] != nil else { throw DreamError.parameter(field: field, problem: "cannot be scheduled") }
         let t = text.trimmingCharacters(in: .whitespaces)
         if Schedule.number(t) != nil {
             let int = { () throws -> Int in
-                guard let v = Int(t) else { throw DreamError("\(field): expected a whole number, got '\(text)'") }
+                guard let v = Int(t) else { throw DreamError.parameter(field: field, problem: "expected a whole number, got '\(text)'") }
                 return v
             }
             switch field {
@@ -140,7 +141,7 @@ extension ParameterOverrides {
             case "blend": blend = Float(t)
             case "zoom": zoom = Float(t)
             case "rotate": rotate = Float(t)
-            default: throw DreamError("\(field): give a count or a range like -3..0, or a schedule")
+            default: throw DreamError.parameter(field: field, problem: "give a count or a range like -3..0, or a schedule")
             }
         } else {
             _ = try Schedule(parsing: text)

@@ -21,10 +21,12 @@ public struct ZoomMotion: Sendable, Equatable {
         zoom: Double, rotate: Double = 0, focus: (x: Double, y: Double) = (0.5, 0.5),
         drift: (x: Double, y: Double) = (0, 0), fps: Double
     ) throws {
-        guard zoom > 0, zoom.isFinite else { throw DreamError("--zoom must be a positive factor per second (above 1 zooms in), got \(zoom)") }
-        guard fps > 0, fps.isFinite, fps <= 1000 else { throw DreamError("--fps must be in (0, 1000], got \(fps)") }
+        guard zoom > 0, zoom.isFinite else {
+            throw DreamError.option(name: "--zoom", problem: "must be a positive factor per second (above 1 zooms in), got \(zoom)")
+        }
+        guard fps > 0, fps.isFinite, fps <= 1000 else { throw DreamError.option(name: "--fps", problem: "must be in (0, 1000], got \(fps)") }
         guard (0...1).contains(focus.x), (0...1).contains(focus.y) else {
-            throw DreamError("--focus must be inside the frame: x,y between 0 and 1, got \(focus.x),\(focus.y)")
+            throw DreamError.option(name: "--focus", problem: "must be inside the frame: x,y between 0 and 1, got \(focus.x),\(focus.y)")
         }
         self.zoom = zoom; self.rotate = rotate; self.focus = focus; self.drift = drift; self.fps = fps
     }
