@@ -122,9 +122,14 @@ func evaluateNaively(_ graph: Graph, input: Tensor) throws -> [String: Tensor] {
                     y.data[m * n + j] = alpha * s + beta * (c?.data[j] ?? 0)
                 }
             }
-        default: throw NetworkError("evaluateNaively: op \(node.op) not supported by the oracle")
+        default: throw OracleError(description: "evaluateNaively: op \(node.op) not supported by the oracle")
         }
         env[node.output] = y
     }
     return env
+}
+
+/// The naive oracle meets an op it does not implement.
+struct OracleError: Error, CustomStringConvertible {
+    let description: String
 }

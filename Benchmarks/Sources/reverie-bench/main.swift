@@ -19,7 +19,7 @@ struct Options {
         var i = 1
         func value() throws -> String {
             i += 1
-            guard i < args.count else { throw NetworkError("missing value after \(args[i - 1])") }
+            guard i < args.count else { throw BenchError("missing value after \(args[i - 1])") }
             return args[i]
         }
         while i < args.count {
@@ -33,10 +33,10 @@ struct Options {
             case "--sizes":
                 sizes = try value().split(separator: ",").map { s in
                     let p = s.split(separator: "x").compactMap { Int($0) }
-                    guard p.count == 2 else { throw NetworkError("size \(s) is not WxH") }
+                    guard p.count == 2 else { throw BenchError("size \(s) is not WxH") }
                     return (p[0], p[1])
                 }
-            default: throw NetworkError("unknown argument \(args[i])")
+            default: throw BenchError("unknown argument \(args[i])")
             }
             i += 1
         }
@@ -80,7 +80,7 @@ BLASThreads.restartWithShortSpinIfNeeded()  // as `render` does (see BLASThreads
 do {
     let opt = try Options(CommandLine.arguments)
     guard FileManager.default.fileExists(atPath: opt.model) else {
-        throw NetworkError("\(opt.model): no such model (run `render model fetch` first)")
+        throw BenchError("\(opt.model): no such model (run `render model fetch` first)")
     }
     let net = try Network(onnxPath: opt.model)
     net.fusesInvertedResiduals = opt.fuse
@@ -179,4 +179,10 @@ do {
 } catch {
     FileHandle.standardError.write("reverie-bench: \(error)\n".data(using: .utf8)!)
     exit(1)
+}
+
+/// The benchmark's own usage errors.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

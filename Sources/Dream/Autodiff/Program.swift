@@ -42,19 +42,20 @@ struct Program {
             var ins = [Int]()
             for i in node.inputs {
                 guard let id = valueIndex[i] else {
-                    throw NetworkError("node \(node.name): input \"\(i)\" is not the graph input, a constant or an earlier node's output")
+                    throw NetworkError.node(
+                        name: node.name, op: nil, problem: "input \"\(i)\" is not the graph input, a constant or an earlier node's output")
                 }
                 ins.append(id)
             }
             try Program.check(node)
             guard valueIndex[node.output] == nil else {
-                throw NetworkError("node \(node.name): output \"\(node.output)\" is defined twice")
+                throw NetworkError.node(name: node.name, op: nil, problem: "output \"\(node.output)\" is defined twice")
             }
             let out = valueNames.count
             let clipNode = fused[n].map { graph.nodes[$0] }
             let outputName = clipNode?.output ?? node.output
             guard valueIndex[outputName] == nil else {
-                throw NetworkError("node \(clipNode?.name ?? node.name): output \"\(outputName)\" is defined twice")
+                throw NetworkError.node(name: clipNode?.name ?? node.name, op: nil, problem: "output \"\(outputName)\" is defined twice")
             }
             valueNames.append(outputName); valueIndex[outputName] = out
             var step = Step(name: node.name, op: node.op, inputs: ins, output: out)
@@ -87,7 +88,7 @@ struct Program {
 
     /// Static checks of a node's parameters and operand count.
     static func check(_ node: Node) throws {
-        func fail(_ why: String) -> NetworkError { NetworkError("node \(node.name) (\(opName(node.op))): \(why)") }
+        func fail(_ why: String) -> NetworkError { NetworkError.node(name: node.name, op: opName(node.op), problem: why) }
         let arity: ClosedRange<Int>
         switch node.op {
         case .add, .mul: arity = 2...2

@@ -1,7 +1,7 @@
 /// Output shape (and window geometry) of one step from its input shapes. Throws a message naming
 /// the node when the shapes do not fit the op.
 func inferShape(_ step: Step, inputs: [[Int]]) throws -> (shape: [Int], geometry: ConvGeometry?) {
-    func fail(_ why: String) -> NetworkError { NetworkError("node \(step.name) (\(opName(step.op))): \(why)") }
+    func fail(_ why: String) -> NetworkError { NetworkError.node(name: step.name, op: opName(step.op), problem: why) }
     let x = inputs[0]
     func axis(_ a: Int, rank: Int, inclusive: Bool = false) throws -> Int {
         let r = a < 0 ? a + rank : a

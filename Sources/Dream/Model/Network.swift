@@ -32,14 +32,14 @@ public final class Network: @unchecked Sendable {
         let program = try Program(graph: folded, keep: keep)
         executor = Executor(program: program)
         for o in folded.outputs where program.valueIndex[o] == nil {
-            throw NetworkError("graph output \"\(o)\" is not produced by any node")
+            throw NetworkError.missingOutput(name: o)
         }
         preprocessing = try Preprocessing.from(metadata: folded.metadata, channels: folded.inputChannels)
         let outputs = folded.nodes.map(\.output)
         if let listed = folded.metadata["reverie.layers"] {
             let names = Network.list(listed)
             for n in names where !outputs.contains(n) {
-                throw NetworkError("metadata reverie.layers names \"\(n)\", which no node outputs")
+                throw NetworkError.metadata(key: "reverie.layers", problem: "names \"\(n)\", which no node outputs")
             }
             layers = outputs.filter(names.contains)
         } else {
@@ -49,7 +49,7 @@ public final class Network: @unchecked Sendable {
         if let listed = folded.metadata["reverie.recommended"] {
             let names = Network.list(listed)
             for n in names where !layers.contains(n) {
-                throw NetworkError("metadata reverie.recommended names \"\(n)\", which is not a layer")
+                throw NetworkError.metadata(key: "reverie.recommended", problem: "names \"\(n)\", which is not a layer")
             }
             recommendedLayers = names
         } else {
@@ -118,7 +118,7 @@ public final class Network: @unchecked Sendable {
                 try gradient(of: x, shape: input.shape, layers: layers, into: g) { name, activation, shape, grad in
                     let (l, t) = seed(name, Tensor(shape: shape, data: Array(activation)))
                     guard t.count == grad.count else {
-                        mismatch = NetworkError("seed for layer \(name) returned a gradient of shape \(t.shape), expected \(shape)")
+                        mismatch = NetworkError.seedShape(layer: name, got: t.shape, expected: shape)
                         return 0
                     }
                     t.data.withUnsafeBufferPointer { accumulate($0.baseAddress!, into: grad.baseAddress!, count: grad.count) }
@@ -144,7 +144,7 @@ public final class Network: @unchecked Sendable {
     ) throws -> Float {
         try locked {
             guard input.count == shape.reduce(1, *), gradient.count == input.count else {
-                throw NetworkError("input of \(input.count) values and gradient of \(gradient.count) for shape \(shape)")
+                throw NetworkError.input(problem: "input of \(input.count) values and gradient of \(gradient.count) for shape \(shape)")
             }
             let ids = try valueIDs(layers, allowAny: false)
             try check(inputShape: shape)
@@ -192,8 +192,7 @@ public final class Network: @unchecked Sendable {
     private func valueIDs(_ names: [String], allowAny: Bool) throws -> [Int] {
         try names.map { name in
             guard let id = program.valueIndex[name], allowAny || layers.contains(name) || program.producer[id] != nil else {
-                let valid = allowAny ? program.valueNames.joined(separator: ", ") : layers.joined(separator: ", ")
-                throw NetworkError("unknown layer \"\(name)\"; valid names: \(valid)")
+                throw NetworkError.unknownLayer(name: name, valid: allowAny ? program.valueNames : layers)
             }
             return id
         }
@@ -208,8 +207,8 @@ public final class Network: @unchecked Sendable {
 
     private func check(inputShape shape: [Int]) throws {
         if shape.count == 4, graph.inputChannels > 0, shape[1] != graph.inputChannels {
-            throw NetworkError("input has \(shape[1]) channels, the model expects \(graph.inputChannels) (input \(shape))")
+            throw NetworkError.input(problem: "input has \(shape[1]) channels, the model expects \(graph.inputChannels) (input \(shape))")
         }
-        guard shape.allSatisfy({ $0 > 0 }) else { throw NetworkError("input shape \(shape) is empty") }
+        guard shape.allSatisfy({ $0 > 0 }) else { throw NetworkError.input(problem: "input shape \(shape) is empty") }
     }
 }

@@ -59,17 +59,17 @@ public struct Preprocessing: Sendable, Equatable {
             let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let values = parts.compactMap(Float.init)
             guard !values.isEmpty, values.count == parts.count else {
-                throw NetworkError("metadata \(key) = \"\(text)\" is not a comma list of numbers")
+                throw NetworkError.metadata(key: key, problem: "= \"\(text)\" is not a comma list of numbers")
             }
             if values.count == 1 { return [Float](repeating: values[0], count: max(channels, 1)) }
             guard channels <= 0 || values.count == channels else {
-                throw NetworkError("metadata \(key) has \(values.count) values for \(channels) input channels")
+                throw NetworkError.metadata(key: key, problem: "has \(values.count) values for \(channels) input channels")
             }
             return values
         }
         let mean = try parse("reverie.mean", fallback: Preprocessing.imageNet.mean)
         let std = try parse("reverie.std", fallback: Preprocessing.imageNet.std)
-        guard std.allSatisfy({ $0 > 0 }) else { throw NetworkError("metadata reverie.std must be positive, got \(std)") }
+        guard std.allSatisfy({ $0 > 0 }) else { throw NetworkError.metadata(key: "reverie.std", problem: "must be positive, got \(std)") }
         return Preprocessing(mean: mean, std: std)
     }
 }
