@@ -19,24 +19,22 @@ func tensor(from image: RGBImage) -> Tensor {
 
 /// (1, 3, H, W) in [0, 1] → interleaved RGB24, clamped and rounded.
 func rgbImage(from t: Tensor) -> RGBImage {
-    let (h, w) = (t.shape[2], t.shape[3]), plane = w * h
-    var pixels = [UInt8](repeating: 0, count: 3 * plane)
-    t.data.withUnsafeBufferPointer { d in
-        for i in 0..<plane {
-            for c in 0..<3 { pixels[3 * i + c] = UInt8(min(max(d[c * plane + i] * 255, 0), 255).rounded()) }
-        }
-    }
-    return RGBImage(width: w, height: h, pixels: pixels)
+    RGBImage(width: t.shape[3], height: t.shape[2], pixels: interleaved(t, as: UInt8.self))
 }
 
 /// (1, 3, H, W) in [0, 1] → interleaved 16-bit RGB, clamped and rounded (for 16-bit PNG frames).
 func rgb48Image(from t: Tensor) -> RGB48Image {
-    let (h, w) = (t.shape[2], t.shape[3]), plane = w * h
-    var pixels = [UInt16](repeating: 0, count: 3 * plane)
+    RGB48Image(width: t.shape[3], height: t.shape[2], pixels: interleaved(t, as: UInt16.self))
+}
+
+/// The planes of (1, 3, H, W) in [0, 1] interleaved as R, G, B values 0...T.max, clamped and rounded.
+private func interleaved<T: FixedWidthInteger & UnsignedInteger>(_ t: Tensor, as: T.Type) -> [T] {
+    let plane = t.shape[2] * t.shape[3], top = Float(T.max)
+    var pixels = [T](repeating: 0, count: 3 * plane)
     t.data.withUnsafeBufferPointer { d in
         for i in 0..<plane {
-            for c in 0..<3 { pixels[3 * i + c] = UInt16(min(max(d[c * plane + i] * 65535, 0), 65535).rounded()) }
+            for c in 0..<3 { pixels[3 * i + c] = T(min(max(d[c * plane + i] * top, 0), top).rounded()) }
         }
     }
-    return RGB48Image(width: w, height: h, pixels: pixels)
+    return pixels
 }

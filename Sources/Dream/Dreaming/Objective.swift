@@ -164,6 +164,7 @@ public indirect enum DreamError: Error, CustomStringConvertible, Sendable, Equat
     /// Another error in a context: a field holding a bad schedule, a frame of a schedule, a preset file.
     case within(context: String, DreamError)
 
+    /// The one line this error prints as.
     public var description: String {
         switch self {
         case let .parameter(field, problem): "\(field): \(problem)"

@@ -242,39 +242,37 @@ struct KeySyntax: Parser {
     }
 }
 
-struct ExpressionSyntax: Parser {
-    let failures: Failures
+/// One level of left-associative binary operators: operand (op operand)*, folded from the left.
+struct BinaryLevel<Operand: Parser>: Parser where Operand.Input == Substring, Operand.Output == Expression {
+    let operators: [Character]
+    let operand: Operand
     var body: some Parser<Substring, Expression> {
         Parse { (first: Expression, rest: [(Character, Expression)]) -> Expression in
             rest.reduce(first) { .binary($1.0, $0, $1.1) }
         } with: {
-            TermSyntax(failures: failures)
+            operand
             Many {
                 Whitespace(.horizontal)
-                OneOf {
-                    "+".map { Character("+") }; "-".map { Character("-") }
-                }
-                TermSyntax(failures: failures)
+                First().filter { operators.contains($0) }
+                operand
             }
         }
     }
 }
 
+/// expression := term (("+" | "-") term)*
+struct ExpressionSyntax: Parser {
+    let failures: Failures
+    var body: some Parser<Substring, Expression> {
+        BinaryLevel(operators: ["+", "-"], operand: TermSyntax(failures: failures))
+    }
+}
+
+/// term := unary (("*" | "/" | "%") unary)*
 struct TermSyntax: Parser {
     let failures: Failures
     var body: some Parser<Substring, Expression> {
-        Parse { (first: Expression, rest: [(Character, Expression)]) -> Expression in
-            rest.reduce(first) { .binary($1.0, $0, $1.1) }
-        } with: {
-            UnarySyntax(failures: failures)
-            Many {
-                Whitespace(.horizontal)
-                OneOf {
-                    "*".map { Character("*") }; "/".map { Character("/") }; "%".map { Character("%") }
-                }
-                UnarySyntax(failures: failures)
-            }
-        }
+        BinaryLevel(operators: ["*", "/", "%"], operand: UnarySyntax(failures: failures))
     }
 }
 

@@ -14,6 +14,7 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
     /// A seed function that returned a gradient of the wrong shape for its layer.
     case seedShape(layer: String, got: [Int], expected: [Int])
 
+    /// The one line this error prints as.
     public var description: String {
         switch self {
         case let .node(name, op?, problem): "node \(name) (\(op)): \(problem)"
