@@ -36,12 +36,14 @@ struct ImageCommand: ParsableCommand {
             throw RenderError.file(path: input, problem: "--frame and --at apply to videos, or to presets with schedules")
         }
         let picture = try readPicture(input, choice: still ? FrameChoice() : FrameChoice(frame: frame, at: at))
+        let guide = try GuideImage.load(parameters)
         if parameters.isScheduled, frame != nil || at != nil {
             let rate = still ? fps : try VideoReader(path: input).info.frameRate.value
             parameters = try parameters.at(frame: frame.map(Double.init) ?? (at! * rate).rounded(), fps: rate)
         }
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let dreamer = Dreamer(model: network)
+        dreamer.guide = guide?.picture
         let size = workingSize(of: picture, width: parameters.width)
         let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
         var rng = SeededGenerator(seed: parameters.seed)
@@ -53,7 +55,7 @@ struct ImageCommand: ParsableCommand {
         progress.finish()
         let record = RenderRecord(
             command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
-            model: dream.modelLabel, source: input)
+            model: dream.modelLabel, source: input, guideSHA256: guide?.sha256)
         try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
         progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")
     }
