@@ -59,6 +59,21 @@ public func checkGradient(
         for (a, b) in zip(act.data, r.data) { l += a * b }
         return (l, r)
     }
+    return try compareWithCentralDifferences(
+        analytic, input: input, label: layers.joined(separator: ","), epsilon: epsilon, tolerance: tolerance,
+        reason: reason, maxElements: maxElements, file: file, line: line, loss: loss)
+}
+
+/// Compares `analytic`, the gradient of `loss` at `input`, with central differences
+/// (L(x+ε) − L(x−ε)) / 2ε, element by element (every element of a small input, an even sample
+/// of `maxElements` of a large one), the error relative to max |numeric| as in `checkGradient`.
+/// `loss` should accumulate in Double. `tolerance` must come with a `reason`.
+@discardableResult
+public func compareWithCentralDifferences(
+    _ analytic: Tensor, input: Tensor, label: String, epsilon: Float = 1e-2, tolerance: Double = 1e-2,
+    reason: String, maxElements: Int = 400, file: StaticString = #filePath, line: UInt = #line,
+    loss: (Tensor) throws -> Double
+) throws -> GradientCheckReport {
     XCTAssertEqual(analytic.shape, input.shape, "gradient shape", file: file, line: line)
     // Check every element of small inputs, an even sample of large ones.
     let step = max(1, input.count / maxElements)
@@ -79,7 +94,7 @@ public func checkGradient(
             report = GradientCheckReport(worstIndex: i, analytic: a, numeric: n, worstError: e, scale: scale, checked: numeric.count)
         }
     }
-    print("gradient check [\(layers.joined(separator: ","))]: \(report)")
+    print("gradient check [\(label)]: \(report)")
     XCTAssertLessThanOrEqual(report.worstError, tolerance, "\(report) (tolerance \(tolerance): \(reason))", file: file, line: line)
     return report
 }

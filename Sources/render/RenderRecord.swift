@@ -9,6 +9,8 @@ struct RenderRecord: Codable {
     var parameters: DreamParameters
     var model: String
     var source: String
+    /// SHA-256 of the guide image's file (the parameters hold its path); nil without a guide.
+    var guideSHA256: String? = nil
 
     func json() throws -> String {
         let encoder = JSONEncoder()

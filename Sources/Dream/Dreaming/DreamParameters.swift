@@ -69,6 +69,12 @@ public struct DreamParameters: Sendable, Equatable, Codable {
     /// Working width in pixels, 16...16384, the height following the aspect ratio; nil: the input's
     /// (`render zoom`: at most 640).
     public var width: Int?  // working width (aspect kept); nil = the input's
+    /// A guide image's path (relative to the current directory): the dream is pulled towards the
+    /// guide's features (see `GuideFeatures`); nil: no guide.
+    public var guide: String?
+    /// g in [0, 1], the guide's share of the objective: each layer term is
+    /// weight · ((1 − g) · ordinary + g · guided); 1: the guide alone. Used only with a `guide`.
+    public var guideWeight: Float
 
     // Videos: frames after the first.
     /// Octaves of a video's frames after the first.
@@ -99,11 +105,13 @@ public struct DreamParameters: Sendable, Equatable, Codable {
     public var curve: ScheduleCurve?
 
     /// The starting point under every preset: block10, l2, octaves -3..0 at scale 1.3, 25 steps of
-    /// 0.01, 512-pixel tiles, seed 0; later video frames -1..0 with 8 steps, blend 0.85 along the flow;
-    /// zoom 1.15 per second, 6 steps at the working size only.
+    /// 0.01, 512-pixel tiles, seed 0, no guide (guide weight 1 when one is given: the guide alone);
+    /// later video frames -1..0 with 8 steps, blend 0.85 along the flow; zoom 1.15 per second, 6
+    /// steps at the working size only.
     public static let defaults = DreamParameters(
         layers: ["block10"], objective: .l2, octaves: OctaveRange(lowest: -3, highest: 0),
         octaveScale: 1.3, steps: 25, stepSize: 0.01, tile: 512, smoothing: 0, seed: 0, width: nil,
+        guide: nil, guideWeight: 1,
         frameOctaves: OctaveRange(lowest: -1, highest: 0), frameSteps: 8, blend: 0.85, flow: true,
         zoom: 1.15, rotate: 0, zoomSteps: 6, zoomOctaves: OctaveRange(lowest: 0, highest: 0),
         schedules: nil, weights: nil, curve: nil)
@@ -135,6 +143,10 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         if let width {
             guard width >= 16, width <= 16384 else { throw DreamError.parameter(field: "width", problem: "must be 16...16384, got \(width)") }
         }
+        if let guide, guide.isEmpty { throw DreamError.parameter(field: "guide", problem: "an empty path") }
+        guard guideWeight >= 0, guideWeight <= 1 else {
+            throw DreamError.parameter(field: "guideWeight", problem: "must be in [0, 1], got \(guideWeight)")
+        }
         guard frameSteps >= 0, frameSteps <= 10_000 else {
             throw DreamError.parameter(field: "frameSteps", problem: "must be 0...10000, got \(frameSteps)")
         }
@@ -162,6 +174,8 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         if let v = o.smoothing { p.smoothing = v }
         if let v = o.seed { p.seed = v }
         if let v = o.width { p.width = v }
+        if let v = o.guide { p.guide = v }
+        if let v = o.guideWeight { p.guideWeight = v }
         if let v = o.frameOctaves { p.frameOctaves = v }
         if let v = o.frameSteps { p.frameSteps = v }
         if let v = o.blend { p.blend = v }
@@ -199,6 +213,10 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
     public var seed: UInt64?
     /// Replaces `DreamParameters.width` when set.
     public var width: Int?
+    /// Replaces `DreamParameters.guide` when set.
+    public var guide: String?
+    /// Replaces `DreamParameters.guideWeight` when set.
+    public var guideWeight: Float?
     /// Replaces `DreamParameters.frameOctaves` when set.
     public var frameOctaves: OctaveRange?
     /// Replaces `DreamParameters.frameSteps` when set.
@@ -227,7 +245,7 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case description, layers, objective, octaves, octaveScale, steps, stepSize, tile, smoothing
-        case seed, width, frameOctaves, frameSteps, blend, flow, zoom, rotate, zoomSteps, zoomOctaves
+        case seed, width, guide, guideWeight, frameOctaves, frameSteps, blend, flow, zoom, rotate, zoomSteps, zoomOctaves
         case schedules, weights, curve
     }
 

@@ -23,17 +23,48 @@ public final class Dreamer {
         self.memoryBudget = memoryBudget
     }
 
+    /// A guide image, (1, 3, H, W) RGB in [0, 1], any size: while set, dreams whose parameters
+    /// have a guide weight above 0 are pulled towards its features (see `GuideFeatures`); nil:
+    /// none. Its features are computed once per layer, when a dream first needs them.
+    public var guide: Tensor? {
+        didSet { guideFeatures = [:] }
+    }
+
+    /// The guide's features by layer, each computed once for the current `guide`; and how many
+    /// forward passes of the guide that took (tests check they are not repeated).
+    private var guideFeatures: [String: GuideFeatures.Layer] = [:]
+    private(set) var guidePasses = 0
+    /// The shorter side the guide is resized to (tests make it small).
+    var guideSide = GuideFeatures.side {
+        didSet { guideFeatures = [:] }
+    }
+
     /// The objective of the last parameters seen, parsed once (a video dreams every frame with the
     /// same layers), and the tile side chosen per picture size for those parameters.
     private var parsed: (layers: [String], kind: ObjectiveKind, objective: Objective)?
     private var tiles: [TileChoice: Int] = [:]
     private struct TileChoice: Hashable { let width: Int, height: Int, tile: Int, layers: [String], budget: Int }
 
-    /// `parameters`' objective with its layer terms resolved against the model, parsed once.
+    /// `parameters`' objective with its layer terms resolved against the model, parsed once; with
+    /// the guide's features at its layers when there is a guide and the guide weight is above 0
+    /// (at 0 the objective is the unguided one, and the guide is not even run).
     func objective(_ parameters: DreamParameters) throws -> Objective {
-        if let p = parsed, p.layers == parameters.layers, p.kind == parameters.objective { return p.objective }
-        let objective = try parameters.objective(layerNames: model.layerNames)
-        parsed = (parameters.layers, parameters.objective, objective)
+        var objective: Objective
+        if let p = parsed, p.layers == parameters.layers, p.kind == parameters.objective {
+            objective = p.objective
+        } else {
+            objective = try parameters.objective(layerNames: model.layerNames)
+            parsed = (parameters.layers, parameters.objective, objective)
+        }
+        guard let guide, parameters.guideWeight > 0 else { return objective }
+        let missing = objective.layerNames.filter { guideFeatures[$0] == nil }
+        if !missing.isEmpty {
+            let computed = try GuideFeatures(network: model, picture: guide, layers: missing, side: guideSide)
+            guideFeatures.merge(computed.layers) { old, _ in old }
+            guidePasses += 1
+        }
+        objective.guide = GuideFeatures(layers: guideFeatures.filter { objective.layerNames.contains($0.key) })
+        objective.guideWeight = parameters.guideWeight
         return objective
     }
 

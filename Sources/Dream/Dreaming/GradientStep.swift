@@ -63,7 +63,9 @@ struct GradientStep {
                 layers: objective.layerNames,
                 into: UnsafeMutableBufferPointer(start: tileGradient, count: n)
             ) { layer, a, shape, grad in
-                objective.seed(layer: layer, activation: a, shape: shape, normaliser: ws.normalisers[layer] ?? a.count, into: grad)
+                objective.seed(
+                    layer: layer, activation: a, shape: shape, normaliser: ws.normalisers[layer] ?? a.count, into: grad,
+                    scratch: ws.guideScratch)
             }
             forEachRolledRun(c: c, h: h, w: w, r, sx: sx, sy: sy) { at, t, count in
                 (gradient + at).update(from: tileGradient + t, count: count)
@@ -91,9 +93,11 @@ private func forEachRolledRun(c: Int, h: Int, w: Int, _ r: TileRect, sx: Int, sy
 }
 
 /// Buffers a `GradientStep` reuses from step to step: the image's gradient, one tile's input and
-/// gradient, the blur's scratch; the tile layout and per-layer normalisers for the current size.
+/// gradient, the blur's scratch, the guided term's dot products; the tile layout and per-layer
+/// normalisers for the current size.
 final class StepWorkspace {
     private(set) var gradient = Buffer(count: 0), blurTemp = Buffer(count: 0)
+    let guideScratch = GuideScratch()
     private(set) var tileInput = Buffer(count: 0), tileGradient = Buffer(count: 0)
     private(set) var rects: [TileRect] = []
     private(set) var normalisers: [String: Int] = [:]

@@ -84,16 +84,21 @@ public struct LayerTerm: Codable, Sendable, Equatable {
     }
 }
 
-/// A parsed objective: the kind of term and the layers it sums over (see `ObjectiveKind`).
+/// A parsed objective: the kind of term and the layers it sums over (see `ObjectiveKind`), and
+/// optionally a guide image's features mixed in with weight `guideWeight` (see `GuideFeatures`).
 public struct Objective: Sendable, Equatable {
     /// The per-layer term: `.l2` or `.mean`.
     public var kind: ObjectiveKind
     /// The weighted layers; terms naming the same layer add up.
     public var terms: [LayerTerm]
+    /// The guide's features at the terms' layers; nil: no guide (the ordinary objective alone).
+    public var guide: GuideFeatures?
+    /// g in [0, 1]: each term is weight · ((1 − g) · ordinary + g · guided); ignored without `guide`.
+    public var guideWeight: Float
 
     /// An objective as given (the names are not checked against a network here).
-    public init(kind: ObjectiveKind, terms: [LayerTerm]) {
-        self.kind = kind; self.terms = terms
+    public init(kind: ObjectiveKind, terms: [LayerTerm], guide: GuideFeatures? = nil, guideWeight: Float = 0) {
+        self.kind = kind; self.terms = terms; self.guide = guide; self.guideWeight = guideWeight
     }
 
     /// The terms' layer names, in order, repeats kept.
@@ -110,30 +115,49 @@ public struct Objective: Sendable, Equatable {
         return (loss, grad)
     }
 
-    /// The same, adding the gradient into `grad` (the activation's size) without allocating.
+    /// The same, adding the gradient into `grad` (the activation's size); allocates only the guided
+    /// term's scratch, if there is a guide.
     public func seed(
         layer: String, activation a: UnsafeBufferPointer<Float>, shape: [Int], normaliser: Int,
         into grad: UnsafeMutableBufferPointer<Float>
     ) -> Float {
+        seed(layer: layer, activation: a, shape: shape, normaliser: normaliser, into: grad, scratch: GuideScratch())
+    }
+
+    /// The same with the guided term's scratch given (the step loop's, reused: no allocation).
+    func seed(
+        layer: String, activation a: UnsafeBufferPointer<Float>, shape: [Int], normaliser: Int,
+        into grad: UnsafeMutableBufferPointer<Float>, scratch: GuideScratch
+    ) -> Float {
         var loss: Float = 0
+        // The guide's share; 0 without a guide, so 1 − g is exactly 1 and the ordinary term is unchanged.
+        let g = guide == nil ? 0 : guideWeight
+        let guided = g > 0 ? guide?.layers[layer] : nil
         for term in terms where term.name == layer {
             let channelCount = shape.count > 1 ? shape[1] : 1
             let planeSize = a.count / max(channelCount, 1)
             let n = Float(max(normaliser, 1)) * Float(term.channels?.count ?? channelCount) / Float(channelCount)
             let scale = term.weight / n
+            if let guided {
+                loss += guidedSeed(
+                    activation: a, channelCount: channelCount, channels: term.channels, guide: guided,
+                    scale: scale * g, into: grad, scratch: scratch)
+                if g == 1 { continue }  // the pure guided objective: no ordinary part
+            }
+            let ordinary = scale * (1 - g)
             func add(channel c: Int) {
                 guard c < channelCount else { return }
                 let range = (c * planeSize)..<((c + 1) * planeSize)
                 switch kind {
                 case .l2:
                     for i in range {
-                        loss += 0.5 * a[i] * a[i] * scale
-                        grad[i] += a[i] * scale
+                        loss += 0.5 * a[i] * a[i] * ordinary
+                        grad[i] += a[i] * ordinary
                     }
                 case .mean:
                     for i in range {
-                        loss += a[i] * scale
-                        grad[i] += scale
+                        loss += a[i] * ordinary
+                        grad[i] += ordinary
                     }
                 }
             }

@@ -18,6 +18,7 @@ extension DreamParameters {
         "stepSize": { $0.stepSize = Float($1) },
         "octaveScale": { $0.octaveScale = Float($1) },
         "smoothing": { $0.smoothing = Float($1) },
+        "guideWeight": { $0.guideWeight = Float($1) },
         "octaves": { $0.octaves = octaveCount($1) },
         "frameSteps": { $0.frameSteps = Int($1.rounded()) },
         "frameOctaves": { $0.frameOctaves = octaveCount($1) },
@@ -138,6 +139,7 @@ extension ParameterOverrides {
             case "stepSize": stepSize = Float(t)
             case "octaveScale": octaveScale = Float(t)
             case "smoothing": smoothing = Float(t)
+            case "guideWeight": guideWeight = Float(t)
             case "blend": blend = Float(t)
             case "zoom": zoom = Float(t)
             case "rotate": rotate = Float(t)

@@ -48,6 +48,7 @@ struct ImageCommand: ParsableCommand {
         }
         let picture = try readPicture(
             input, choice: still ? FrameChoice() : FrameChoice(frame: frame, at: at), sequenceRate: still ? nil : rate)
+        let guide = try GuideImage.load(parameters)
         if parameters.isScheduled, frame != nil || at != nil {
             let fps =
                 still ? rate?.value ?? 24 : try VideoReader(path: input, sequenceRate: rate).info.frameRate.value
@@ -55,6 +56,7 @@ struct ImageCommand: ParsableCommand {
         }
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let dreamer = Dreamer(model: network)
+        dreamer.guide = guide?.picture
         let size = workingSize(of: picture, width: parameters.width)
         let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
         var rng = SeededGenerator(seed: parameters.seed)
@@ -66,7 +68,7 @@ struct ImageCommand: ParsableCommand {
         progress.finish()
         let record = RenderRecord(
             command: "image", preset: dream.presetName(default: "classic"), parameters: parameters,
-            model: dream.modelLabel, source: input)
+            model: dream.modelLabel, source: input, guideSHA256: guide?.sha256)
         try ImageFile.write(rgbImage(from: dreamed), to: output, metadata: ["reverie": try record.json()])
         progress.say("wrote \(output) (\(size.width)x\(size.height), \(String(format: "%.1f", progress.elapsed)) s)")
     }

@@ -49,12 +49,13 @@ struct LayersCommand: ParsableCommand {
         try parameters.validate()
         let progress = Progress(quiet: dream.quiet)
         let picture = try readPicture(input, choice: FrameChoice())
+        let guide = try GuideImage.load(parameters)
         let sheet = try layerSheet(
             picture: picture, terms: terms, parameters: parameters, network: network,
-            tileWidth: dream.width ?? min(picture.width, 320), progress: progress)
+            tileWidth: dream.width ?? min(picture.width, 320), guide: guide?.picture, progress: progress)
         let record = RenderRecord(
             command: "layers", preset: dream.presetName(default: "classic"), parameters: parameters,
-            model: dream.modelLabel, source: input)
+            model: dream.modelLabel, source: input, guideSHA256: guide?.sha256)
         try ImageFile.write(sheet, to: output, metadata: ["reverie": try record.json()])
         progress.say("wrote \(output) (\(terms.count) tiles, \(sheet.width)x\(sheet.height))")
     }

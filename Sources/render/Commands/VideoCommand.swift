@@ -61,6 +61,7 @@ struct VideoCommand: ParsableCommand {
         try extra.set("blend", blend)
         extra.flow = flow.map { $0 == .on }
         let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
+        let guide = try GuideImage.load(parameters)
         let progress = Progress(quiet: dream.quiet)
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         let part = try chunk.map { try Chunk(parsing: $0, warmup: warmup) }
@@ -77,7 +78,8 @@ struct VideoCommand: ParsableCommand {
             input: input, output: destination, parameters: parameters,
             record: RenderRecord(
                 command: "video", preset: dream.presetName(default: "video"), parameters: parameters,
-                model: dream.modelLabel, source: input))
+                model: dream.modelLabel, source: input, guideSHA256: guide?.sha256))
+        job.guide = guide?.picture
         job.start = start
         job.duration = duration
         job.inputRate = try fps.map { try parseRate($0, option: "--fps") }

@@ -66,13 +66,15 @@ struct ZoomCommand: ParsableCommand {
         let count = frames ?? max(2, Int((duration! * fps).rounded()))
         let progress = Progress(quiet: dream.quiet)
         let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
+        let guide = try GuideImage.load(parameters)
         let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
         var job = ZoomJob(
             picture: picture, output: out.output, parameters: parameters,
             record: RenderRecord(
                 command: "zoom", preset: dream.presetName(default: "zoom"), parameters: parameters,
-                model: dream.modelLabel, source: input),
+                model: dream.modelLabel, source: input, guideSHA256: guide?.sha256),
             motion: motion, frames: count, loop: loop)
+        job.guide = guide?.picture
         job.encoder = out.encoder
         job.resume = out.resume
         job.overwrite = out.overwrite

@@ -40,6 +40,14 @@ struct DreamOptions: ParsableArguments {
     @Option(help: "How schedules run between numeric keys: linear or smooth.")
     var curve: ScheduleCurve?
 
+    @Option(help: "A guide image: each part of the dream is pulled towards the guide's feature it resembles most.")
+    var guide: String?
+
+    @Option(
+        name: .customLong("guide-weight"),
+        help: "The guide's share of the objective, 0...1: 1 the guide alone, 0 none (a number or a schedule).")
+    var guideWeight: String?
+
     @Option(help: "Seed of the random roll; the same seed and inputs give identical output.")
     var seed: UInt64?
 
@@ -67,6 +75,8 @@ struct DreamOptions: ParsableArguments {
         o.tile = tile
         try o.set("smoothing", smoothing)
         o.curve = curve
+        o.guide = guide
+        try o.set("guideWeight", guideWeight)
         o.seed = seed
         o.width = width
         return o
@@ -83,6 +93,9 @@ struct DreamOptions: ParsableArguments {
             .applying(try overrides())
             .applying(extra)
         try p.validate()
+        if guideWeight != nil && p.guide == nil {
+            throw RenderError.option(name: "--guide-weight", problem: "needs a guide image (--guide IMAGE, or a preset's \"guide\")")
+        }
         return p
     }
 }

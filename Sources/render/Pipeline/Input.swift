@@ -57,3 +57,30 @@ func workingSize(of image: RGBImage, width: Int?) -> (width: Int, height: Int) {
     let height = max(2, 2 * Int((Double(image.height) * Double(width) / Double(image.width) / 2).rounded()))
     return (width, height)
 }
+
+/// A guide image for a render (`--guide`, or a preset's "guide"): the picture, and the SHA-256 of
+/// its file for the provenance record and the checkpoint fingerprint (a resume with another guide
+/// is refused).
+struct GuideImage {
+    var picture: Tensor
+    var sha256: String
+
+    /// Reads `path`: a still, or the first frame of a video. Fails with one line naming the file.
+    init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw RenderError.file(path: path, problem: "no such guide image") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RenderError.file(path: path, problem: "the guide image cannot be read")
+        }
+        do {
+            picture = tensor(from: try readPicture(path, choice: FrameChoice()))
+        } catch {
+            throw RenderError.file(path: path, problem: "not a readable guide image (\(error))")
+        }
+        sha256 = SHA256.hex(data)
+    }
+
+    /// The guide `parameters` name, read; nil when they name none.
+    static func load(_ parameters: DreamParameters) throws -> GuideImage? {
+        try parameters.guide.map { try GuideImage(path: $0) }
+    }
+}

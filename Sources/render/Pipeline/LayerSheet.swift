@@ -6,11 +6,12 @@ import Video
 /// each tile labelled with what made it, so a user sees which layer gives eyes, fur or ornaments.
 func layerSheet(
     picture: RGBImage, terms: [String], parameters: DreamParameters, network: Network,
-    tileWidth: Int, progress: Progress
+    tileWidth: Int, guide: Tensor? = nil, progress: Progress
 ) throws -> RGBImage {
     let size = workingSize(of: picture, width: tileWidth)
     let start = resize(tensor(from: picture), height: size.height, width: size.width, interpolation: .bicubic)
     let dreamer = Dreamer(model: network)
+    dreamer.guide = guide
     let columns = Int(Double(terms.count).squareRoot().rounded(.up))
     let rows = (terms.count + columns - 1) / columns
     let gap = 4

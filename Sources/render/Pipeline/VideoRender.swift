@@ -9,6 +9,7 @@ struct VideoJob {
     var output: String
     var parameters: DreamParameters
     var record: RenderRecord
+    var guide: Tensor? = nil  // the guide image, RGB in [0, 1]; nil: none
     var start: Double = 0  // seconds
     var duration: Double?  // seconds; nil = to the end
     var inputRate: Rational? = nil  // the rate of an image sequence input (nil: 25, as FFmpeg's image2)
@@ -52,6 +53,7 @@ func renderVideo(_ job: VideoJob, network: Network, progress: Progress) throws -
         width: size.width, height: size.height, frameRate: info.frameRate,
         resume: job.resume, overwrite: job.overwrite, depth: job.encoder.depth)
     let dreamer = Dreamer(model: network)
+    dreamer.guide = job.guide
     var rng = SeededGenerator(seed: job.parameters.seed)
     var previous: (source: Tensor, dream: Tensor)? = nil
     var meter = CoherenceMeter()

@@ -9,6 +9,7 @@ struct ZoomJob {
     var output: String
     var parameters: DreamParameters
     var record: RenderRecord
+    var guide: Tensor? = nil  // the guide image, RGB in [0, 1]; nil: none
     var motion: ZoomMotion
     var frames: Int
     var loop: Bool
@@ -59,6 +60,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         width: size.width, height: size.height, frameRate: frameRate, resume: job.resume, overwrite: job.overwrite,
         depth: job.encoder.depth)
     let dreamer = Dreamer(model: network)
+    dreamer.guide = job.guide
     // Closing over the whole loop: the blend towards the first frame grows by the same amount every
     // frame, so no step is larger than the others (closing over the last 2 s made those steps up
     // to 3.2x the median step).
