@@ -91,7 +91,7 @@ func renderZoom(_ job: ZoomJob, network: Network, progress: Progress) throws -> 
         }
         // This frame's values: scheduled fields at frame `index` (the lead-in uses frame 0's).
         let parameters = try job.parameters.at(frame: Double(index), fps: fps)
-        let motion = try job.motion(atFrame: index)
+        let motion = stepMotions?[index] ?? job.motion
         /// One zoom frame: the last one moved on and dreamed a few steps.
         func zoomFrame(after prev: Tensor) throws -> Tensor {
             let frame = try dreamer.dream(
