@@ -233,6 +233,56 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/never.mp4"))
     }
 
+    /// A scheduled pan moves every frame across by that frame's drift: the best-fitting horizontal
+    /// shift of each step is the schedule's drift × width / fps. A scheduled pan cannot loop.
+    func testScheduledPanFollowsTheSchedule() throws {
+        var pixels = [UInt8](repeating: 0, count: 96 * 72 * 3)
+        for y in 0..<72 {
+            for x in 0..<96 {
+                let i = (y * 96 + x) * 3
+                pixels[i] = UInt8(128 + 100 * sin(Double(x) / 3) * cos(Double(y) / 4))
+                pixels[i + 1] = UInt8(x * 2); pixels[i + 2] = UInt8(y * 3)
+            }
+        }
+        let input = dir + "/textured.png"
+        try ImageFile.write(RGBImage(width: 96, height: 72, pixels: pixels), to: input)
+        let out = dir + "/pan.mp4"
+        let r = try runRender([
+            "zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "1", "--pan-x", "0:(0), 11:(0.5)", "--model", model,
+            "--layers", "block1", "--octaves", "1", "--steps", "0", "--zoom-steps", "0", "--crf", "0", "--quiet"
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let reader = try VideoReader(path: out)
+        var frames: [RGBImage] = []
+        while let f = try reader.nextFrame() { frames.append(f.image) }
+        XCTAssertEqual(frames.count, 12)
+        /// Mean squared difference between b and a sampled `d` pixels to the right, over the centre 80 %.
+        func shiftError(_ a: RGBImage, _ b: RGBImage, _ d: Double) -> Double {
+            var sum = 0.0, n = 0
+            for y in 7..<65 {
+                for x in 10..<86 {
+                    let u = Double(x) + d, x0 = Int(u.rounded(.down)), f = u - Double(x0)
+                    for c in 0..<3 {
+                        let v = Double(a.pixels[(y * 96 + x0) * 3 + c]) * (1 - f) + Double(a.pixels[(y * 96 + x0 + 1) * 3 + c]) * f
+                        let e = (v - Double(b.pixels[(y * 96 + x) * 3 + c])) / 255
+                        sum += e * e; n += 1
+                    }
+                }
+            }
+            return sum / Double(n)
+        }
+        for k in 2..<12 {
+            let candidates = stride(from: 0.0, through: 5.0, by: 0.02).map { $0 }
+            let errors = candidates.map { shiftError(frames[k - 1], frames[k], $0) }
+            let best = candidates[errors.indices.min { errors[$0] < errors[$1] }!]
+            let expected = 0.5 * Double(k) / 11 * 96 / 12
+            XCTAssertEqual(best, expected, accuracy: 0.1, "frame \(k): best-fitting shift \(best) px, scheduled \(expected) px")
+        }
+        try assertFails(
+            ["zoom", input, "-o", dir + "/never.mp4", "--frames", "4", "--pan-x", "0:(0), 3:(0.2)", "--loop", "--model", model, "--quiet"],
+            mentions: ["cannot follow a scheduled panX"])
+    }
+
     /// `render image --frame N` on a still previews frame N's values of a schedule (here the layer
     /// weights): frames 0 and 10 of a cross-fade dream different layers; without schedules
     /// --frame on a still is refused.

@@ -26,7 +26,10 @@ extension DreamParameters {
         "zoom": { $0.zoom = Float($1) },
         "rotate": { $0.rotate = Float($1) },
         "zoomSteps": { $0.zoomSteps = Int($1.rounded()) },
-        "zoomOctaves": { $0.zoomOctaves = octaveCount($1) }
+        "zoomOctaves": { $0.zoomOctaves = octaveCount($1) },
+        // The zoom's camera, read by `render zoom` from the schedules themselves (no field here):
+        // the drift of the focus per second and the focus point, each axis on its own.
+        "panX": { _, _ in }, "panY": { _, _ in }, "focusX": { _, _ in }, "focusY": { _, _ in }
     ]
 
     /// The names `schedules` may use, sorted (for messages).
@@ -35,6 +38,15 @@ extension DreamParameters {
     private static func octaveCount(_ v: Double) -> OctaveRange {
         let n = max(1, min(16, Int(v.rounded())))
         return OctaveRange(lowest: 1 - n, highest: 0)
+    }
+
+    /// The schedulable fields that exist only as schedules: `render zoom`'s pan and focus.
+    public static let cameraFields: Set<String> = ["panX", "panY", "focusX", "focusY"]
+
+    /// The value of schedule `field` at `frame`, or nil when it has none.
+    public func scheduled(_ field: String, atFrame frame: Double, fps: Double) throws -> Double? {
+        guard let text = schedules?[field] else { return nil }
+        return try Schedule(parsing: text).value(atFrame: frame, fps: fps, smooth: curve == .smooth)
     }
 
     /// Whether any value changes over the frames.
@@ -127,7 +139,7 @@ extension ParameterOverrides {
         guard let text else { return }
         guard DreamParameters.schedulable[field] != nil else { throw DreamError.parameter(field: field, problem: "cannot be scheduled") }
         let t = text.trimmingCharacters(in: .whitespaces)
-        if Schedule.number(t) != nil {
+        if Schedule.number(t) != nil && !DreamParameters.cameraFields.contains(field) {
             let int = { () throws -> Int in
                 guard let v = Int(t) else { throw DreamError.parameter(field: field, problem: "expected a whole number, got '\(text)'") }
                 return v

@@ -27,6 +27,16 @@ struct ZoomCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Rotation in degrees per second, clockwise (a number or a schedule).") var rotate: String?
     @Option(help: "Focus point, relative x,y in 0...1.") var focus: String = "0.5,0.5"
     @Option(help: "Drift of the focus, relative x,y per second.") var drift: String = "0,0"
+    @Option(
+        name: .customLong("pan-x"), parsing: .unconditional,
+        help: "Drift across, frame widths per second (a number or a schedule; replaces --drift's x).")
+    var panX: String?
+    @Option(
+        name: .customLong("pan-y"), parsing: .unconditional,
+        help: "Drift down, frame heights per second (a number or a schedule; replaces --drift's y).")
+    var panY: String?
+    @Option(name: .customLong("focus-x"), help: "Focus across, 0...1 (a number or a schedule; replaces --focus's x).") var focusX: String?
+    @Option(name: .customLong("focus-y"), help: "Focus down, 0...1 (a number or a schedule; replaces --focus's y).") var focusY: String?
     @Option(name: .customLong("zoom-steps"), help: "Gradient steps per frame (a number or a schedule).") var zoomSteps: String?
     @Flag(help: "Make the video loop seamlessly.") var loop = false
     @Option(help: "Video frame number of the start picture.") var frame: Int?
@@ -52,9 +62,15 @@ struct ZoomCommand: ParsableCommand {
         try extra.set("zoom", zoom)
         try extra.set("rotate", rotate)
         try extra.set("zoomSteps", zoomSteps)
+        try extra.set("panX", panX); try extra.set("panY", panY)
+        try extra.set("focusX", focusX); try extra.set("focusY", focusY)
         let parameters = try dream.resolve(defaultPreset: "zoom", extra: extra)
         let movesOverTime = parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" } ?? false
         let d0 = try pair(drift, "--drift")
+        if loop, let camera = parameters.schedules?.keys.filter({ DreamParameters.cameraFields.contains($0) }).sorted().first {
+            throw RenderError.option(
+                name: "--loop", problem: "cannot follow a scheduled \(camera) (a moving focus or pan does not compose into one closing motion)")
+        }
         if loop && movesOverTime && (d0.0 != 0 || d0.1 != 0) {
             throw RenderError.option(
                 name: "--loop", problem: "with a scheduled zoom or rotation needs --drift 0,0 (a drift does not compose with a changing zoom)")
@@ -86,7 +102,7 @@ struct ZoomCommand: ParsableCommand {
         print(
             "wrote \(out.wroteWhat(out.output, frames: result.frames)): \(result.frames) frames at \(fps) fps, \(String(format: "%.1f", Double(result.dreamedNow) / max(minutes, 1e-9))) frames/min"
         )
-        if loop || !movesOverTime, let r = result.seamRatio, let largest = result.largestStep {
+        if loop || !job.scheduledMotion, let r = result.seamRatio, let largest = result.largestStep {
             print(
                 String(
                     format: "loop seam ratio %.3f (the wrap over the median step, 1 = an ordinary step; largest step %.3fx the median%@)",

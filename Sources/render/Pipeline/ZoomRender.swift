@@ -28,14 +28,25 @@ struct ZoomJob {
     static func loopLeadIn(fps: Double) -> Int { max(1, Int((2 * fps).rounded())) }
 
     /// Whether a schedule drives the zoom or the turn.
-    var scheduledMotion: Bool { parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" } ?? false }
+    var scheduledMotion: Bool {
+        parameters.schedules?.keys.contains { $0 == "zoom" || $0 == "rotate" || DreamParameters.cameraFields.contains($0) } ?? false
+    }
 
-    /// The motion of the step into frame `k`: the zoom and turn scheduled there.
+    /// The motion of the step into frame `k`: the zoom, turn, pan and focus scheduled there.
     func motion(atFrame k: Int) throws -> ZoomMotion {
         guard scheduledMotion else { return motion }
         let p = try parameters.at(frame: Double(k), fps: motion.fps)
         var m = motion
         m.zoom = Double(p.zoom); m.rotate = Double(p.rotate)
+        let t = Double(k), fps = motion.fps
+        if let v = try p.scheduled("panX", atFrame: t, fps: fps) { m.drift.x = v }
+        if let v = try p.scheduled("panY", atFrame: t, fps: fps) { m.drift.y = v }
+        if let v = try p.scheduled("focusX", atFrame: t, fps: fps) { m.focus.x = v }
+        if let v = try p.scheduled("focusY", atFrame: t, fps: fps) { m.focus.y = v }
+        guard (0...1).contains(m.focus.x), (0...1).contains(m.focus.y), m.drift.x.isFinite, m.drift.y.isFinite else {
+            throw RenderError.option(
+                name: "--focus-x/--focus-y", problem: "must stay inside the frame (0...1); at frame \(k) the focus is \(m.focus.x),\(m.focus.y)")
+        }
         return m
     }
 }
