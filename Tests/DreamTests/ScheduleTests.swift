@@ -132,4 +132,23 @@ final class ScheduleTests: XCTestCase {
             XCTAssertEqual(context, "at frame 10")
         }
     }
+
+    /// A layer cycle: each layer in turn at full weight, cross-fading into the next and from the
+    /// last back to the first.
+    func testLayerCycleTakesTurnsAndWrapsAround() throws {
+        var o = ParameterOverrides()
+        o.layerCycle = LayerCycle(layers: ["block8", "block10", "block12"], frames: 10)
+        let p = DreamParameters.defaults.applying(o)
+        try p.validate()
+        XCTAssertEqual(try p.at(frame: 0, fps: 24).layers, ["block8"])
+        XCTAssertEqual(try p.at(frame: 5, fps: 24).layers, ["block8:0.5", "block10:0.5"])
+        XCTAssertEqual(try p.at(frame: 20, fps: 24).layers, ["block12"])
+        XCTAssertEqual(try p.at(frame: 25, fps: 24).layers, ["block8:0.5", "block12:0.5"])  // the last fades into the first
+        XCTAssertEqual(try p.at(frame: 30, fps: 24).layers, ["block8"])
+        o.layerCycle = LayerCycle(layers: ["block8"], frames: 10)
+        XCTAssertThrowsError(try DreamParameters.validate(o))
+        let json = #"{"layerCycle": {"layers": ["block8", "block10"], "frames": 12}}"#
+        let decoded = try ParameterOverrides.decodePreset(Data(json.utf8), file: "cycle.json")
+        XCTAssertEqual(decoded.layerCycle, LayerCycle(layers: ["block8", "block10"], frames: 12))
+    }
 }

@@ -161,6 +161,9 @@ public struct DreamParameters: Sendable, Equatable, Codable {
         try validateSchedules()
     }
 
+    /// `validate()`, and the overrides' own checks that leave no trace in the result (a layer cycle).
+    public static func validate(_ o: ParameterOverrides) throws { try o.layerCycle?.validate() }
+
     /// These parameters with every field `o` sets replaced; the fields it leaves nil are kept.
     public func applying(_ o: ParameterOverrides) -> DreamParameters {
         var p = self
@@ -239,6 +242,9 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
     public var weights: [String: String]?
     /// Replaces `DreamParameters.curve` when set.
     public var curve: ScheduleCurve?
+    /// A layer cycle: the layers take turns, each `frames` frames, cross-fading into the next and
+    /// from the last back to the first (DeepDreamVideo's customloop); expands into `weights`.
+    public var layerCycle: LayerCycle?
 
     /// No overrides: every field nil.
     public init() {}
@@ -246,7 +252,7 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case description, layers, objective, octaves, octaveScale, steps, stepSize, tile, smoothing
         case seed, width, guide, guideWeight, frameOctaves, frameSteps, blend, flow, zoom, rotate, zoomSteps, zoomOctaves
-        case schedules, weights, curve
+        case schedules, weights, curve, layerCycle
     }
 
     /// Decodes a preset file strictly: an unknown field or a wrong type is an error naming the
@@ -267,6 +273,7 @@ public struct ParameterOverrides: Sendable, Equatable, Codable {
             var o = try JSONDecoder().decode(
                 ParameterOverrides.self, from: schedules.isEmpty ? data : JSONSerialization.data(withJSONObject: plain))
             if !schedules.isEmpty { o.schedules = (o.schedules ?? [:]).merging(schedules) { _, new in new } }
+            try DreamParameters.validate(o)
             try DreamParameters.defaults.applying(o).validate()
             return o
         } catch let error as DecodingError {

@@ -109,7 +109,41 @@ extension DreamParameters {
         if let new = o.schedules { s.merge(new) { _, n in n } }
         schedules = s.isEmpty ? nil : s
         if let w = o.weights { weights = (weights ?? [:]).merging(w) { _, n in n } }
+        if let cycle = o.layerCycle {
+            weights = (weights ?? [:]).merging(cycle.weights) { _, n in n }
+            layers = [cycle.layers[0]]
+        }
         if let c = o.curve { curve = c }
+    }
+}
+
+/// Layers that take turns over the frames: layer i has weight 1 at frames i·frames, i·frames +
+/// n·frames, ..., falling linearly to 0 one turn before and after, so each cross-fades into the
+/// next and the last back into the first (a triangle wave of period n·frames per layer).
+public struct LayerCycle: Sendable, Equatable, Codable {
+    /// The layers in turn order (at least two).
+    public var layers: [String]
+    /// Frames per turn.
+    public var frames: Double
+
+    /// A cycle of `layers`, `frames` frames each.
+    public init(layers: [String], frames: Double) { self.layers = layers; self.frames = frames }
+
+    /// At least two layers, and a positive turn length.
+    public func validate() throws {
+        guard layers.count >= 2 else { throw DreamError.parameter(field: "layerCycle", problem: "needs at least two layers, got \(layers.count)") }
+        guard frames > 0, frames.isFinite else { throw DreamError.parameter(field: "layerCycle", problem: "frames must be positive, got \(frames)") }
+    }
+
+    /// Each layer's weight schedule: max(0, 1 − circular distance, in turns, from its own turn).
+    public var weights: [String: String] {
+        let n = Double(layers.count), f = String(format: "%g", frames)
+        var out = [String: String]()
+        for (i, name) in layers.enumerated() {
+            out[name] =
+                "max(0, 1 - abs(((t/\(f) - \(i)) % \(String(format: "%g", n)) + \(String(format: "%g", 1.5 * n))) % \(String(format: "%g", n)) - \(String(format: "%g", n / 2))))"
+        }
+        return out
     }
 }
 

@@ -40,6 +40,12 @@ struct DreamOptions: ParsableArguments {
     @Option(help: "How schedules run between numeric keys: linear or smooth.")
     var curve: ScheduleCurve?
 
+    @Option(name: .customLong("layer-cycle"), help: "Layers that take turns, cross-fading, e.g. block8,block10,block12 (replaces --layers).")
+    var layerCycle: String?
+
+    @Option(name: .customLong("cycle-frames"), help: "Frames per turn of --layer-cycle.")
+    var cycleFrames: Double = 24
+
     @Option(help: "A guide image: each part of the dream is pulled towards the guide's feature it resembles most.")
     var guide: String?
 
@@ -75,6 +81,10 @@ struct DreamOptions: ParsableArguments {
         o.tile = tile
         try o.set("smoothing", smoothing)
         o.curve = curve
+        if let layerCycle {
+            o.layerCycle = LayerCycle(layers: try LayerTerm.splitList(layerCycle), frames: cycleFrames)
+            try DreamParameters.validate(o)
+        }
         o.guide = guide
         try o.set("guideWeight", guideWeight)
         o.seed = seed
