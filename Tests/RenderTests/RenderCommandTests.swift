@@ -24,6 +24,21 @@ final class RenderCommandTests: XCTestCase {
         return path
     }
 
+    /// A 96x72 picture with detail everywhere, so the motion of every step can be measured.
+    func writeTexturedPicture() throws -> String {
+        var pixels = [UInt8](repeating: 0, count: 96 * 72 * 3)
+        for y in 0..<72 {
+            for x in 0..<96 {
+                let i = (y * 96 + x) * 3
+                pixels[i] = UInt8(128 + 100 * sin(Double(x) / 3) * cos(Double(y) / 4))
+                pixels[i + 1] = UInt8(x * 2); pixels[i + 2] = UInt8(y * 3)
+            }
+        }
+        let path = dir + "/textured.png"
+        try ImageFile.write(RGBImage(width: 96, height: 72, pixels: pixels), to: path)
+        return path
+    }
+
     func assertFails(_ args: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try runRender(args)
         XCTAssertNotEqual(r.status, 0, "must fail: \(args)", file: file, line: line)
@@ -188,17 +203,7 @@ final class RenderCommandTests: XCTestCase {
     /// zoom at k matches frame k far better than by a constant zoom (no dream steps on the zoom
     /// frames, so only the motion and the colour anchor change a frame).
     func testScheduledZoomFollowsTheScheduleFrameByFrame() throws {
-        // A picture with detail everywhere, so every step's zoom can be measured.
-        var pixels = [UInt8](repeating: 0, count: 96 * 72 * 3)
-        for y in 0..<72 {
-            for x in 0..<96 {
-                let i = (y * 96 + x) * 3
-                pixels[i] = UInt8(128 + 100 * sin(Double(x) / 3) * cos(Double(y) / 4))
-                pixels[i + 1] = UInt8(x * 2); pixels[i + 2] = UInt8(y * 3)
-            }
-        }
-        let input = dir + "/textured.png"
-        try ImageFile.write(RGBImage(width: 96, height: 72, pixels: pixels), to: input)
+        let input = try writeTexturedPicture()
         let out = dir + "/scheduled.mp4"
         let fps = 12.0
         let r = try runRender([
@@ -236,16 +241,7 @@ final class RenderCommandTests: XCTestCase {
     /// A scheduled pan moves every frame across by that frame's drift: the best-fitting horizontal
     /// shift of each step is the schedule's drift × width / fps. A scheduled pan cannot loop.
     func testScheduledPanFollowsTheSchedule() throws {
-        var pixels = [UInt8](repeating: 0, count: 96 * 72 * 3)
-        for y in 0..<72 {
-            for x in 0..<96 {
-                let i = (y * 96 + x) * 3
-                pixels[i] = UInt8(128 + 100 * sin(Double(x) / 3) * cos(Double(y) / 4))
-                pixels[i + 1] = UInt8(x * 2); pixels[i + 2] = UInt8(y * 3)
-            }
-        }
-        let input = dir + "/textured.png"
-        try ImageFile.write(RGBImage(width: 96, height: 72, pixels: pixels), to: input)
+        let input = try writeTexturedPicture()
         let out = dir + "/pan.mp4"
         let r = try runRender([
             "zoom", input, "-o", out, "--frames", "12", "--fps", "12", "--zoom", "1", "--pan-x", "0:(0), 11:(0.5)", "--model", model,
