@@ -138,12 +138,23 @@ public struct Graph: Sendable {
     /// `reverie.mean`, `reverie.std`, `reverie.layers`, `reverie.recommended` and any other keys.
     public var metadata: [String: String]  // ONNX metadata_props (preprocessing, recommended layers)
 
-    /// A graph as given; constants and metadata default to none.
+    /// The exporter's input prefix, removed from the graph and folded into preprocessing: model
+    /// channel k = scale[k] · declared input channel source[k] + shift[k]; nil: none.
+    public var inputAffine: InputAffine?
+    /// Values of the ONNX file that Reverie cannot compute (after an op it does not run, in the
+    /// classifier head), each with the one-line reason.
+    public var unavailable: [String: String]
+    /// The exporter that wrote the file (ONNX producer_name, e.g. "pytorch", "tf2onnx"); "" if unknown.
+    public var producer: String
+
+    /// A graph as given; constants, metadata and the rest default to none.
     public init(
         input: String, inputChannels: Int, nodes: [Node], constants: [String: Tensor] = [:],
-        outputs: [String], metadata: [String: String] = [:]
+        outputs: [String], metadata: [String: String] = [:], inputAffine: InputAffine? = nil,
+        unavailable: [String: String] = [:], producer: String = ""
     ) {
         self.input = input; self.inputChannels = inputChannels; self.nodes = nodes
         self.constants = constants; self.outputs = outputs; self.metadata = metadata
+        self.inputAffine = inputAffine; self.unavailable = unavailable; self.producer = producer
     }
 }

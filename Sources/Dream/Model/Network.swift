@@ -10,10 +10,16 @@ public final class Network: @unchecked Sendable {
     /// Dreamable value names in graph order (node outputs).
     public let layers: [String]
     /// `layers` as a set, for resolving layer terms (`LayerTerm(parsing:layerNames:)`).
-    public var layerNames: Set<String> { Set(layers) }
+    public var layerNames: Set<String> { Set(layers).union(blockNames.map(\.name)) }
     /// Layers to dream by default, best first: the `reverie.recommended` metadata, else the layer at
     /// about 60 % depth.
     public let recommendedLayers: [String]
+    /// The classic family the graph's structure was recognised as, if any (see `Architecture`).
+    public let family: ModelFamily?
+    /// Block names users know (inception_4c, mixed3, block4_conv3, layer3) → the graph's values.
+    public let blockNames: [(name: String, value: String)]
+    /// Where `preprocessing` came from: "--input caffe", "metadata", "detected: …" or "default (ImageNet)".
+    public let preprocessingSource: String
 
     /// The compiled graph and the machinery that runs it (plans, tape, fusion, profiler).
     let executor: Executor
@@ -23,7 +29,8 @@ public final class Network: @unchecked Sendable {
     /// Prepares `graph` to run: folds its BatchNorms, numbers its values, checks every node. Throws
     /// `NetworkError` for a malformed graph (an input nothing produces, a value defined twice, bad op
     /// parameters, an output or listed layer no node produces) or bad preprocessing metadata.
-    public init(graph: Graph) throws {
+    /// `input`, when given, overrides whatever the graph says about preprocessing.
+    public init(graph: Graph, input: InputConvention? = nil) throws {
         BLASThreads.configure
         let folded = foldBatchNorms(graph)
         self.graph = folded
@@ -34,7 +41,21 @@ public final class Network: @unchecked Sendable {
         for o in folded.outputs where program.valueIndex[o] == nil {
             throw NetworkError.missingOutput(name: o)
         }
-        preprocessing = try Preprocessing.from(metadata: folded.metadata, channels: folded.inputChannels)
+        let architecture = Architecture.recognise(folded)
+        family = architecture.family
+        let base: Preprocessing
+        if let input {
+            (base, preprocessingSource) = (input.preprocessing, "--input \(input.rawValue)")
+        } else if let given = try Preprocessing.from(metadata: folded.metadata, channels: folded.inputChannels) {
+            (base, preprocessingSource) = (given, "the model's metadata")
+        } else if let (convention, why) = architecture.detectedConvention(
+            producer: folded.producer, hasLRN: folded.nodes.contains { if case .lrn = $0.op { true } else { false } })
+        {
+            (base, preprocessingSource) = (convention.preprocessing, "\(convention.rawValue), detected: \(why)")
+        } else {
+            (base, preprocessingSource) = (.imageNet, "torch (ImageNet mean/std), the default")
+        }
+        preprocessing = folded.inputAffine.map { base.followed(by: $0) } ?? base
         let outputs = folded.nodes.map(\.output)
         if let listed = folded.metadata["reverie.layers"] {
             let names = Network.list(listed)
@@ -46,12 +67,19 @@ public final class Network: @unchecked Sendable {
             // A depthwise pre-activation fused with its Clip is not addressable.
             layers = folded.nodes.filter { Network.isDreamable($0.op) }.map(\.output).filter { program.valueIndex[$0] != nil }
         }
+        let values = Set(folded.nodes.map(\.output))
+        blockNames = architecture.blocks.filter { $0.name != $0.value && !values.contains($0.name) && program.valueIndex[$0.value] != nil }
+        let known = Set(blockNames.map(\.name)).union(layers)
         if let listed = folded.metadata["reverie.recommended"] {
             let names = Network.list(listed)
             for n in names where !layers.contains(n) {
                 throw NetworkError.metadata(key: "reverie.recommended", problem: "names \"\(n)\", which is not a layer")
             }
             recommendedLayers = names
+        } else if let family = architecture.family,
+            case let classic = family.classicLayers.filter(known.contains), !classic.isEmpty
+        {
+            recommendedLayers = classic
         } else {
             // Why ~60 % depth: mid-depth layers dream object parts; shallow ones only texture.
             recommendedLayers = layers.isEmpty ? [] : [layers[min(layers.count - 1, layers.count * 6 / 10)]]
@@ -190,7 +218,11 @@ public final class Network: @unchecked Sendable {
     private func inputShape(height: Int, width: Int) -> [Int] { [1, max(graph.inputChannels, 1), height, width] }
 
     private func valueIDs(_ names: [String], allowAny: Bool) throws -> [Int] {
-        try names.map { name in
+        try names.map { given in
+            let name = blockNames.first { $0.name == given }?.value ?? given
+            if program.valueIndex[name] == nil, let reason = graph.unavailable[name] {
+                throw NetworkError.unavailableLayer(name: given, reason: reason)
+            }
             guard let id = program.valueIndex[name], allowAny || layers.contains(name) || program.producer[id] != nil else {
                 throw NetworkError.unknownLayer(name: name, valid: allowAny ? program.valueNames : layers)
             }

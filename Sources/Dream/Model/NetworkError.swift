@@ -9,6 +9,8 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
     case metadata(key: String, problem: String)
     /// A layer the network does not have, with the names it does.
     case unknownLayer(name: String, valid: [String])
+    /// A value of the file that comes after an op Reverie does not run, with that op's error line.
+    case unavailableLayer(name: String, reason: String)
     /// An input (or its gradient buffer) that does not fit the model.
     case input(problem: String)
     /// A seed function that returned a gradient of the wrong shape for its layer.
@@ -22,6 +24,7 @@ public enum NetworkError: Error, CustomStringConvertible, Equatable {
         case let .missingOutput(name): "graph output \"\(name)\" is not produced by any node"
         case let .metadata(key, problem): "metadata \(key) \(problem)"
         case let .unknownLayer(name, valid): "unknown layer \"\(name)\"; valid names: \(valid.joined(separator: ", "))"
+        case let .unavailableLayer(name, reason): "layer \"\(name)\" cannot be computed: \(reason)"
         case let .input(problem): problem
         case let .seedShape(layer, got, expected): "seed for layer \(layer) returned a gradient of shape \(got), expected \(expected)"
         }

@@ -84,6 +84,7 @@ struct GraphBuilder {
     var constants: [String: ONNXConstant] = [:]  // initializers and Constant-node outputs
     var ranks: [String: Int?] = [:]  // runtime values; nil = rank unknown
     var usedConstants: [String: Tensor] = [:]  // constant operands the graph's nodes name
+    let producer: String  // the exporter, e.g. "pytorch", "tf2onnx"
 
     init(model: Onnx_ModelProto, path: String) throws {
         self.path = path
@@ -97,6 +98,7 @@ struct GraphBuilder {
         }
         self.opset = opset
         self.proto = model.graph
+        self.producer = model.producerName
         var metadata: [String: String] = [:]
         for entry in model.metadataProps { metadata[entry.key] = entry.value }
         self.metadata = metadata
@@ -111,32 +113,72 @@ struct GraphBuilder {
                 throw fail("initializer '\(t.name)': \(p.message)")
             }
         }
-        let (input, inputChannels) = try imageInput(requireImage: requireImageInput)
+        let sorted = try topologicallySorted()
+        // Constants first: Constant nodes, and nodes that read constants only (shape arithmetic).
+        var done = Set<Int>()
+        for (i, n) in sorted.enumerated() where n.opType == "Constant" || readsOnlyConstants(n) {
+            try labelled(label(n)) {
+                if n.opType == "Constant" { try defineConstant(n, ONNXAttributes(n)) } else { try foldConstants(n) }
+            }
+            done.insert(i)
+        }
+        let image = try imageInput(requireImage: requireImageInput, nodes: sorted)
+        done.formUnion(image.consumed)
+        var start = image.start, affine: InputAffine?
+        if requireImageInput {
+            let prefix = inputPrefix(image.start, channels: image.channels, nodes: sorted, skip: done)
+            done.formUnion(prefix.consumed)
+            start = prefix.start
+            if !prefix.affine.isIdentity || image.consumed.count > 0 { affine = prefix.affine }
+            ranks[start] = 4
+        }
 
+        // A node we cannot convert ends the graph there if only classifier-head ops (no image op)
+        // depend on it: the layers before it dream as usual. Reaching an image op, it is the error.
         var nodes: [Node] = []
-        for onnxNode in try topologicallySorted() {
-            let label = "node '\(nodeName(onnxNode))' (\(onnxNode.opType))"
+        var unavailable: [String: String] = [:]  // value → why it cannot be computed
+        for (i, onnxNode) in sorted.enumerated() where !done.contains(i) {
+            // Conformance graphs (no image input) are all head: every failure counts there.
+            let imageOp = !requireImageInput || GraphBuilder.imageOps.contains(onnxNode.opType)
+            if let cause = onnxNode.input.lazy.compactMap({ unavailable[$0] }).first {
+                if imageOp { throw ONNXError(cause) }
+                for o in onnxNode.output where !o.isEmpty { unavailable[o] = cause }
+                continue
+            }
             do {
-                if let node = try convert(onnxNode) { nodes.append(node) }
-            } catch let p as ONNXProblem {
-                throw fail("\(label): \(p.message)")
+                if let node = try labelled(label(onnxNode), { try convert(onnxNode) }) { nodes.append(node) }
+            } catch let error as ONNXError {
+                if imageOp || nodes.isEmpty { throw error }
+                for o in onnxNode.output where !o.isEmpty { unavailable[o] = error.description }
             }
         }
         var outputs: [String] = []
-        for o in proto.output {
+        for o in proto.output where unavailable[o.name] == nil {
             guard ranks[o.name] != nil else {
                 throw fail("graph output '\(o.name)' is \(constants[o.name] != nil ? "a constant" : "not produced by any node"); not supported")
             }
             outputs.append(o.name)
         }
         return Graph(
-            input: input, inputChannels: inputChannels, nodes: nodes, constants: usedConstants,
-            outputs: outputs, metadata: metadata)
+            input: start, inputChannels: image.channels, nodes: nodes, constants: usedConstants,
+            outputs: outputs, metadata: metadata, inputAffine: affine, unavailable: unavailable,
+            producer: producer)
     }
+
+    /// Ops that read an image (N, C, H, W): a failure that reaches one breaks the network itself.
+    static let imageOps: Set<String> = [
+        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "LRN", "BatchNormalization",
+        "GlobalAveragePool", "GlobalMaxPool", "InstanceNormalization", "Resize", "Upsample"
+    ]
+
+    /// The prefix of a node's error lines: the file, the node's name and op.
+    func label(_ n: Onnx_NodeProto) -> String { "\(path): node '\(nodeName(n))' (\(n.opType))" }
 
     /// The one runtime input: the first graph input that is not an initializer (older models list
     /// initializers as inputs too). A second runtime input is an error: Reverie feeds one image.
-    mutating func imageInput(requireImage: Bool) throws -> (String, Int) {
+    /// An NHWC image (tf2onnx, Keras) whose only reader is a Transpose to NCHW starts at that
+    /// Transpose's output instead (`consumed` holds it).
+    mutating func imageInput(requireImage: Bool, nodes: [Onnx_NodeProto]) throws -> (name: String, start: String, channels: Int, consumed: Set<Int>) {
         let runtime = proto.input.filter { constants[$0.name] == nil }
         guard let first = runtime.first else { throw fail("the graph has no input that is not an initializer") }
         if runtime.count > 1 {
@@ -151,26 +193,37 @@ struct GraphBuilder {
             throw fail("input '\(first.name)' has element type \(ONNXType.name(t.elemType)); only float is supported")
         }
         // Each dim: a fixed size, or nil when symbolic/unknown.
-        let dims: [Int?]? =
+        var dims: [Int?]? =
             t.hasShape
             ? t.shape.dim.map { d in
                 if case .dimValue(let v)? = d.value { return Int(v) } else { return nil }
             } : nil
         ranks[first.name] = dims?.count
+        var start = first.name, consumed = Set<Int>()
+        if requireImage, let d = dims, d.count == 4 {
+            let readers = nodes.indices.filter { nodes[$0].input.contains(first.name) }
+            if readers.count == 1, nodes[readers[0]].opType == "Transpose", nodes[readers[0]].output.count == 1,
+                let perm = nodes[readers[0]].attribute.first(where: { $0.name == "perm" }), perm.ints == [0, 3, 1, 2]
+            {
+                start = nodes[readers[0]].output[0]
+                consumed = [readers[0]]
+                dims = [d[0], d[3], d[1], d[2]]
+            }
+        }
         var channels = (dims?.count ?? 0) >= 2 ? dims?[1] : nil
         if requireImage {
             let shape = dims.map { "(" + $0.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + ")" } ?? "unknown"
             if let dims, dims.count != 4 || (dims[0] ?? 1) != 1 {
-                throw fail("input '\(first.name)' has shape \(shape); expected an image (1, C, H, W)")
+                throw fail("input '\(first.name)' has shape \(shape); expected an image (1, C, H, W) or (1, H, W, C)")
             }
-            ranks[first.name] = 4
+            ranks[start] = 4
             // Without a fixed C, take it from a convolution that reads the image directly.
-            if channels == nil { channels = inputChannelsFromConsumer(first.name) }
+            if channels == nil { channels = inputChannelsFromConsumer(start) }
             guard channels != nil else {
                 throw fail("input '\(first.name)' has shape \(shape); its channel count C must be fixed")
             }
         }
-        return (first.name, channels ?? 0)
+        return (first.name, start, channels ?? 0, consumed)
     }
 
     private func inputChannelsFromConsumer(_ input: String) -> Int? {
@@ -230,4 +283,9 @@ struct GraphBuilder {
         }
         return order.map { nodes[$0] }
     }
+}
+
+/// Runs `body`, turning its `ONNXProblem` into one `ONNXError` line starting with `label`.
+func labelled<T>(_ label: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let p as ONNXProblem { throw ONNXError("\(label): \(p.message)") }
 }

@@ -21,6 +21,15 @@ extension GraphBuilder {
             let x = try required(n, 0)
             if let c = constants[x] { constants[n.output[0]] = c; return nil }
             (op, inputs, rank) = (.identity, [x], try runtimeRank(x))
+        case "Sub", "Div":
+            // x − c and x / c with a constant c are an add and a mul of a transformed constant.
+            try attrs.allowOnly(legacyBroadcast(attrs) ? ["broadcast"] : [])
+            guard n.input.count == 2 else { throw ONNXProblem("expected 2 inputs, got \(n.input.count)") }
+            let x = try required(n, 0)
+            let c = try floatConstant(n, 1, what: "B (only a runtime value minus or over a constant is supported)")
+            let name = n.input[1] + (n.opType == "Sub" ? "/negated" : "/reciprocal")
+            usedConstants[name] = Tensor(shape: c.shape, data: c.data.map { n.opType == "Sub" ? -$0 : 1 / $0 })
+            (op, inputs, rank) = (n.opType == "Sub" ? .add : .mul, [x, name], try runtimeRank(x).map { max($0, c.shape.count) })
         case "Relu", "Sigmoid":
             try attrs.allowOnly([])
             let x = try required(n, 0)

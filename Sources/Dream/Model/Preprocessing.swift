@@ -1,14 +1,18 @@
-/// Model-space preprocessing: model input = (rgb255 − mean[c]) / std[c]. Belongs to the model
-/// (read from the graph's metadata), never to callers.
+import Foundation
+
+/// Model-space preprocessing: model input channel c = (rgb255[channels[c]] − mean[c]) / std[c].
+/// Belongs to the model (its metadata, a sidecar file, the architecture, or `--input`), never to callers.
 public struct Preprocessing: Sendable, Equatable {
-    /// Per-channel value subtracted from the RGB level (0...255 units); empty: 0.
-    public var mean: [Float]  // per channel, 0...255 units
-    /// Per-channel divisor applied after the mean, in the same units; empty: 1.
+    /// Per model channel value subtracted from the RGB level (0...255 units); empty: 0.
+    public var mean: [Float]  // per model channel, 0...255 units
+    /// Per model channel divisor applied after the mean, in the same units; empty: 1.
     public var std: [Float]
+    /// Which picture channel (0 R, 1 G, 2 B) each model channel reads: [2, 1, 0] for a BGR model; empty: the same.
+    public var channels: [Int]
 
     /// Preprocessing with these lists (channels past a list's end reuse it cyclically).
-    public init(mean: [Float], std: [Float]) {
-        self.mean = mean; self.std = std
+    public init(mean: [Float], std: [Float], channels: [Int] = []) {
+        self.mean = mean; self.std = std; self.channels = channels
     }
 
     /// ImageNet statistics, used when a model carries no `reverie.mean` / `reverie.std`.
@@ -31,12 +35,16 @@ public struct Preprocessing: Sendable, Equatable {
         return value * s + m
     }
 
+    /// The picture channel model channel `c` reads.
+    public func pictureChannel(_ c: Int) -> Int { c < channels.count ? channels[c] : c }
+
     /// A picture (1, C, H, W) with values in [0, 1] → the model's input space.
     public func toModel(_ picture: Tensor) -> Tensor {
         var out = picture
         let plane = picture.shape[2] * picture.shape[3]
         for c in 0..<picture.shape[1] {
-            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = toModel(picture.data[i] * 255, channel: c) }
+            let src = pictureChannel(c) * plane
+            for i in 0..<plane { out.data[c * plane + i] = toModel(picture.data[src + i] * 255, channel: c) }
         }
         return out
     }
@@ -46,14 +54,44 @@ public struct Preprocessing: Sendable, Equatable {
         var out = image
         let plane = image.shape[2] * image.shape[3]
         for c in 0..<image.shape[1] {
-            for i in (c * plane)..<((c + 1) * plane) { out.data[i] = min(max(fromModel(image.data[i], channel: c) / 255, 0), 1) }
+            let dst = pictureChannel(c) * plane
+            for i in 0..<plane { out.data[dst + i] = min(max(fromModel(image.data[c * plane + i], channel: c) / 255, 0), 1) }
         }
         return out
     }
 
-    /// Reads `reverie.mean` / `reverie.std` ("127,127,127"); a single value applies to every channel.
-    static func from(metadata: [String: String], channels: Int) throws -> Preprocessing {
-        guard metadata["reverie.mean"] != nil || metadata["reverie.std"] != nil else { return .imageNet }
+    /// This preprocessing followed by `affine` (an exporter's input prefix): model channel k then
+    /// reads picture channel channels[source[k]] with mean − shift·std/scale and std/scale.
+    public func followed(by affine: InputAffine) -> Preprocessing {
+        let n = affine.source.count
+        func m(_ j: Int) -> Float { mean.isEmpty ? 0 : mean[j % mean.count] }
+        func s(_ j: Int) -> Float { std.isEmpty ? 1 : std[j % std.count] }
+        return Preprocessing(
+            mean: (0..<n).map { k in m(affine.source[k]) - affine.shift[k] * s(affine.source[k]) / affine.scale[k] },
+            std: (0..<n).map { k in s(affine.source[k]) / affine.scale[k] },
+            channels: (0..<n).map { k in pictureChannel(affine.source[k]) })
+    }
+
+    /// A one-line description: "RGB, mean 123.7,116.3,103.5, std 58.4,57.1,57.4".
+    public var summary: String {
+        func list(_ v: [Float]) -> String { v.map { String(format: "%g", $0) }.joined(separator: ",") }
+        let order = (0..<max(mean.count, std.count, 3)).map { ["R", "G", "B"][pictureChannel($0) % 3] }.joined()
+        return "\(order), mean \(list(mean.isEmpty ? [0] : mean)), std \(list(std.isEmpty ? [1] : std))"
+    }
+
+    /// Reads `reverie.input` (a convention name), `reverie.mean` / `reverie.std` ("127,127,127"; a
+    /// single value applies to every channel, in model channel order) and `reverie.channels`
+    /// ("rgb" or "bgr"); nil when the metadata says nothing about preprocessing.
+    static func from(metadata: [String: String], channels: Int) throws -> Preprocessing? {
+        let keys = ["reverie.input", "reverie.mean", "reverie.std", "reverie.channels"]
+        guard keys.contains(where: { metadata[$0] != nil }) else { return nil }
+        var base = Preprocessing.imageNet
+        if let name = metadata["reverie.input"] {
+            guard let convention = InputConvention(name: name) else {
+                throw NetworkError.metadata(key: "reverie.input", problem: "= \"\(name)\" is not one of \(InputConvention.names)")
+            }
+            base = convention.preprocessing
+        }
         func parse(_ key: String, fallback: [Float]) throws -> [Float] {
             guard let text = metadata[key] else { return fallback }
             let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -67,11 +105,57 @@ public struct Preprocessing: Sendable, Equatable {
             }
             return values
         }
-        let mean = try parse("reverie.mean", fallback: Preprocessing.imageNet.mean)
-        let std = try parse("reverie.std", fallback: Preprocessing.imageNet.std)
+        let mean = try parse("reverie.mean", fallback: base.mean)
+        let std = try parse("reverie.std", fallback: base.std)
         guard std.allSatisfy({ $0 > 0 }) else { throw NetworkError.metadata(key: "reverie.std", problem: "must be positive, got \(std)") }
-        return Preprocessing(mean: mean, std: std)
+        var order = base.channels
+        if let text = metadata["reverie.channels"] {
+            switch text.lowercased() {
+            case "rgb": order = []
+            case "bgr": order = [2, 1, 0]
+            default: throw NetworkError.metadata(key: "reverie.channels", problem: "= \"\(text)\" must be rgb or bgr")
+            }
+        }
+        return Preprocessing(mean: mean, std: std, channels: order)
     }
 }
 
-import Foundation
+/// The input conventions classic networks are trained with (`--input NAME`, a sidecar's
+/// `"input"`, or the `reverie.input` metadata key).
+public enum InputConvention: String, Sendable, CaseIterable {
+    /// torchvision: RGB, ImageNet mean/std on 0...1 (mean 123.675,116.28,103.53, std 58.395,57.12,57.375 in 0...255).
+    case torch
+    /// Caffe and Keras 'caffe' (VGG, ResNet, BVLC GoogLeNet): BGR, 0...255, minus 103.939,116.779,123.68.
+    case caffe
+    /// Keras 'inception' / TensorFlow (InceptionV3, the TF tutorial): RGB scaled to −1...1.
+    case inception
+    /// RGB in 0...1.
+    case unit
+    /// RGB in 0...255, as is.
+    case raw
+
+    /// The names `init(name:)` accepts, for error lines.
+    public static var names: String { "torch (or imagenet), caffe, inception (or tf), unit, raw" }
+
+    /// A convention by name: its raw value, or imagenet (torch) / tf (inception).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "imagenet": self = .torch
+        case "tf", "tensorflow": self = .inception
+        default:
+            guard let c = InputConvention(rawValue: name.lowercased()) else { return nil }
+            self = c
+        }
+    }
+
+    /// The preprocessing this convention means.
+    public var preprocessing: Preprocessing {
+        switch self {
+        case .torch: .imageNet
+        case .caffe: Preprocessing(mean: [103.939, 116.779, 123.68], std: [1, 1, 1], channels: [2, 1, 0])
+        case .inception: Preprocessing(mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5])
+        case .unit: Preprocessing(mean: [0, 0, 0], std: [255, 255, 255])
+        case .raw: Preprocessing(mean: [0, 0, 0], std: [1, 1, 1])
+        }
+    }
+}
