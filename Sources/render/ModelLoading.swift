@@ -4,9 +4,9 @@ import Foundation
 /// The one way commands get a network: `--model PATH.onnx`, `--model NAME` (a model known by
 /// name, e.g. vgg16), or the default model (EfficientNet-Lite0); a named model is fetched,
 /// verified and converted on first use with progress lines on stderr.
-func loadNetwork(modelPath: String?, quiet: Bool) throws -> Network {
+func loadNetwork(modelPath: String?, input: InputConvention? = nil, quiet: Bool) throws -> Network {
     if let modelPath, FileManager.default.fileExists(atPath: modelPath) {
-        return try Network(onnxPath: modelPath)
+        return try Network(onnxPath: modelPath, input: input)
     }
     let model = try modelPath.map(namedModel) ?? DefaultModel.fetchable
     let label = modelPath == nil ? "default model" : "model \(model.name)"
@@ -14,7 +14,7 @@ func loadNetwork(modelPath: String?, quiet: Bool) throws -> Network {
         if !quiet { FileHandle.standardError.write(Data("\(label): \(line)\n".utf8)) }
     })
     do {
-        return try Network(onnxPath: path)
+        return try Network(onnxPath: path, input: input)
     } catch {
         // Only a damaged cache gets here (the file is written by rename); say how to redo it.
         let fetch = modelPath == nil ? "render model fetch" : "render model fetch \(model.name)"

@@ -264,7 +264,7 @@ final class ONNXLoaderTests: XCTestCase {
 
         assertError(
             B.model(nodes: [B.node("Relu", ["x"], ["y"], name: "r")], inputs: [B.value("x", [3, 4, 5])], outputs: ["y"]),
-            "model.onnx: input 'x' has shape (3, 4, 5); expected an image (1, C, H, W)")
+            "model.onnx: input 'x' has shape (3, 4, 5); expected an image (1, C, H, W) or (1, H, W, C)")
         assertError(
             B.model(nodes: [B.node("Relu", ["x"], ["y"], name: "r")], inputs: [B.value("x", [1, "C", 4, 5])], outputs: ["y"]),
             "model.onnx: input 'x' has shape (1, ?, 4, 5); its channel count C must be fixed")

@@ -7,8 +7,9 @@ import Dream
 final class LayersCommandTests: XCTestCase {
     func testDefaultModelListingMatchesReferenceShapes() throws {
         let network = try loadNetwork(modelPath: nil, quiet: true)
-        let lines = try layerListing(network, width: 1280, height: 720).split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, 1 + 18, lines.joined(separator: "\n"))
+        var lines = try layerListing(network, width: 1280, height: 720).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 1 + 18 + 1, lines.joined(separator: "\n"))
+        XCTAssertEqual(lines.removeLast(), "input: RGB, mean 127,127,127, std 128,128,128 (the model's metadata)")
         let byName = Dictionary(
             uniqueKeysWithValues: lines.dropFirst().map { line in
                 (String(line.split(separator: " ")[0]), line.split(separator: " ").dropFirst().joined(separator: " "))

@@ -31,6 +31,34 @@ public enum BuiltinPresets {
             """#
         ),
         (
+            "googlenet",
+            #"""
+            {
+              "description": "The original DeepDream notebook on GoogLeNet: inception_4c, 4 octaves of 1.4, 10 steps of 1.5. Use with a GoogLeNet (--model); the step is in the Caffe/ONNX-zoo model's 0-255 units (a torchvision export, inputs -1...1: --step-size 0.012).",
+              "layers": ["inception_4c"],
+              "objective": "l2",
+              "octaves": "-3..0",
+              "octaveScale": 1.4,
+              "steps": 10,
+              "stepSize": 1.5
+            }
+            """#
+        ),
+        (
+            "inception3",
+            #"""
+            {
+              "description": "The TensorFlow DeepDream tutorial on InceptionV3: mixed3 + mixed5, mean objective, octaves -2..2 of 1.3, 100 steps of 0.01 (inputs -1...1). Use with an InceptionV3 (--model).",
+              "layers": ["mixed3", "mixed5"],
+              "objective": "mean",
+              "octaves": "-2..2",
+              "octaveScale": 1.3,
+              "steps": 100,
+              "stepSize": 0.01
+            }
+            """#
+        ),
+        (
             "subtle",
             #"""
             {

@@ -19,7 +19,9 @@ extension GraphBuilder {
     /// Evaluates `n` on its constant inputs and defines its output as a constant.
     mutating func foldConstants(_ n: Onnx_NodeProto) throws {
         guard GraphBuilder.foldableOps.contains(n.opType) else {
-            throw ONNXProblem("operator \(n.opType) on constant inputs is not supported (constant folding covers \(GraphBuilder.foldableOps.sorted().joined(separator: ", ")))")
+            throw ONNXProblem(
+                "operator \(n.opType) on constant inputs is not supported (constant folding covers \(GraphBuilder.foldableOps.sorted().joined(separator: ", ")))"
+            )
         }
         let attrs = try ONNXAttributes(n)
         try checkOutputs(n, max: 1)
@@ -122,7 +124,9 @@ extension GraphBuilder {
 
     private func squeeze(_ x: ONNXConstant, axes: [Int]?) throws -> ONNXConstant {
         let r = x.dims.count
-        let drop = try axes.map { try Set($0.map { try normalizedAxis($0, rank: r, inclusiveEnd: false) }) } ?? Set(x.dims.indices.filter { x.dims[$0] == 1 })
+        let drop =
+            try axes.map { try Set($0.map { try normalizedAxis($0, rank: r, inclusiveEnd: false) }) }
+            ?? Set(x.dims.indices.filter { x.dims[$0] == 1 })
         for a in drop where x.dims[a] != 1 { throw ONNXProblem("cannot squeeze axis \(a) of size \(x.dims[a])") }
         let dims = x.dims.indices.filter { !drop.contains($0) }.map { x.dims[$0] }
         return ONNXConstant(dims: dims, dataType: x.dataType, floats: x.floats, ints: x.ints)
@@ -158,7 +162,8 @@ extension GraphBuilder {
     private func concatenate(_ parts: [ONNXConstant], axis: Int) throws -> ONNXConstant {
         let first = parts[0]
         let a = try normalizedAxis(axis, rank: first.dims.count, inclusiveEnd: false)
-        for p in parts where p.dims.count != first.dims.count || p.isFloat != first.isFloat
+        for p in parts
+        where p.dims.count != first.dims.count || p.isFloat != first.isFloat
             || p.dims.indices.contains(where: { $0 != a && p.dims[$0] != first.dims[$0] })
         {
             throw ONNXProblem("Concat inputs \(parts.map(\.dims)) do not match along axis \(a)")

@@ -54,7 +54,7 @@ struct ImageCommand: ParsableCommand {
                 still ? rate?.value ?? 24 : try VideoReader(path: input, sequenceRate: rate).info.frameRate.value
             parameters = try parameters.at(frame: frame.map(Double.init) ?? (at! * fps).rounded(), fps: fps)
         }
-        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        let network = try loadNetwork(modelPath: dream.model, input: dream.inputConvention(), quiet: dream.quiet)
         let dreamer = Dreamer(model: network)
         dreamer.guide = guide?.picture
         let size = workingSize(of: picture, width: parameters.width)

@@ -30,7 +30,7 @@ struct LayersCommand: ParsableCommand {
     }
 
     func run() throws {
-        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        let network = try loadNetwork(modelPath: dream.model, input: dream.inputConvention(), quiet: dream.quiet)
         guard let input, let output else {
             let (width, height) = parseSize(size) ?? (224, 224)
             print(try layerListing(network, width: width, height: height), terminator: "")
@@ -83,6 +83,23 @@ func layerListing(_ network: Network, width: Int, height: Int) throws -> String 
                 + "  * recommended #\(rank + 1)"
         }
         out += line + "\n"
+    }
+    if !network.blockNames.isEmpty {
+        let byValue = Dictionary(shapes.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        out += "\nblocks of \(network.family?.rawValue ?? "the network") (use these names in --layers):\n"
+        let w = max(5, network.blockNames.map(\.name.count).max() ?? 0)
+        for (name, value) in network.blockNames {
+            let dims = byValue[value].map { s in s.dropFirst(s.first == 1 ? 1 : 0).map(String.init).joined(separator: "x") } ?? "-"
+            var line =
+                name.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + dims.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + "  = \(value)"
+            if let rank = network.recommendedLayers.firstIndex(of: name) { line += "  * recommended #\(rank + 1)" }
+            out += line + "\n"
+        }
+    }
+    out += "input: \(network.preprocessing.summary) (\(network.preprocessingSource))\n"
+    if let reason = Set(network.graph.unavailable.values).sorted().first {
+        out += "(the file goes on past what Reverie runs: \(reason))\n"
     }
     let missing = network.layers.count - shapes.count
     if missing > 0 { out += "(\(missing) later layer\(missing == 1 ? "" : "s") do not fit a \(width)x\(height) input)\n" }

@@ -63,7 +63,7 @@ struct VideoCommand: ParsableCommand {
         let parameters = try dream.resolve(defaultPreset: "video", extra: extra)
         let guide = try GuideImage.load(parameters)
         let progress = Progress(quiet: dream.quiet)
-        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        let network = try loadNetwork(modelPath: dream.model, input: dream.inputConvention(), quiet: dream.quiet)
         let part = try chunk.map { try Chunk(parsing: $0, warmup: warmup) }
         let destination = part.map { Chunk.partPath(of: out.output, index: $0.index, count: $0.count) } ?? out.output
         if let part {

@@ -83,7 +83,7 @@ struct ZoomCommand: ParsableCommand {
         let progress = Progress(quiet: dream.quiet)
         let picture = try readPicture(input, choice: FrameChoice(frame: frame, at: at))
         let guide = try GuideImage.load(parameters)
-        let network = try loadNetwork(modelPath: dream.model, quiet: dream.quiet)
+        let network = try loadNetwork(modelPath: dream.model, input: dream.inputConvention(), quiet: dream.quiet)
         var job = ZoomJob(
             picture: picture, output: out.output, parameters: parameters,
             record: RenderRecord(

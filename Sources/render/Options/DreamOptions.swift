@@ -60,11 +60,25 @@ struct DreamOptions: ParsableArguments {
     @Option(help: "Working width in pixels (height follows the aspect ratio).")
     var width: Int?
 
-    @Option(help: "An ONNX model to dream with instead of the default EfficientNet-Lite0.")
+    @Option(help: "An ONNX file, or a model name (vgg16, efficientnet-lite0), to dream with instead of the default EfficientNet-Lite0.")
     var model: String?
+    @Option(
+        help: ArgumentHelp(
+            "How the model expects its input: torch (ImageNet mean/std), caffe (BGR 0-255 minus the mean), inception (-1...1), unit (0...1) or raw (0...255).",
+            discussion: "Overrides a sidecar MODEL.onnx.json, the model's metadata and what its architecture suggests."))
+    var input: String?
+
+    /// `--input` as a convention; a bad name is one line listing the good ones.
+    func inputConvention() throws -> InputConvention? {
+        guard let input else { return nil }
+        guard let c = InputConvention(name: input) else {
+            throw ValidationError("--input \(input): not one of \(InputConvention.names)")
+        }
+        return c
+    }
 
     /// How renders record the model they used (provenance, checkpoints, chunk labels).
-    var modelLabel: String { model ?? "default:efficientnet-lite0" }
+    var modelLabel: String { (model ?? "default:efficientnet-lite0") + (input.map { " --input \($0)" } ?? "") }
 
     @Flag(help: "No progress output.")
     var quiet = false
