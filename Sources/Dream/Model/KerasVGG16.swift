@@ -36,7 +36,7 @@ public enum KerasVGG16 {
     /// The clean model of `model` (see the type's comment). `name` (the file) starts every
     /// error; `metadata` (provenance) is recorded with the preprocessing and layer keys.
     @_spi(ONNX) public static func clean(_ model: Onnx_ModelProto, name: String, metadata: [String: String] = [:]) throws -> Onnx_ModelProto {
-        var reader = Reader(graph: model.graph, name: name)
+        let reader = Reader(graph: model.graph, name: name)
         var graph = Onnx_GraphProto()
         graph.name = "vgg16"
         graph.input = [valueInfo(inputName, dims: [.fixed(1), .fixed(3), .symbolic("height"), .symbolic("width")])]
