@@ -81,8 +81,8 @@ public enum EfficientNetLite {
         graph.name = "efficientnet-lite0"
         graph.node = b.nodes
         graph.initializer = b.initializers
-        graph.input = [valueInfo(inputName, dims: [.fixed(1), .fixed(3), .named("height"), .named("width")])]
-        graph.output = [valueInfo(outputName, dims: [.fixed(1), .fixed(1000)])]
+        graph.input = [onnxValueInfo(inputName, dims: [.fixed(1), .fixed(3), .named("height"), .named("width")])]
+        graph.output = [onnxValueInfo(outputName, dims: [.fixed(1), .fixed(1000)])]
 
         var model = Onnx_ModelProto()
         model.irVersion = 7
@@ -110,7 +110,7 @@ public enum EfficientNetLite {
         var copy = model
         let present = Set(copy.graph.output.map(\.name))
         for name in names where !present.contains(name) {
-            copy.graph.output.append(valueInfo(name, dims: nil))
+            copy.graph.output.append(onnxValueInfo(name, dims: nil))
         }
         return copy
     }
@@ -131,32 +131,7 @@ public enum EfficientNetLite {
         var copy = model
         copy.graph.node = kept.reversed()
         copy.graph.initializer = model.graph.initializer.filter { needed.contains($0.name) }
-        copy.graph.output = layers.map { valueInfo($0, dims: nil) }
+        copy.graph.output = layers.map { onnxValueInfo($0, dims: nil) }
         return copy
-    }
-
-    enum Dim { case fixed(Int), named(String) }
-
-    static func valueInfo(_ name: String, dims: [Dim]?) -> Onnx_ValueInfoProto {
-        var tensorType = Onnx_TypeProto.Tensor()
-        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        if let dims {
-            var shape = Onnx_TensorShapeProto()
-            shape.dim = dims.map { d in
-                var dim = Onnx_TensorShapeProto.Dimension()
-                switch d {
-                case .fixed(let n): dim.dimValue = Int64(n)
-                case .named(let s): dim.dimParam = s
-                }
-                return dim
-            }
-            tensorType.shape = shape
-        }
-        var type = Onnx_TypeProto()
-        type.tensorType = tensorType
-        var info = Onnx_ValueInfoProto()
-        info.name = name
-        info.type = type
-        return info
     }
 }

@@ -39,7 +39,7 @@ public enum KerasVGG16 {
         let reader = Reader(graph: model.graph, name: name)
         var graph = Onnx_GraphProto()
         graph.name = "vgg16"
-        graph.input = [valueInfo(inputName, dims: [.fixed(1), .fixed(3), .symbolic("height"), .symbolic("width")])]
+        graph.input = [onnxValueInfo(inputName, dims: [.fixed(1), .fixed(3), .named("height"), .named("width")])]
 
         var current = try reader.transposedInput()  // in the source graph
         var cleanCurrent = inputName
@@ -65,7 +65,7 @@ public enum KerasVGG16 {
             (current, cleanCurrent) = (pool.output[0], layer)
         }
 
-        graph.output = [valueInfo(outputName, dims: [.fixed(1), .fixed(channels), .unknown, .unknown])]
+        graph.output = [onnxValueInfo(outputName, dims: [.fixed(1), .fixed(channels), .unknown, .unknown])]
 
         var entries = metadata
         entries["reverie.mean"] = meanRGB
@@ -76,7 +76,7 @@ public enum KerasVGG16 {
         out.irVersion = model.irVersion
         out.opsetImport = model.opsetImport.filter { $0.domain == "" || $0.domain == "ai.onnx" }
         out.producerName = "reverie"
-        out.docString = "VGG16 convolutions up to block5_pool (RGB in: (levels - Keras caffe mean) / \(Int(inputScale))), converted from \(name)"
+        out.docString = "VGG16 convolutions up to block5_pool (RGB in: (levels - Keras caffe mean) / \(Int(inputScale)))"  // no temp path: the same file every fetch
         out.graph = graph
         out.metadataProps = entries.sorted { $0.key < $1.key }.map { key, value in
             var e = Onnx_StringStringEntryProto()
@@ -119,27 +119,5 @@ public enum KerasVGG16 {
         t.dataType = weight.dataType
         t.rawData = flipped.withUnsafeBufferPointer { Data(buffer: $0) }  // little-endian, as ONNX raw_data is
         return t
-    }
-
-    private enum Dim { case fixed(Int), symbolic(String), unknown }
-
-    private static func valueInfo(_ name: String, dims: [Dim]) -> Onnx_ValueInfoProto {
-        var tensor = Onnx_TypeProto.Tensor()
-        tensor.elemType = ONNXType.float
-        var shape = Onnx_TensorShapeProto()
-        shape.dim = dims.map { d in
-            var dim = Onnx_TensorShapeProto.Dimension()
-            switch d {
-            case .fixed(let v): dim.dimValue = Int64(v)
-            case .symbolic(let s): dim.dimParam = s
-            case .unknown: break
-            }
-            return dim
-        }
-        tensor.shape = shape
-        var v = Onnx_ValueInfoProto()
-        v.name = name
-        v.type.tensorType = tensor
-        return v
     }
 }

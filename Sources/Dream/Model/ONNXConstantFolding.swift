@@ -169,12 +169,10 @@ extension GraphBuilder {
             throw ONNXProblem("Concat inputs \(parts.map(\.dims)) do not match along axis \(a)")
         }
         let outer = first.dims[..<a].reduce(1, *)
+        let partValues = parts.map(values), chunks = parts.map { $0.dims[a...].reduce(1, *) }
         var out: [Double] = []
         for o in 0..<outer {
-            for p in parts {
-                let chunk = p.dims[a...].reduce(1, *)
-                out.append(contentsOf: values(p)[o * chunk..<(o + 1) * chunk])
-            }
+            for (v, chunk) in zip(partValues, chunks) { out.append(contentsOf: v[o * chunk..<(o + 1) * chunk]) }
         }
         var dims = first.dims
         dims[a] = parts.map { $0.dims[a] }.reduce(0, +)

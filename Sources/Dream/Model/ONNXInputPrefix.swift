@@ -43,11 +43,12 @@ extension GraphBuilder {
             for name in Set(n.input) where !name.isEmpty { consumers[name, default: []].append(i) }
         }
         var prefix = InputPrefix(start: input, affine: InputAffine(channels: channels), consumed: [])
+        let outputs = Set(proto.output.map(\.name))  // a prefix never swallows a graph output
         var progressed = true
         while progressed {
             progressed = false
             let users = consumers[prefix.start] ?? []
-            guard !users.isEmpty, !outputNames.contains(prefix.start) else { break }
+            guard !users.isEmpty, !outputs.contains(prefix.start) else { break }
             var next = prefix
             if users.count == 1, let (a, b) = channelAffine(nodes[users[0]], on: prefix.start, channels: prefix.affine.source.count) {
                 for k in next.affine.source.indices {
@@ -78,9 +79,6 @@ extension GraphBuilder {
         }
         return prefix
     }
-
-    /// Graph outputs by name (a prefix never swallows one).
-    var outputNames: Set<String> { Set(proto.output.map(\.name)) }
 
     /// `n` as value ↦ a[c] · value + b[c] when it is Add/Sub/Mul/Div of `value` and a constant
     /// that is a scalar or per-channel (C, 1, 1) / (1, C, 1, 1); nil otherwise.
