@@ -76,7 +76,8 @@ public enum KerasVGG16 {
         out.irVersion = model.irVersion
         out.opsetImport = model.opsetImport.filter { $0.domain == "" || $0.domain == "ai.onnx" }
         out.producerName = "reverie"
-        out.docString = "VGG16 convolutions up to block5_pool (RGB in: (levels - Keras caffe mean) / \(Int(inputScale)))"  // no temp path: the same file every fetch
+        // No temp path in it: every fetch writes the same file.
+        out.docString = "VGG16 convolutions up to block5_pool (RGB in: (levels - Keras caffe mean) / \(Int(inputScale)))"
         out.graph = graph
         out.metadataProps = entries.sorted { $0.key < $1.key }.map { key, value in
             var e = Onnx_StringStringEntryProto()
