@@ -16,7 +16,7 @@ struct Render: ParsableCommand {
     /// Like ArgumentParser's own, except that a usage or validation error is one line on stderr
     /// (`error: …`), as every other error is, rather than the message followed by the usage.
     static func main() {
-        BLASThreads.restartWithShortSpinIfNeeded()
+        BLASThreads.restartWithTunedOpenBLASIfNeeded()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -421,6 +421,61 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(g.gradient.data, [0, 1, 0, 0, 0, 0, 2, 0])
     }
 
+    func testFastMaxPoolMatchesNaiveValuesAndArgmax() {
+        // Ties (values on a coarse grid) check that the SIMD rows keep the first largest tap.
+        let pools: [(k: Int, s: Int, padding: Padding, ceil: Bool)] = [
+            (3, 2, .explicit(top: 0, left: 0, bottom: 1, right: 1), false),  // zoo GoogLeNet
+            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false),  // inception pool branch
+            (3, 2, .valid, true), (2, 2, .valid, false), (3, 3, .explicit(top: 1, left: 2, bottom: 0, right: 1), false),
+            (5, 2, .sameUpper, false),
+        ]
+        for (i, p) in pools.enumerated() {
+            let shape = [2, 3, 29, 53]
+            var x = randomTensor(shape, seed: UInt64(60 + i))
+            for j in 0..<x.count { x.data[j] = (x.data[j] * 4).rounded() }
+            let g = convGeometry(
+                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding, groups: 3,
+                ceilMode: p.ceil)
+            let n = g.batch * g.inC * g.outPlane
+            var y = [Float](repeating: 0, count: n), want = y
+            var arg = [Int32](repeating: 0, count: n), wantArg = arg
+            x.data.withUnsafeBufferPointer { xp in
+                maxPool(g, x: xp.baseAddress!, y: &y, argmax: &arg)
+                maxPoolNaive(g, x: xp.baseAddress!, y: &want, argmax: &wantArg)
+            }
+            XCTAssertEqual(y, want, "pool \(i) values")
+            XCTAssertEqual(arg, wantArg, "pool \(i) argmax")
+        }
+    }
+
+    func testFastLRNMatchesNaiveForwardAndBackward() {
+        // 13x11 pixels: two 64-pixel blocks and a tail of 15 (one SIMD8 and 7 scalars).
+        let params: [(size: Int, alpha: Float, beta: Float, bias: Float)] = [(5, 1e-2, 0.75, 1), (4, 0.5, 0.6, 2)]
+        for (i, p) in params.enumerated() {
+            let batch = 2, channels = 7, plane = 13 * 11
+            let x = randomTensor([batch, channels, 13, 11], seed: UInt64(70 + i), range: -3...3)
+            let dy = randomTensor(x.shape, seed: UInt64(80 + i))
+            let start = randomTensor(x.shape, seed: UInt64(90 + i))
+            var y = [Float](repeating: 0, count: x.count), want = y
+            var dx = start.data, wantDx = start.data
+            x.data.withUnsafeBufferPointer { xp in
+                dy.data.withUnsafeBufferPointer { dp in
+                    let (xb, db) = (xp.baseAddress!, dp.baseAddress!)
+                    lrn(xb, &y, batch: batch, channels: channels, plane: plane, size: p.size, alpha: p.alpha, beta: p.beta, bias: p.bias)
+                    lrnNaive(xb, &want, batch: batch, channels: channels, plane: plane, size: p.size, alpha: p.alpha, beta: p.beta, bias: p.bias)
+                    lrnBackward(
+                        x: xb, dy: db, dx: &dx, batch: batch, channels: channels, plane: plane, size: p.size, alpha: p.alpha,
+                        beta: p.beta, bias: p.bias)
+                    lrnBackwardNaive(
+                        x: xb, dy: db, dx: &wantDx, batch: batch, channels: channels, plane: plane, size: p.size, alpha: p.alpha,
+                        beta: p.beta, bias: p.bias)
+                }
+            }
+            assertClose(y, want, rtol: 1e-5, atol: 1e-6, "LRN \(i) forward")
+            assertClose(dx, wantDx, rtol: 1e-5, atol: 1e-6, "LRN \(i) backward")
+        }
+    }
+
     func testAveragePoolDivisors() throws {
         // 3x3 window, stride 1, pad 1 on a 2x2 input of ones: exclude-pad gives 1, include-pad 4/9.
         let x = Tensor(shape: [1, 1, 2, 2], data: [1, 1, 1, 1])

@@ -76,7 +76,7 @@ func json(_ bench: String, _ size: String, _ ms: Double) {
     print("{\"bench\": \"\(bench)\", \"size\": \"\(size)\", \"ms\": \(String(format: "%.2f", ms))}")
 }
 
-BLASThreads.restartWithShortSpinIfNeeded()  // as `render` does (see BLASThreads.swift)
+BLASThreads.restartWithTunedOpenBLASIfNeeded()  // as `render` does (see BLASThreads.swift)
 do {
     let opt = try Options(CommandLine.arguments)
     guard FileManager.default.fileExists(atPath: opt.model) else {
@@ -173,7 +173,7 @@ do {
                 format: "%-9@ %9.1f %9.1f %6.2fx %9.3f %9.1f %6.2fx %9.1f %12.1f", m.size as NSString, m.fwd, m.step,
                 m.step / m.fwd, Double(m.macs) / 1e9, stepFloor, m.step / stepFloor, m.bound, m.rate))
     }
-    print("\nmodel \(opt.model), layer \(opt.layer), medians of \(opt.runs) runs")
+    print("\nmodel \(opt.model), layer \(opt.layer), OpenBLAS kernels \(BLASThreads.coreName), medians of \(opt.runs) runs")
     print("size      fwd ms    step ms  step/fwd  GMACs   floor ms  step/floor  1x1 bound ms  sgemm GFLOP/s")
     rows.forEach { print($0) }
 } catch {

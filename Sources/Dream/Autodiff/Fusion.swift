@@ -1,13 +1,15 @@
 /// Fusion: which nodes and steps run together as one kernel. Two kinds, both decided here:
-/// - a Clip that alone consumes a conv's output runs inside that conv (`fusableClips`, when the
-///   program is built: the Clip never becomes a step of its own);
+/// - a Clip or Relu that alone consumes a conv's output runs inside that conv (`fusableClips`, when
+///   the program is built: it never becomes a step of its own; a Relu is the Clip 0...∞);
 /// - an inverted-residual block (expand → depthwise → project [→ Add]) runs as one
 ///   `InvertedResidual` kernel (`fusedChains`, per plan: it needs the shapes).
 
 extension Program {
-    /// Conv node index → index of the Clip that alone consumes its output (fused).
+    /// Conv node index → index of the Clip or Relu that alone consumes its output (fused).
     /// Why: depthwise convs clamp as they store (free); other convs clamp their output in place
-    /// (one pass less, one activation buffer less); the pullback masks dy with the output.
+    /// (one pass less, one activation buffer less); the pullback masks dy with the output. Measured
+    /// on a GoogLeNet to inception_4c at 224x224, ReLU fused: the separate Relu steps took 1.1 ms
+    /// forward and 1.2 ms backward of a 57 ms gradient step.
     static func fusableClips(_ graph: Graph, keep: Set<String>) -> [Int: Int] {
         var uses = [String: [Int]]()
         for (i, node) in graph.nodes.enumerated() { for x in node.inputs { uses[x, default: []].append(i) } }
@@ -15,7 +17,7 @@ extension Program {
         for (i, node) in graph.nodes.enumerated() {
             guard case .conv = node.op, !keep.contains(node.output), !graph.outputs.contains(node.output),
                 let users = uses[node.output], users.count == 1, users[0] > i,
-                case .clip = graph.nodes[users[0]].op, graph.nodes[users[0]].inputs.count == 1
+                graph.nodes[users[0]].fusedClipBounds != nil, graph.nodes[users[0]].inputs.count == 1
             else { continue }
             fused[i] = users[0]
         }
@@ -76,4 +78,15 @@ func fusedChains(_ program: Program, _ plan: Plan, steps: [Int], ids: [Int]) -> 
         if let chain { chains[steps[i]] = chain; i += chain.steps.count } else { i += 1 }
     }
     return chains
+}
+
+extension Node {
+    /// The bounds this node clamps to when it runs inside the conv before it: Clip's, or 0...∞ for Relu.
+    var fusedClipBounds: (lo: Float, hi: Float)? {
+        switch op {
+        case let .clip(lo, hi): (lo, hi)
+        case .relu: (0, .infinity)
+        default: nil
+        }
+    }
 }

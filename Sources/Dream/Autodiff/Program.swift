@@ -59,7 +59,7 @@ struct Program {
             }
             valueNames.append(outputName); valueIndex[outputName] = out
             var step = Step(name: node.name, op: node.op, inputs: ins, output: out)
-            if let clipNode, case let .clip(lo, hi) = clipNode.op { step.clip = (lo, hi) }
+            step.clip = clipNode?.fusedClipBounds
             switch node.op {
             case let .conv(p):
                 step.weight = Program.buffer(p.weight)
