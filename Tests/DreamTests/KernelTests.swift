@@ -448,6 +448,35 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testFastAveragePoolMatchesNaiveForwardAndBackward() {
+        let pools: [(k: Int, s: Int, padding: Padding, ceil: Bool, include: Bool)] = [
+            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, true),  // InceptionV3 pool branch
+            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, false),  // Keras count_include_pad=0
+            (3, 2, .valid, true, true), (2, 2, .valid, false, false), (5, 1, .explicit(top: 2, left: 1, bottom: 0, right: 3), false, true),
+        ]
+        for (i, p) in pools.enumerated() {
+            let shape = [2, 3, 29, 53]
+            let x = randomTensor(shape, seed: UInt64(100 + i))
+            let g = convGeometry(
+                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding, groups: 3,
+                ceilMode: p.ceil)
+            let dy = randomTensor([2, 3, g.outH, g.outW], seed: UInt64(110 + i))
+            let start = randomTensor(shape, seed: UInt64(120 + i))
+            var y = [Float](repeating: 0, count: dy.count), want = y
+            var dx = start.data, wantDx = start.data
+            x.data.withUnsafeBufferPointer { xp in
+                dy.data.withUnsafeBufferPointer { dp in
+                    averagePool(g, x: xp.baseAddress!, y: &y, countIncludePad: p.include)
+                    averagePoolNaive(g, x: xp.baseAddress!, y: &want, countIncludePad: p.include)
+                    averagePoolBackward(g, dy: dp.baseAddress!, dx: &dx, countIncludePad: p.include)
+                    averagePoolBackwardNaive(g, dy: dp.baseAddress!, dx: &wantDx, countIncludePad: p.include)
+                }
+            }
+            XCTAssertEqual(y, want, "pool \(i) forward")
+            assertClose(dx, wantDx, rtol: 1e-5, atol: 1e-6, "pool \(i) backward")
+        }
+    }
+
     func testFastLRNMatchesNaiveForwardAndBackward() {
         // 13x11 pixels: two 64-pixel blocks and a tail of 15 (one SIMD8 and 7 scalars).
         let params: [(size: Int, alpha: Float, beta: Float, bias: Float)] = [(5, 1e-2, 0.75, 1), (4, 0.5, 0.6, 2)]

@@ -185,18 +185,66 @@ private func clamp(_ p: UnsafeMutablePointer<Float>, count: Int, lo: Float, hi: 
 /// bands two apart never meet (the backward adds even bands, then odd ones, both cores at once).
 func convBandRows(_ g: ConvGeometry) -> Int {
     let cols = max(1024, convBandFloats / max(g.colRows + g.outC, 1))
+    return min(max(g.outH, 1), max(convBandMinRows(g), (cols + g.outW - 1) / max(g.outW, 1)))
+}
+
+/// The least band height for which the image rows of bands two apart never meet.
+func convBandMinRows(_ g: ConvGeometry) -> Int {
     let span = (g.kH - 1) * g.dilH + 1
-    let minRows = max(1, (span + g.strideH - 1) / g.strideH)
-    return min(max(g.outH, 1), max(minRows, (cols + g.outW - 1) / max(g.outW, 1)))
+    return max(1, (span + g.strideH - 1) / g.strideH)
 }
 private let convBandFloats = 1 << 17
+
+/// The band height a pass uses: `convBandRows` lowered so that the bands come in a multiple of
+/// `multiple` (the forward: one band per core at a time; the backward: its two parities, each
+/// spread over the cores), but no lower than `minRows`. Small planes (InceptionV3's 25x25 and
+/// 12x12 stages at 224x224, GoogLeNet's 28x28 and 14x14) were one L2-sized band and ran on one core,
+/// and 3 bands on 2 cores took two rounds.
+private func balancedBandRows(_ g: ConvGeometry, multiple: Int, minRows: Int) -> Int {
+    let rows = convBandRows(g), bands = (g.outH + rows - 1) / rows
+    let balanced = (bands + multiple - 1) / multiple * multiple
+    return min(rows, max(minRows, (g.outH + balanced - 1) / balanced))
+}
+
+/// Whether a single-group conv's backward has fewer L2-sized bands than cores, and so runs on the
+/// whole image split by input channels instead (`wholeImageBackward`): two bands would run one per
+/// parity, one core each.
+func convSplitsRows(_ g: ConvGeometry) -> Bool {
+    let rows = convBandRows(g)
+    return (g.outH + rows - 1) / rows < Parallel.tasks
+}
+
+/// `count` rows cut into `Parallel.tasks` parts, all but the last a multiple of `multiple`.
+private func rowParts(_ count: Int, multiple: Int) -> [Range<Int>] {
+    let part = max(multiple, (count / Parallel.tasks + multiple - 1) / multiple * multiple)
+    return stride(from: 0, to: count, by: part).map { $0..<min(count, $0 + part) }
+}
+
+/// One band, both cores: each core the sgemm Wᵀ·dY for the im2col rows of its input channels, then
+/// their col2im (the channels' image planes are its own).
+private func wholeImageBackward(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
+) {
+    let plane = g.outPlane, k = g.colRows, taps = g.kH * g.kW
+    let parts = rowParts(g.inC, multiple: max(1, 16 / taps))
+    BLASThreads.singleThreaded {
+        parallelFor(parts.count) { _, t in
+            let r = parts[t], r0 = r.lowerBound * taps
+            gemm(
+                transA: true, transB: false, m: r.count * taps, n: plane, k: g.outC, a: weight + r0, lda: k, b: dy, ldb: plane,
+                beta: 0, c: col + r0 * plane, ldc: plane)
+            col2imAdd(g, col: col, channels: r, image: dx)
+        }
+    }
+}
 
 private func bandedForward(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
     clip: (lo: Float, hi: Float)?
 ) {
-    let plane = g.outPlane, k = g.colRows, rows = convBandRows(g)
+    let plane = g.outPlane, k = g.colRows, rows = balancedBandRows(g, multiple: Parallel.tasks, minRows: 1)
     BLASThreads.singleThreaded {
         parallelFor((g.outH + rows - 1) / rows) { w, b in
             let band = (b * rows)..<min(g.outH, (b + 1) * rows)
@@ -215,7 +263,13 @@ private func bandedBackward(
     _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
 ) {
-    let plane = g.outPlane, k = g.colRows, rows = convBandRows(g), bands = (g.outH + rows - 1) / rows
+    if convSplitsRows(g) {
+        wholeImageBackward(g, dy: dy, weight: weight, dx: dx, col: col)
+        return
+    }
+    let plane = g.outPlane, k = g.colRows
+    let rows = balancedBandRows(g, multiple: 2 * Parallel.tasks, minRows: convBandMinRows(g))
+    let bands = (g.outH + rows - 1) / rows
     // Bands next to each other add into shared image rows: even bands first, then odd ones.
     for parity in 0..<2 {
         BLASThreads.singleThreaded {

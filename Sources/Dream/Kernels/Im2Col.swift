@@ -55,6 +55,11 @@ func col2imAdd(_ g: ConvGeometry, col: UnsafePointer<Float>, image: UnsafeMutabl
     parallelFor(g.inC) { _, c in col2imChannel(g, c, col: col, rows: 0..<g.outH, image: image) }
 }
 
+/// The whole col2im (cols = outH·outW) of input channels `channels`, on the calling core.
+func col2imAdd(_ g: ConvGeometry, col: UnsafePointer<Float>, channels: Range<Int>, image: UnsafeMutablePointer<Float>) {
+    for c in channels { col2imChannel(g, c, col: col, rows: 0..<g.outH, image: image) }
+}
+
 /// col2im of a band of output rows `rows` (cols = rows.count·outW), on the calling core. It adds into
 /// image rows rows.lowerBound·strideH − padTop ..< (rows.upperBound − 1)·strideH − padTop + the kernel span.
 func col2imAddBand(_ g: ConvGeometry, col: UnsafePointer<Float>, rows: Range<Int>, image: UnsafeMutablePointer<Float>) {

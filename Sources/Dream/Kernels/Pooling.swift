@@ -5,23 +5,55 @@
 ///             when countIncludePad); backward spreads dy/divisor over the window
 ///   globalAveragePool: (N, C, H, W) → (N, C, 1, 1); backward dx += dy / (H·W)
 
-func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
-    // Output columns whose windows lie inside the input row: every kx tap valid.
+/// The fast pools take 8 outputs of a row at a time where every tap of the window's rows inside the
+/// input is inside the row too (`interiorColumns`), in the naive tap order (so max pool values and
+/// argmax, and average pool forward sums, are bit-identical to the naive window loop); the borders
+/// run the naive window loop.
+
+/// Output columns whose windows lie inside the input row: every kx tap valid.
+@inline(__always)
+private func interiorColumns(_ g: ConvGeometry) -> Range<Int> {
     let first = validRange(outCount: g.outW, stride: g.strideW, offset: -g.padLeft, n: g.inW)
     let last = validRange(outCount: g.outW, stride: g.strideW, offset: (g.kW - 1) * g.dilW - g.padLeft, n: g.inW)
-    let inner = (lo: max(first.lo, last.lo), hi: min(first.hi, last.hi))
+    return max(first.lo, last.lo)..<max(max(first.lo, last.lo), min(first.hi, last.hi))
+}
+
+/// The window rows of output row oy inside the input (the padding rows are skipped).
+@inline(__always)
+private func windowRows(_ g: ConvGeometry, _ oy: Int) -> Range<Int> {
+    let iy0 = oy * g.strideH - g.padTop
+    var lo = 0, hi = g.kH
+    while lo < hi && iy0 + lo * g.dilH < 0 { lo += 1 }
+    while hi > lo && iy0 + (hi - 1) * g.dilH >= g.inH { hi -= 1 }
+    return lo..<hi
+}
+
+/// The last start of 8 outputs within `end` whose taps stay inside the image row; a stride-2 load
+/// reads 16 floats for 8 taps.
+@inline(__always)
+private func lastVectorStart(_ g: ConvGeometry, end: Int) -> Int {
+    let reach = (g.kW - 1) * g.dilW - g.padLeft
+    return g.strideW == 1 ? end - 8 : min(end - 8, (g.inW - reach - 16) >> 1)
+}
+
+/// 8 taps, `stride` (1 or 2) apart, from `p`.
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+    stride == 1
+        ? UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+        : UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+}
+
+func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, arg = argmax + p * g.outPlane
         for oy in 0..<g.outH {
-            // The window rows inside the input (the padding rows are skipped, as `maxWindow` does).
-            let iy0 = oy * g.strideH - g.padTop
-            var kyLo = 0, kyHi = g.kH
-            while kyLo < kyHi && iy0 + kyLo * g.dilH < 0 { kyLo += 1 }
-            while kyHi > kyLo && iy0 + (kyHi - 1) * g.dilH >= g.inH { kyHi -= 1 }
+            let rows = windowRows(g, oy)
             var ox = 0
-            if kyLo < kyHi && (g.strideW == 1 || g.strideW == 2) && inner.lo < inner.hi {
-                while ox < inner.lo { maxWindow(g, src, oy, ox, dst, arg); ox += 1 }
-                ox = maxPoolRowInterior(g, src, oy, rows: kyLo..<kyHi, from: ox, to: inner.hi, dst, arg)
+            if !rows.isEmpty && (g.strideW == 1 || g.strideW == 2) && !inner.isEmpty {
+                while ox < inner.lowerBound { maxWindow(g, src, oy, ox, dst, arg); ox += 1 }
+                ox = maxPoolRowInterior(g, src, oy, rows: rows, from: ox, to: inner.upperBound, dst, arg)
             }
             while ox < g.outW { maxWindow(g, src, oy, ox, dst, arg); ox += 1 }
         }
@@ -58,10 +90,7 @@ private func maxPoolRowInterior(
     _ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, rows: Range<Int>, from start: Int, to end: Int,
     _ dst: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Int32>
 ) -> Int {
-    let s = g.strideW
-    // The last 8-output start: a stride-2 load reads 16 floats for 8 taps, inside the image row.
-    let reach = (g.kW - 1) * g.dilW - g.padLeft
-    let lastStart = s == 1 ? end - 8 : min(end - 8, (g.inW - reach - 16) >> 1)
+    let s = g.strideW, lastStart = lastVectorStart(g, end: end)
     if lastStart < start { return start }
     let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(s)
     var ox = start
@@ -71,12 +100,7 @@ private func maxPoolRowInterior(
             let iy = oy * g.strideH - g.padTop + ky * g.dilH
             for kx in 0..<g.kW {
                 let i = iy * g.inW + ox * s - g.padLeft + kx * g.dilW
-                let v: SIMD8<Float>
-                if s == 1 {
-                    v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-                } else {
-                    v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-                }
+                let v = load8(src + i, stride: s)
                 let index = SIMD8<Int32>(repeating: Int32(i)) &+ lanes
                 if ky == rows.lowerBound && kx == 0 {
                     best = v; at = index
@@ -128,28 +152,95 @@ private func avgWindow(_ g: ConvGeometry, _ oy: Int, _ ox: Int, includePad: Bool
 }
 
 func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane
         for oy in 0..<g.outH {
-            for ox in 0..<g.outW {
-                let w = avgWindow(g, oy, ox, includePad: countIncludePad)
-                var s: Float = 0
-                for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { s += src[iy * g.inW + ix] } }
-                dst[oy * g.outW + ox] = s / w.div
+            let rows = windowRows(g, oy)
+            var ox = 0
+            if !rows.isEmpty && (g.strideW == 1 || g.strideW == 2) && !inner.isEmpty {
+                while ox < inner.lowerBound { averageWindow(g, src, oy, ox, dst, countIncludePad); ox += 1 }
+                // One divisor for the whole interior of the row.
+                let div = avgWindow(g, oy, inner.lowerBound, includePad: countIncludePad).div
+                let lastStart = lastVectorStart(g, end: inner.upperBound)
+                while ox <= lastStart {
+                    var sum = SIMD8<Float>(repeating: 0)
+                    for ky in rows {
+                        let row = src + (oy * g.strideH - g.padTop + ky) * g.inW + ox * g.strideW - g.padLeft
+                        for kx in 0..<g.kW { sum += load8(row + kx, stride: g.strideW) }
+                    }
+                    UnsafeMutableRawPointer(dst + oy * g.outW + ox).storeBytes(of: sum / div, as: SIMD8<Float>.self)
+                    ox += 8
+                }
             }
+            while ox < g.outW { averageWindow(g, src, oy, ox, dst, countIncludePad); ox += 1 }
         }
     }
 }
 
+@inline(__always)
+private func averageWindow(
+    _ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, _ ox: Int, _ dst: UnsafeMutablePointer<Float>,
+    _ countIncludePad: Bool
+) {
+    let w = avgWindow(g, oy, ox, includePad: countIncludePad)
+    var s: Float = 0
+    for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { s += src[iy * g.inW + ix] } }
+    dst[oy * g.outW + ox] = s / w.div
+}
+
+/// The input gradient, 8 outputs at a time over the interior of each row at stride 1 (the same
+/// contributions as `averagePoolBackwardNaive`, added in another order).
 func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
         for oy in 0..<g.outH {
-            for ox in 0..<g.outW {
-                let w = avgWindow(g, oy, ox, includePad: countIncludePad)
-                let v = d[oy * g.outW + ox] / w.div
-                for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { dst[iy * g.inW + ix] += v } }
+            let rows = windowRows(g, oy)
+            var ox = 0
+            if !rows.isEmpty && g.strideW == 1 && !inner.isEmpty {
+                while ox < inner.lowerBound { averageWindowBackward(g, d, oy, ox, dst, countIncludePad); ox += 1 }
+                let div = avgWindow(g, oy, inner.lowerBound, includePad: countIncludePad).div
+                while ox + 8 <= inner.upperBound {
+                    let v = UnsafeRawPointer(d + oy * g.outW + ox).loadUnaligned(as: SIMD8<Float>.self) / div
+                    for ky in rows {
+                        let row = dst + (oy * g.strideH - g.padTop + ky) * g.inW + ox - g.padLeft
+                        for kx in 0..<g.kW {
+                            let q = UnsafeMutableRawPointer(row + kx)
+                            q.storeBytes(of: q.loadUnaligned(as: SIMD8<Float>.self) + v, as: SIMD8<Float>.self)
+                        }
+                    }
+                    ox += 8
+                }
             }
+            while ox < g.outW { averageWindowBackward(g, d, oy, ox, dst, countIncludePad); ox += 1 }
+        }
+    }
+}
+
+@inline(__always)
+private func averageWindowBackward(
+    _ g: ConvGeometry, _ d: UnsafePointer<Float>, _ oy: Int, _ ox: Int, _ dst: UnsafeMutablePointer<Float>,
+    _ countIncludePad: Bool
+) {
+    let w = avgWindow(g, oy, ox, includePad: countIncludePad)
+    let v = d[oy * g.outW + ox] / w.div
+    for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { dst[iy * g.inW + ix] += v } }
+}
+
+/// Window by window, the oracles for `averagePool` and `averagePoolBackward`.
+func averagePoolNaive(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    for p in 0..<g.batch * g.inC {
+        for oy in 0..<g.outH {
+            for ox in 0..<g.outW { averageWindow(g, x + p * g.inPlane, oy, ox, y + p * g.outPlane, countIncludePad) }
+        }
+    }
+}
+
+func averagePoolBackwardNaive(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    for p in 0..<g.batch * g.inC {
+        for oy in 0..<g.outH {
+            for ox in 0..<g.outW { averageWindowBackward(g, dy + p * g.outPlane, oy, ox, dx + p * g.inPlane, countIncludePad) }
         }
     }
 }
