@@ -8,9 +8,11 @@ import Foundation
 /// summed once per pixel (in the naive order, 8 pixels at a time) and raised to −beta once;
 /// beta = 0.75 (every GoogLeNet and AlexNet) is 1/√s · √(1/√s) in SIMD, other betas `pow`. Blocks
 /// are independent, so results do not depend on which core runs which. The naive versions are the
-/// test oracles.
+/// test oracles. Why 512 pixels: each channel's run is then 2 KB, long enough for the prefetchers
+/// (the runs are a plane apart); measured on GoogLeNet at 1280x720, LRN forward + backward per
+/// gradient step: 64 pixels 145 ms, 128: 128 ms, 256: 100 ms, 512: 89 ms.
 
-private let lrnBlock = 64
+private let lrnBlock = 512
 
 /// Channel window of output channel c.
 @inline(__always)
