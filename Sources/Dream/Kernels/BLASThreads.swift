@@ -36,9 +36,9 @@ public enum BLASThreads {
         body()
     }
 
-    /// The environment variables OpenBLAS reads its spin time (a power of two in cycles) and its
-    /// kernel set from.
+    /// The environment variable OpenBLAS reads its spin time from (a power of two in cycles).
     public static let timeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
+    /// The environment variable OpenBLAS reads its kernel set from ("SkylakeX", "Haswell", ...).
     public static let coreTypeVariable = "OPENBLAS_CORETYPE"
 
     /// On Linux, when either variable is unset and should be set (see above): sets it and re-executes
@@ -68,7 +68,7 @@ public enum BLASThreads {
     /// does not know).
     static let preAVX2Cores: Set<String> = [
         "prescott", "katmai", "coppermine", "northwood", "banias", "core2", "penryn", "dunnington", "nehalem",
-        "atom", "sandybridge", "generic", "unknown",
+        "atom", "sandybridge", "generic", "unknown"
     ]
 
     /// "SkylakeX" or "Haswell" when OpenBLAS chose a pre-AVX2 kernel set although the CPU (its flags
