@@ -5,7 +5,9 @@
 ///   - pointwise (1x1, stride 1, unpadded): a plain sgemm W·X, OpenBLAS-threaded, or on column halves
 ///     one per core when OpenBLAS's split is poor (`pointwiseSplitPays`);
 ///   - other single-group convs: by bands of output rows, each core doing im2col → sgemm → bias/clip
-///     (backward: sgemm → col2im) on its own band while the band is in its L2 (`convBandRows`);
+///     (backward: sgemm → col2im) on its own band while the band is in its L2 (`convBandRows`), the
+///     band count balanced over the cores (`balancedBandRows`); a backward too small for one band
+///     per core runs on the whole image, split by input channels (`wholeImageBackward`);
 ///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
 /// Depthwise convs go to DepthwiseConv2D.swift. Naive versions are the test oracles.
 

@@ -38,7 +38,7 @@ private func lastVectorStart(_ g: ConvGeometry, end: Int) -> Int {
 
 /// 8 taps, `stride` (1 or 2) apart, from `p`.
 @inline(__always)
-private func load8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
     stride == 1
         ? UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
         : UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
@@ -100,7 +100,7 @@ private func maxPoolRowInterior(
             let iy = oy * g.strideH - g.padTop + ky * g.dilH
             for kx in 0..<g.kW {
                 let i = iy * g.inW + ox * s - g.padLeft + kx * g.dilW
-                let v = load8(src + i, stride: s)
+                let v = taps8(src + i, stride: s)
                 let index = SIMD8<Int32>(repeating: Int32(i)) &+ lanes
                 if ky == rows.lowerBound && kx == 0 {
                     best = v; at = index
@@ -167,7 +167,7 @@ func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePoi
                     var sum = SIMD8<Float>(repeating: 0)
                     for ky in rows {
                         let row = src + (oy * g.strideH - g.padTop + ky) * g.inW + ox * g.strideW - g.padLeft
-                        for kx in 0..<g.kW { sum += load8(row + kx, stride: g.strideW) }
+                        for kx in 0..<g.kW { sum += taps8(row + kx, stride: g.strideW) }
                     }
                     UnsafeMutableRawPointer(dst + oy * g.outW + ox).storeBytes(of: sum / div, as: SIMD8<Float>.self)
                     ox += 8
