@@ -73,8 +73,9 @@ public enum BLASThreads {
 
     /// "SkylakeX" or "Haswell" when OpenBLAS chose a pre-AVX2 kernel set although the CPU (its flags
     /// in /proc/cpuinfo, which Linux lists only when the kernel saves the registers) offers more.
-    static func betterCoreType(chosen: String = coreName, cpuFlags: Set<String>? = cpuFlags()) -> String? {
-        guard preAVX2Cores.contains(chosen.lowercased()), let flags = cpuFlags else { return nil }
+    static func betterCoreType(chosen: String = coreName, cpuFlags: @autoclosure () -> Set<String>? = cpuFlags()) -> String? {
+        // /proc/cpuinfo is read only when OpenBLAS fell back.
+        guard preAVX2Cores.contains(chosen.lowercased()), let flags = cpuFlags() else { return nil }
         if flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil

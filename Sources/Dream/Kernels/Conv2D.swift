@@ -211,15 +211,9 @@ private func balancedBandRows(_ g: ConvGeometry, multiple: Int, minRows: Int) ->
 /// Whether a single-group conv's backward has fewer L2-sized bands than cores, and so runs on the
 /// whole image split by input channels instead (`wholeImageBackward`): two bands would run one per
 /// parity, one core each.
-func convSplitsRows(_ g: ConvGeometry) -> Bool {
+func convBackwardSplitsChannels(_ g: ConvGeometry) -> Bool {
     let rows = convBandRows(g)
     return (g.outH + rows - 1) / rows < Parallel.tasks
-}
-
-/// `count` rows cut into `Parallel.tasks` parts, all but the last a multiple of `multiple`.
-private func rowParts(_ count: Int, multiple: Int) -> [Range<Int>] {
-    let part = max(multiple, (count / Parallel.tasks + multiple - 1) / multiple * multiple)
-    return stride(from: 0, to: count, by: part).map { $0..<min(count, $0 + part) }
 }
 
 /// One band, both cores: each core the sgemm Wᵀ·dY for the im2col rows of its input channels, then
@@ -229,7 +223,7 @@ private func wholeImageBackward(
     dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
 ) {
     let plane = g.outPlane, k = g.colRows, taps = g.kH * g.kW
-    let parts = rowParts(g.inC, multiple: max(1, 16 / taps))
+    let parts = coreParts(g.inC, multiple: max(1, 16 / taps))
     BLASThreads.singleThreaded {
         parallelFor(parts.count) { _, t in
             let r = parts[t], r0 = r.lowerBound * taps
@@ -265,7 +259,7 @@ private func bandedBackward(
     _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>
 ) {
-    if convSplitsRows(g) {
+    if convBackwardSplitsChannels(g) {
         wholeImageBackward(g, dy: dy, weight: weight, dx: dx, col: col)
         return
     }

@@ -17,10 +17,17 @@ public func gemm(
 /// multiple of 16 wide), one per core, OpenBLAS single-threaded: how a 1x1 conv's sgemm splits when
 /// each core should pack only its own columns.
 func columnParts(_ n: Int, _ body: (_ j0: Int, _ width: Int) -> Void) {
-    let part = min((n / Parallel.tasks + 15) & ~15, n), parts = (n + part - 1) / max(part, 1)
+    let parts = coreParts(n, multiple: 16)
     BLASThreads.singleThreaded {
-        parallelFor(parts) { _, t in body(t * part, min(part, n - t * part)) }
+        parallelFor(parts.count) { _, t in body(parts[t].lowerBound, parts[t].count) }
     }
+}
+
+/// 0..<count cut into at most `Parallel.tasks` parts, one per core, all but the last a multiple of
+/// `multiple` (an sgemm's unroll: 16 columns, or whole input channels).
+func coreParts(_ count: Int, multiple: Int) -> [Range<Int>] {
+    let part = max(multiple, (count / Parallel.tasks + multiple - 1) / multiple * multiple)
+    return stride(from: 0, to: count, by: part).map { $0..<min(count, $0 + part) }
 }
 
 /// Milliseconds of C (m×n) = A (m×k)·B (k×n) in the engine's best case for a 1x1 conv: split by

@@ -20,6 +20,12 @@ private func lrnWindow(_ c: Int, channels: Int, size: Int) -> ClosedRange<Int> {
     max(0, c - (size - 1) / 2)...min(channels - 1, c + size / 2)
 }
 
+/// Output channels whose window contains channel j: c − ⌊(size−1)/2⌋ ≤ j ≤ c + ⌈(size−1)/2⌉.
+@inline(__always)
+private func lrnContaining(_ j: Int, channels: Int, size: Int) -> ClosedRange<Int> {
+    max(0, j - size / 2)...min(channels - 1, j + (size - 1) / 2)
+}
+
 /// For pixels i0..<i0+count of one image: scale[c·count + k] = s[c]^−beta at pixel i0 + k, and, when
 /// `over` is given, over[c·count + k] = s[c]^(−beta−1).
 private func lrnScales(
@@ -124,11 +130,9 @@ func lrnBackward(
         }
         let acc = t + channels * count
         for j in 0..<channels {
-            // Channels c whose window contains j: c − ⌊(size−1)/2⌋ ≤ j ≤ c + ⌈(size−1)/2⌉.
-            let cLo = max(0, j - size / 2), cHi = min(channels - 1, j + (size - 1) / 2)
             let o = j * plane + i0, sj = scale + j * count
             acc.update(repeating: 0, count: count)
-            for c in cLo...cHi {
+            for c in lrnContaining(j, channels: channels, size: size) {
                 let tc = t + c * count
                 for k in 0..<count { acc[k] += tc[k] }
             }
@@ -169,11 +173,10 @@ func lrnBackwardNaive(
     for p in 0..<batch * channels {
         let n = p / channels, j = p % channels
         let xn = x + n * channels * plane, dyn = dy + n * channels * plane
-        let cLo = max(0, j - size / 2), cHi = min(channels - 1, j + (size - 1) / 2)
         for i in 0..<plane {
             let sj = lrnScaleNaive(xn, c: j, channels: channels, plane: plane, i: i, size: size, alpha: alpha, bias: bias)
             var acc: Float = 0
-            for c in cLo...cHi {
+            for c in lrnContaining(j, channels: channels, size: size) {
                 let sc = lrnScaleNaive(xn, c: c, channels: channels, plane: plane, i: i, size: size, alpha: alpha, bias: bias)
                 acc += dyn[c * plane + i] * xn[c * plane + i] * pow(sc, -beta - 1)
             }

@@ -36,6 +36,26 @@ private func lastVectorStart(_ g: ConvGeometry, end: Int) -> Int {
     return g.strideW == 1 ? end - 8 : min(end - 8, (g.inW - reach - 16) >> 1)
 }
 
+/// Runs a pool over one plane's output rows: `interior(oy, rows, from, to)` over row oy's interior
+/// columns from..<to (the window rows `rows` inside the input; it returns where it stopped) when the
+/// stride across is in `vectorStrides`, `window(oy, ox)` for every other output.
+@inline(__always)
+private func forEachPoolRow(
+    _ g: ConvGeometry, vectorStrides: ClosedRange<Int>, window: (_ oy: Int, _ ox: Int) -> Void,
+    interior: (_ oy: Int, _ rows: Range<Int>, _ from: Int, _ to: Int) -> Int
+) {
+    let inner = interiorColumns(g)
+    for oy in 0..<g.outH {
+        let rows = windowRows(g, oy)
+        var ox = 0
+        if !rows.isEmpty && vectorStrides.contains(g.strideW) && !inner.isEmpty {
+            while ox < inner.lowerBound { window(oy, ox); ox += 1 }
+            ox = interior(oy, rows, ox, inner.upperBound)
+        }
+        while ox < g.outW { window(oy, ox); ox += 1 }
+    }
+}
+
 /// 8 taps, `stride` (1 or 2) apart, from `p`.
 @inline(__always)
 private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
@@ -45,18 +65,11 @@ private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
 }
 
 func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
-    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane, arg = argmax + p * g.outPlane
-        for oy in 0..<g.outH {
-            let rows = windowRows(g, oy)
-            var ox = 0
-            if !rows.isEmpty && (g.strideW == 1 || g.strideW == 2) && !inner.isEmpty {
-                while ox < inner.lowerBound { maxWindow(g, src, oy, ox, dst, arg); ox += 1 }
-                ox = maxPoolRowInterior(g, src, oy, rows: rows, from: ox, to: inner.upperBound, dst, arg)
-            }
-            while ox < g.outW { maxWindow(g, src, oy, ox, dst, arg); ox += 1 }
-        }
+        forEachPoolRow(
+            g, vectorStrides: 1...2, window: { maxWindow(g, src, $0, $1, dst, arg) },
+            interior: { maxPoolRowInterior(g, src, $0, rows: $1, from: $2, to: $3, dst, arg) })
     }
 }
 
@@ -82,9 +95,8 @@ private func maxWindow(
 }
 
 /// Outputs start..<end of row oy (window rows `rows`, every tap of them inside the input; stride 1
-/// or 2), 8 at a time, the last
-/// eight overlapping the ones before (recomputed alike): the same first-largest rule as `maxWindow`,
-/// so values and argmax are identical. Returns where it stopped (the caller does the rest one by one).
+/// or 2), 8 at a time, the last eight overlapping the ones before (recomputed alike): the same
+/// first-largest rule as `maxWindow`, so values and argmax are identical. Returns where it stopped (the caller does the rest one by one).
 @inline(__always)
 private func maxPoolRowInterior(
     _ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, rows: Range<Int>, from start: Int, to end: Int,
@@ -152,17 +164,15 @@ private func avgWindow(_ g: ConvGeometry, _ oy: Int, _ ox: Int, includePad: Bool
 }
 
 func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
-    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let src = x + p * g.inPlane, dst = y + p * g.outPlane
-        for oy in 0..<g.outH {
-            let rows = windowRows(g, oy)
-            var ox = 0
-            if !rows.isEmpty && (g.strideW == 1 || g.strideW == 2) && !inner.isEmpty {
-                while ox < inner.lowerBound { averageWindow(g, src, oy, ox, dst, countIncludePad); ox += 1 }
+        forEachPoolRow(
+            g, vectorStrides: 1...2, window: { averageWindow(g, src, $0, $1, dst, countIncludePad) },
+            interior: { oy, rows, start, end in
                 // One divisor for the whole interior of the row.
-                let div = avgWindow(g, oy, inner.lowerBound, includePad: countIncludePad).div
-                let lastStart = lastVectorStart(g, end: inner.upperBound)
+                let div = avgWindow(g, oy, start, includePad: countIncludePad).div
+                var ox = start
+                let lastStart = lastVectorStart(g, end: end)
                 while ox <= lastStart {
                     var sum = SIMD8<Float>(repeating: 0)
                     for ky in rows {
@@ -172,9 +182,8 @@ func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePoi
                     UnsafeMutableRawPointer(dst + oy * g.outW + ox).storeBytes(of: sum / div, as: SIMD8<Float>.self)
                     ox += 8
                 }
-            }
-            while ox < g.outW { averageWindow(g, src, oy, ox, dst, countIncludePad); ox += 1 }
-        }
+                return ox
+            })
     }
 }
 
@@ -192,16 +201,14 @@ private func averageWindow(
 /// The input gradient, 8 outputs at a time over the interior of each row at stride 1 (the same
 /// contributions as `averagePoolBackwardNaive`, added in another order).
 func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
-    let inner = interiorColumns(g)
     parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
-        for oy in 0..<g.outH {
-            let rows = windowRows(g, oy)
-            var ox = 0
-            if !rows.isEmpty && g.strideW == 1 && !inner.isEmpty {
-                while ox < inner.lowerBound { averageWindowBackward(g, d, oy, ox, dst, countIncludePad); ox += 1 }
-                let div = avgWindow(g, oy, inner.lowerBound, includePad: countIncludePad).div
-                while ox + 8 <= inner.upperBound {
+        forEachPoolRow(
+            g, vectorStrides: 1...1, window: { averageWindowBackward(g, d, $0, $1, dst, countIncludePad) },
+            interior: { oy, rows, start, end in
+                let div = avgWindow(g, oy, start, includePad: countIncludePad).div
+                var ox = start
+                while ox + 8 <= end {
                     let v = UnsafeRawPointer(d + oy * g.outW + ox).loadUnaligned(as: SIMD8<Float>.self) / div
                     for ky in rows {
                         let row = dst + (oy * g.strideH - g.padTop + ky) * g.inW + ox - g.padLeft
@@ -212,9 +219,8 @@ func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: Unsafe
                     }
                     ox += 8
                 }
-            }
-            while ox < g.outW { averageWindowBackward(g, d, oy, ox, dst, countIncludePad); ox += 1 }
-        }
+                return ox
+            })
     }
 }
 
