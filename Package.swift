@@ -10,8 +10,11 @@ let language: [SwiftSetting] = [.swiftLanguageMode(.v5)]
     // AVX2 + FMA (x86-64-v3; every x86 server CPU since 2015): without it SIMD8<Float> is two SSE
     // halves and `addingProduct` a libm call per lane. REVERIE_FMA tells the kernels FMA is available.
     let simd: [String] = ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-D", "REVERIE_FMA"]
+    // The direct convolution's register tile only (ConvAVX512): called when the CPU has AVX-512 F.
+    let avx512: [String] = ["-Xcc", "-mavx512f", "-Xcc", "-mfma"]
 #else
     let simd: [String] = []
+    let avx512: [String] = []
 #endif
 let optimised: [SwiftSetting] = language + [.unsafeFlags(["-O"] + simd)]
 
@@ -39,10 +42,11 @@ let package = Package(
 
         // Libraries
         .target(name: "Video", dependencies: ["CFFmpeg"], swiftSettings: optimised),
+        .target(name: "ConvAVX512", swiftSettings: language + [.unsafeFlags(["-O"] + avx512)]),
         .target(
             name: "Dream",
             dependencies: [
-                "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "COpenBLAS", "ConvAVX512", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Parsing", package: "swift-parsing"),
             ],
             swiftSettings: optimised),

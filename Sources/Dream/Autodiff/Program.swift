@@ -10,6 +10,8 @@ struct Step {
     /// Constant operands (conv weight/bias, gemm B/C) copied once into buffers the kernels read.
     var weight: Buffer?
     var bias: Buffer?
+    /// A dense conv's weights packed for the direct kernel, where it suits the conv (DirectConv.swift).
+    var direct: DirectConvWeights?
     /// A Clip fused into this conv: applied to the output (as it is stored for depthwise); the
     /// pullback masks dy with lo < y < hi (the conv's pre-activation is never kept).
     var clip: (lo: Float, hi: Float)?
@@ -64,6 +66,10 @@ struct Program {
             case let .conv(p):
                 step.weight = Program.buffer(p.weight)
                 step.bias = p.bias.map(Program.buffer)
+                let w = p.weight.shape
+                if DirectConv.suits(kernel: (w[2], w[3]), strides: p.strides, dilations: p.dilations, groups: p.groups) {
+                    step.direct = DirectConvWeights(weight: step.weight!.pointer, outC: w[0], inC: w[1], kH: w[2], kW: w[3])
+                }
             case let .batchNorm(bn):
                 let a = batchNormAffine(bn)
                 step.affine = (

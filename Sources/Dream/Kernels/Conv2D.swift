@@ -9,24 +9,31 @@
 ///     band count balanced over the cores (`balancedBandRows`); a backward too small for one band
 ///     per core runs on the whole image, split by input channels (`wholeImageBackward`);
 ///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
-/// Depthwise convs go to DepthwiseConv2D.swift. Naive versions are the test oracles.
+/// Dense stride-1 kxk convs on AVX-512 CPUs go to DirectConv.swift instead, depthwise convs to
+/// DepthwiseConv2D.swift. Naive versions are the test oracles.
 
 /// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a
-/// single-group conv, the whole im2col matrix for a grouped one.
+/// single-group conv, the whole im2col matrix for a grouped one; or the direct conv's padded image.
 func convColumnCount(_ g: ConvGeometry) -> Int {
     if g.isPointwise { return 0 }
-    if g.groups == 1 { return Parallel.tasks * g.colRows * convBandRows(g) * g.outW }
+    if g.groups == 1 { return max(Parallel.tasks * g.colRows * convBandRows(g) * g.outW, DirectConv.scratchCount(g)) }
     return g.inC * g.kH * g.kW * g.outPlane
 }
 
-/// `clip`: a fused Clip applied to the output (nil: none).
+/// `clip`: a fused Clip applied to the output (nil: none). `direct`: the conv's weights packed for
+/// the direct kernel (DirectConv.swift), used when `DirectConv.handles(g)`.
 func conv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil
+    y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil,
+    direct: DirectConvWeights? = nil
 ) {
     let og = g.outC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let xn = x + n * g.inC * g.inPlane, yn = y + n * g.outC * plane
+        if let direct, DirectConv.handles(g) {
+            directConv2d(g, x: xn, weights: direct, bias: bias, y: yn, scratch: col!, clip: clip)
+            continue
+        }
         if g.groups == 1 {
             if g.isPointwise {
                 pointwiseForward(g, x: xn, weight: weight, bias: bias, y: yn, clip: clip)
@@ -52,11 +59,15 @@ func conv2d(
 
 func conv2dBackward(
     _ g: ConvGeometry, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?
+    dx: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, direct: DirectConvWeights? = nil
 ) {
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
+        if let direct, DirectConv.handles(g) {
+            directConv2dBackward(g, dy: dyn, weights: direct, dx: dxn, scratch: col!)
+            continue
+        }
         if g.groups == 1 {
             if g.isPointwise {
                 pointwiseBackward(g, dy: dyn, weight: weight, dx: dxn)

@@ -1,0 +1,77 @@
+/// The register tile of the direct convolution (Sources/Dream/Kernels/DirectConv.swift), compiled for
+/// AVX-512 (this module's flags in Package.swift): the Dream module calls it only when the CPU has
+/// AVX-512 F, and keeps everything else (padding, weight packing, threads, bias and clip) on its side.
+///
+/// For 8 output channels and `tiles`·48 consecutive flat positions p of a padded image:
+///   out[i·outputStride + p] = Σ_c Σ_t weights[(c·taps + t)·8 + i] · input[c·channelStride + offsets[t] + p]
+/// 24 accumulators (8 channels × 3 vectors of 16 positions) stay in zmm registers across the sums;
+/// each (channel, tap) loads 3 input vectors and broadcasts 8 weights into 24 FMAs. The sums run in
+/// a fixed order (channel, then tap), so every output is the same whichever thread computes it.
+/// Reads input[c·channelStride + offsets[t] + p] for p up to tiles·48 − 1: the caller pads for that.
+public let directConvTileChannels = 8
+public let directConvTilePositions = 48
+
+#if arch(x86_64)
+    private typealias V = SIMD16<Float>
+
+    @inline(__always) private func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) private func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    public func directConvTiles(
+        input: UnsafePointer<Float>, channelStride: Int, channels: Int,
+        offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int
+    ) {
+        for tile in 0..<tiles {
+            let p0 = tile * 48
+            var a00 = V(), a01 = V(), a02 = V(), a10 = V(), a11 = V(), a12 = V()
+            var a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
+            var a40 = V(), a41 = V(), a42 = V(), a50 = V(), a51 = V(), a52 = V()
+            var a60 = V(), a61 = V(), a62 = V(), a70 = V(), a71 = V(), a72 = V()
+            var w = weights
+            for c in 0..<channels {
+                let plane = input + c * channelStride + p0
+                for t in 0..<taps {
+                    let p = plane + offsets[t]
+                    let x0 = load(p), x1 = load(p + 16), x2 = load(p + 32)
+                    var b = V(repeating: w[0])
+                    a00 = a00.addingProduct(b, x0); a01 = a01.addingProduct(b, x1); a02 = a02.addingProduct(b, x2)
+                    b = V(repeating: w[1])
+                    a10 = a10.addingProduct(b, x0); a11 = a11.addingProduct(b, x1); a12 = a12.addingProduct(b, x2)
+                    b = V(repeating: w[2])
+                    a20 = a20.addingProduct(b, x0); a21 = a21.addingProduct(b, x1); a22 = a22.addingProduct(b, x2)
+                    b = V(repeating: w[3])
+                    a30 = a30.addingProduct(b, x0); a31 = a31.addingProduct(b, x1); a32 = a32.addingProduct(b, x2)
+                    b = V(repeating: w[4])
+                    a40 = a40.addingProduct(b, x0); a41 = a41.addingProduct(b, x1); a42 = a42.addingProduct(b, x2)
+                    b = V(repeating: w[5])
+                    a50 = a50.addingProduct(b, x0); a51 = a51.addingProduct(b, x1); a52 = a52.addingProduct(b, x2)
+                    b = V(repeating: w[6])
+                    a60 = a60.addingProduct(b, x0); a61 = a61.addingProduct(b, x1); a62 = a62.addingProduct(b, x2)
+                    b = V(repeating: w[7])
+                    a70 = a70.addingProduct(b, x0); a71 = a71.addingProduct(b, x1); a72 = a72.addingProduct(b, x2)
+                    w += 8
+                }
+            }
+            let o = output + p0, s = outputStride
+            store(a00, o); store(a01, o + 16); store(a02, o + 32)
+            store(a10, o + s); store(a11, o + s + 16); store(a12, o + s + 32)
+            store(a20, o + 2 * s); store(a21, o + 2 * s + 16); store(a22, o + 2 * s + 32)
+            store(a30, o + 3 * s); store(a31, o + 3 * s + 16); store(a32, o + 3 * s + 32)
+            store(a40, o + 4 * s); store(a41, o + 4 * s + 16); store(a42, o + 4 * s + 32)
+            store(a50, o + 5 * s); store(a51, o + 5 * s + 16); store(a52, o + 5 * s + 32)
+            store(a60, o + 6 * s); store(a61, o + 6 * s + 16); store(a62, o + 6 * s + 32)
+            store(a70, o + 7 * s); store(a71, o + 7 * s + 16); store(a72, o + 7 * s + 32)
+        }
+    }
+#else
+    public func directConvTiles(
+        input: UnsafePointer<Float>, channelStride: Int, channels: Int,
+        offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int
+    ) {
+        fatalError("directConvTiles needs x86-64 with AVX-512")
+    }
+#endif

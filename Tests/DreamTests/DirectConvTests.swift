@@ -1,0 +1,80 @@
+@testable import Dream
+import TestSupport
+import XCTest
+
+/// The direct convolution (DirectConv.swift) against the naive oracles, forward with bias and clip
+/// and input gradient, over the shapes it takes: kxk, 1xk and kx1 kernels, pads from none to k − 1
+/// and uneven, output channel counts off the tile's 8, planes from a single tile to many items.
+/// Runs where the CPU has AVX-512 F (the path is off elsewhere).
+final class DirectConvTests: XCTestCase {
+    private struct Case { var n, c, h, w, o, kh, kw: Int; var padding: Padding }
+
+    private let cases: [Case] = [
+        Case(n: 1, c: 8, h: 12, w: 12, o: 16, kh: 3, kw: 3, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
+        Case(n: 2, c: 5, h: 9, w: 13, o: 12, kh: 3, kw: 3, padding: .valid),
+        Case(n: 1, c: 6, h: 25, w: 25, o: 8, kh: 5, kw: 5, padding: .sameUpper),
+        Case(n: 1, c: 9, h: 12, w: 12, o: 10, kh: 1, kw: 7, padding: .explicit(top: 0, left: 3, bottom: 0, right: 3)),
+        Case(n: 1, c: 7, h: 12, w: 12, o: 9, kh: 7, kw: 1, padding: .explicit(top: 3, left: 0, bottom: 3, right: 0)),
+        Case(n: 1, c: 3, h: 40, w: 61, o: 24, kh: 3, kw: 3, padding: .explicit(top: 2, left: 0, bottom: 1, right: 2)),
+        Case(n: 1, c: 16, h: 3, w: 200, o: 8, kh: 3, kw: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 0)),
+        Case(n: 1, c: 4, h: 5, w: 5, o: 3, kh: 5, kw: 5, padding: .explicit(top: 4, left: 4, bottom: 4, right: 4))
+    ]
+
+    func testDirectConvMatchesNaiveForwardAndInputGradient() throws {
+        try XCTSkipUnless(DirectConv.available, "the direct conv runs on AVX-512 CPUs only")
+        let relu6: (lo: Float, hi: Float) = (0, 6)
+        for (i, t) in cases.enumerated() {
+            let weight = randomTensor([t.o, t.c, t.kh, t.kw], seed: UInt64(110 + i))
+            let bias = randomTensor([t.o], seed: UInt64(120 + i))
+            let g = convGeometry(
+                input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (1, 1), dilations: (1, 1),
+                padding: t.padding, groups: 1)
+            XCTAssertTrue(DirectConv.handles(g), "case \(i) should run direct: \(g)")
+            let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(130 + i), range: -2...3)
+            let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(140 + i))
+            var fast = [Float](repeating: 0, count: dy.count), slow = fast
+            var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast  // the gradient adds into dx
+            // NaN: the kernel must not read scratch it did not write.
+            var col = [Float](repeating: .nan, count: convColumnCount(g))
+            x.data.withUnsafeBufferPointer { xp in
+                weight.data.withUnsafeBufferPointer { wp in
+                    bias.data.withUnsafeBufferPointer { bp in
+                        dy.data.withUnsafeBufferPointer { dp in
+                            col.withUnsafeMutableBufferPointer { cp in
+                                let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!
+                                let packed = DirectConvWeights(weight: wb, outC: t.o, inC: t.c, kH: t.kh, kW: t.kw)
+                                fast.withUnsafeMutableBufferPointer {
+                                    conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cp.baseAddress!, clip: relu6, direct: packed)
+                                }
+                                slow.withUnsafeMutableBufferPointer { conv2dNaive(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!) }
+                                dxFast.withUnsafeMutableBufferPointer {
+                                    conv2dBackward(g, dy: db, weight: wb, dx: $0.baseAddress!, col: cp.baseAddress!, direct: packed)
+                                }
+                                dxSlow.withUnsafeMutableBufferPointer { conv2dBackwardNaive(g, dy: db, weight: wb, dx: $0.baseAddress!) }
+                            }
+                        }
+                    }
+                }
+            }
+            assertClose(fast, slow.map { min(max($0, relu6.lo), relu6.hi) }, rtol: 1e-4, atol: 1e-4, "direct conv forward case \(i) \(g)")
+            assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "direct conv input gradient case \(i) \(g)")
+            XCTAssertGreaterThan(fast.filter { $0 > 0 && $0 < 6 }.count, fast.count / 5, "case \(i): many outputs should be inside the clip")
+        }
+    }
+
+    /// Which convs take the direct path: dense, stride 1, undilated, kxk, pads inside the kernel.
+    func testDirectConvTakesStrideOneDenseKernelsOnly() throws {
+        try XCTSkipUnless(DirectConv.available, "the direct conv runs on AVX-512 CPUs only")
+        func geometry(k: Int, stride: Int = 1, dilation: Int = 1, pad: Int = 1, groups: Int = 1) -> ConvGeometry {
+            convGeometry(
+                input: [1, 8, 20, 20], weight: [8, 8 / groups, k, k], strides: (stride, stride), dilations: (dilation, dilation),
+                padding: .explicit(top: pad, left: pad, bottom: pad, right: pad), groups: groups)
+        }
+        XCTAssertTrue(DirectConv.handles(geometry(k: 3)))
+        XCTAssertFalse(DirectConv.handles(geometry(k: 3, stride: 2)))
+        XCTAssertFalse(DirectConv.handles(geometry(k: 3, dilation: 2)))
+        XCTAssertFalse(DirectConv.handles(geometry(k: 3, groups: 2)))
+        XCTAssertFalse(DirectConv.handles(geometry(k: 1, pad: 0)))
+        XCTAssertFalse(DirectConv.handles(geometry(k: 3, pad: 3)))
+    }
+}
