@@ -7,7 +7,7 @@ import XCTest
 /// and uneven, output channel counts off the tile's 8, planes from a single tile to many items.
 /// Runs where the CPU has AVX-512 F (the path is off elsewhere).
 final class DirectConvTests: XCTestCase {
-    private struct Case { var n, c, h, w, o, kh, kw: Int; var padding: Padding }
+    private struct Case { var n, c, h, w, o, kh, kw: Int; var s = 1; var padding: Padding }
 
     private let cases: [Case] = [
         Case(n: 1, c: 8, h: 12, w: 12, o: 16, kh: 3, kw: 3, padding: .explicit(top: 1, left: 1, bottom: 1, right: 1)),
@@ -17,7 +17,13 @@ final class DirectConvTests: XCTestCase {
         Case(n: 1, c: 7, h: 12, w: 12, o: 9, kh: 7, kw: 1, padding: .explicit(top: 3, left: 0, bottom: 3, right: 0)),
         Case(n: 1, c: 3, h: 40, w: 61, o: 24, kh: 3, kw: 3, padding: .explicit(top: 2, left: 0, bottom: 1, right: 2)),
         Case(n: 1, c: 16, h: 3, w: 200, o: 8, kh: 3, kw: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 0)),
-        Case(n: 1, c: 4, h: 5, w: 5, o: 3, kh: 5, kw: 5, padding: .explicit(top: 4, left: 4, bottom: 4, right: 4))
+        Case(n: 1, c: 4, h: 5, w: 5, o: 3, kh: 5, kw: 5, padding: .explicit(top: 4, left: 4, bottom: 4, right: 4)),
+        // Stride-2 stems (forward direct by phases; the input gradient stays im2col): odd and even
+        // sizes and pads, the 7x7 GoogLeNet stem shape, an even kernel width.
+        Case(n: 1, c: 3, h: 17, w: 23, o: 8, kh: 5, kw: 5, s: 2, padding: .valid),
+        Case(n: 2, c: 4, h: 16, w: 30, o: 12, kh: 5, kw: 5, s: 2, padding: .sameUpper),
+        Case(n: 1, c: 3, h: 31, w: 28, o: 16, kh: 7, kw: 7, s: 2, padding: .explicit(top: 3, left: 3, bottom: 3, right: 3)),
+        Case(n: 1, c: 2, h: 19, w: 12, o: 8, kh: 5, kw: 6, s: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 3))
     ]
 
     func testDirectConvMatchesNaiveForwardAndInputGradient() throws {
@@ -27,9 +33,11 @@ final class DirectConvTests: XCTestCase {
             let weight = randomTensor([t.o, t.c, t.kh, t.kw], seed: UInt64(110 + i))
             let bias = randomTensor([t.o], seed: UInt64(120 + i))
             let g = convGeometry(
-                input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (1, 1), dilations: (1, 1),
+                input: [t.n, t.c, t.h, t.w], weight: weight.shape, strides: (t.s, t.s), dilations: (1, 1),
                 padding: t.padding, groups: 1)
-            XCTAssertTrue(DirectConv.handles(g), "case \(i) should run direct: \(g)")
+            XCTAssertTrue(DirectConv.runsForward(g), "case \(i) should run direct: \(g)")
+            let padsInside = max(g.padTop, g.padBottom) < g.kH && max(g.padLeft, g.padRight) < g.kW
+            XCTAssertEqual(DirectConv.runsBackward(g), t.s == 1 && padsInside, "case \(i): \(g)")
             let x = randomTensor([t.n, t.c, t.h, t.w], seed: UInt64(130 + i), range: -2...3)
             let dy = randomTensor([t.n, t.o, g.outH, g.outW], seed: UInt64(140 + i))
             var fast = [Float](repeating: 0, count: dy.count), slow = fast
@@ -42,7 +50,7 @@ final class DirectConvTests: XCTestCase {
                         dy.data.withUnsafeBufferPointer { dp in
                             col.withUnsafeMutableBufferPointer { cp in
                                 let xb = xp.baseAddress!, wb = wp.baseAddress!, bb = bp.baseAddress!, db = dp.baseAddress!
-                                let packed = DirectConvWeights(weight: wb, outC: t.o, inC: t.c, kH: t.kh, kW: t.kw)
+                                let packed = DirectConvWeights(weight: wb, outC: t.o, inC: t.c, kH: t.kh, kW: t.kw, backward: t.s == 1)
                                 fast.withUnsafeMutableBufferPointer {
                                     conv2d(g, x: xb, weight: wb, bias: bb, y: $0.baseAddress!, col: cp.baseAddress!, clip: relu6, direct: packed)
                                 }
@@ -62,19 +70,25 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
-    /// Which convs take the direct path: dense, stride 1, undilated, kxk, pads inside the kernel.
-    func testDirectConvTakesStrideOneDenseKernelsOnly() throws {
+    /// Which convs take the direct path: dense, undilated kxk; forward at stride 1 or for a stride-2
+    /// image stem of 5x5 or more, input gradient at stride 1 with pads inside the kernel.
+    func testDirectConvTakesDenseKernelsOfStrideOneOrTwo() throws {
         try XCTSkipUnless(DirectConv.available, "the direct conv runs on AVX-512 CPUs only")
-        func geometry(k: Int, stride: Int = 1, dilation: Int = 1, pad: Int = 1, groups: Int = 1) -> ConvGeometry {
+        func geometry(k: Int, stride: Int = 1, dilation: Int = 1, pad: Int = 1, groups: Int = 1, channels: Int = 8) -> ConvGeometry {
             convGeometry(
-                input: [1, 8, 20, 20], weight: [8, 8 / groups, k, k], strides: (stride, stride), dilations: (dilation, dilation),
+                input: [1, channels, 20, 20], weight: [8, channels / groups, k, k], strides: (stride, stride), dilations: (dilation, dilation),
                 padding: .explicit(top: pad, left: pad, bottom: pad, right: pad), groups: groups)
         }
-        XCTAssertTrue(DirectConv.handles(geometry(k: 3)))
-        XCTAssertFalse(DirectConv.handles(geometry(k: 3, stride: 2)))
-        XCTAssertFalse(DirectConv.handles(geometry(k: 3, dilation: 2)))
-        XCTAssertFalse(DirectConv.handles(geometry(k: 3, groups: 2)))
-        XCTAssertFalse(DirectConv.handles(geometry(k: 1, pad: 0)))
-        XCTAssertFalse(DirectConv.handles(geometry(k: 3, pad: 3)))
+        XCTAssertTrue(DirectConv.runsForward(geometry(k: 3)) && DirectConv.runsBackward(geometry(k: 3)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 2)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 2, channels: 3)))
+        XCTAssertTrue(DirectConv.runsForward(geometry(k: 7, stride: 2, pad: 3, channels: 3)))
+        XCTAssertFalse(DirectConv.runsBackward(geometry(k: 7, stride: 2, pad: 3, channels: 3)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 3)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, dilation: 2)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, groups: 2)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 1, pad: 0)))
+        XCTAssertTrue(DirectConv.runsForward(geometry(k: 3, pad: 3)))
+        XCTAssertFalse(DirectConv.runsBackward(geometry(k: 3, pad: 3)))
     }
 }

@@ -9,7 +9,8 @@
 ///     band count balanced over the cores (`balancedBandRows`); a backward too small for one band
 ///     per core runs on the whole image, split by input channels (`wholeImageBackward`);
 ///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
-/// Dense stride-1 kxk convs on AVX-512 CPUs go to DirectConv.swift instead, depthwise convs to
+/// Dense kxk convs of stride 1 (forward and backward) or 2 (forward) on AVX-512 CPUs go to
+/// DirectConv.swift instead, depthwise convs to
 /// DepthwiseConv2D.swift. Naive versions are the test oracles.
 
 /// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a
@@ -21,7 +22,7 @@ func convColumnCount(_ g: ConvGeometry) -> Int {
 }
 
 /// `clip`: a fused Clip applied to the output (nil: none). `direct`: the conv's weights packed for
-/// the direct kernel (DirectConv.swift), used when `DirectConv.handles(g)`.
+/// the direct kernel (DirectConv.swift), used when `DirectConv.runsForward(g)` (`runsBackward`).
 func conv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil,
@@ -30,7 +31,7 @@ func conv2d(
     let og = g.outC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let xn = x + n * g.inC * g.inPlane, yn = y + n * g.outC * plane
-        if let direct, DirectConv.handles(g) {
+        if let direct, DirectConv.runsForward(g) {
             directConv2d(g, x: xn, weights: direct, bias: bias, y: yn, scratch: col!, clip: clip)
             continue
         }
@@ -64,7 +65,7 @@ func conv2dBackward(
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
-        if let direct, DirectConv.handles(g) {
+        if let direct, direct.backward != nil, DirectConv.runsBackward(g) {
             directConv2dBackward(g, dy: dyn, weights: direct, dx: dxn, scratch: col!)
             continue
         }

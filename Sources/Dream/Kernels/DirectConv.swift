@@ -30,28 +30,40 @@ enum DirectConv {
         #endif
     }()
 
-    /// Whether `direct` weights should be packed for a conv: dense, kxk (not 1x1), stride 1,
-    /// undilated, on a CPU that runs the tile. The padding is known only with the input size.
-    static func suits(kernel: (h: Int, w: Int), strides: (h: Int, w: Int), dilations: (h: Int, w: Int), groups: Int) -> Bool {
-        available && groups == 1 && kernel.h * kernel.w > 1 && strides == (1, 1) && dilations == (1, 1)
+    /// Whether `direct` weights should be packed for a conv: dense, kxk (not 1x1), undilated, on a
+    /// CPU that runs the tile; stride 1, or stride 2 for an image stem (≤ 4 input channels) of 5x5 or
+    /// more. The padding is known only with the input size.
+    /// Why stride 2 only there (release, per conv, 1280x720, against im2col + sgemm): GoogLeNet's
+    /// 7x7 3→64 stem 8.4 → 6.4 ms, but InceptionV3's 3x3 3→32 stem 5.9 → 6.5 ms, 96→96 2.9 → 3.9 ms
+    /// and 288→384 25 → 47 ms (every channel's 4 phase planes are read per tile, from L2).
+    static func suits(
+        kernel: (h: Int, w: Int), inputChannels: Int, strides: (h: Int, w: Int), dilations: (h: Int, w: Int), groups: Int
+    ) -> Bool {
+        let stemStride2 = strides == (2, 2) && inputChannels <= 4 && kernel.h * kernel.w >= 25
+        return available && groups == 1 && kernel.h * kernel.w > 1 && (strides == (1, 1) || stemStride2)
+            && dilations == (1, 1)
     }
 
-    /// Whether geometry `g` runs direct: it suits, and no pad reaches past the kernel (the input
-    /// gradient pads dy by k − 1 − pad).
-    static func handles(_ g: ConvGeometry) -> Bool {
-        suits(kernel: (g.kH, g.kW), strides: (g.strideH, g.strideW), dilations: (g.dilH, g.dilW), groups: g.groups)
-            && max(g.padTop, g.padBottom) < g.kH && max(g.padLeft, g.padRight) < g.kW
+    /// Whether the forward of geometry `g` runs direct.
+    static func runsForward(_ g: ConvGeometry) -> Bool {
+        suits(
+            kernel: (g.kH, g.kW), inputChannels: g.inC, strides: (g.strideH, g.strideW), dilations: (g.dilH, g.dilW),
+            groups: g.groups)
+    }
+
+    /// Whether the input gradient of `g` runs direct: stride 1, and no pad reaching past the kernel
+    /// (it pads dy by k − 1 − pad). Stride 2 keeps im2col's col2im.
+    static func runsBackward(_ g: ConvGeometry) -> Bool {
+        runsForward(g) && g.strideH == 1 && max(g.padTop, g.padBottom) < g.kH && max(g.padLeft, g.padRight) < g.kW
     }
 
     /// Flat positions an item aims for: enough that the item's loop pays for its hand-over, few
     /// enough that a small plane still makes several items per core.
     static let itemPositions = 384
 
-    /// Floats of scratch a forward or input gradient of `g` needs (0 when it does not run direct).
+    /// Floats of scratch a forward or input gradient of `g` needs (0 when neither runs direct).
     static func scratchCount(_ g: ConvGeometry) -> Int {
-        guard handles(g) else { return 0 }
-        let f = Pass(forward: g), b = Pass(backward: g)
-        return max(f.scratchCount, b.scratchCount)
+        max(runsForward(g) ? Pass(forward: g).scratchCount : 0, runsBackward(g) ? Pass(backward: g).scratchCount : 0)
     }
 }
 
@@ -59,9 +71,10 @@ enum DirectConv {
 /// input gradient [C/8][O][taps][8] (transposed, taps flipped), output channels padded with zeros
 /// to a multiple of 8.
 final class DirectConvWeights: @unchecked Sendable {
-    let forward: Buffer, backward: Buffer
+    let forward: Buffer, backward: Buffer?
 
-    init(weight: UnsafePointer<Float>, outC: Int, inC: Int, kH: Int, kW: Int) {
+    /// `backward`: whether to pack the input gradient's weights (stride 1).
+    init(weight: UnsafePointer<Float>, outC: Int, inC: Int, kH: Int, kW: Int, backward: Bool = true) {
         let taps = kH * kW, n = directConvTileChannels
         func pack(rows: Int, cols: Int, at: (_ row: Int, _ col: Int, _ tap: Int) -> Float) -> Buffer {
             let blocks = (rows + n - 1) / n, b = Buffer(count: blocks * cols * taps * n)
@@ -76,74 +89,111 @@ final class DirectConvWeights: @unchecked Sendable {
             return b
         }
         forward = pack(rows: outC, cols: inC) { o, c, t in weight[(o * inC + c) * taps + t] }
-        backward = pack(rows: inC, cols: outC) { c, o, t in weight[(o * inC + c) * taps + (taps - 1 - t)] }
+        self.backward = backward ? pack(rows: inC, cols: outC) { c, o, t in weight[(o * inC + c) * taps + (taps - 1 - t)] } : nil
     }
 }
 
 /// One direct pass: `channels` input planes of inH×inW padded by `pads` into Hp×Wp, `outChannels`
 /// output planes of outH×outW (forward: x → y; input gradient: dy → dx).
+/// Stride 2 splits each padded plane into its 4 phases (even/odd rows × even/odd columns), each
+/// ⌈Hp/2⌉×⌈Wp/2⌉: tap (ky, kx) of output (oy, ox) is phase (ky%2, kx%2) at (oy + ky/2, ox + kx/2), so
+/// over flat positions oy·⌈Wp/2⌉ + ox the conv is again a sum of shifted rows.
 private struct Pass {
     let channels: Int, inH: Int, inW: Int, outChannels: Int, outH: Int, outW: Int
-    let kH: Int, kW: Int, padTop: Int, padLeft: Int, hp: Int, wp: Int
+    let kH: Int, kW: Int, stride: Int, padTop: Int, padLeft: Int
+    /// Rows and columns of a (phase) plane; `rowStride` is also the flat stride of output rows.
+    let planeH: Int, rowStride: Int
 
     init(forward g: ConvGeometry) {
         self.init(
             channels: g.inC, inH: g.inH, inW: g.inW, outChannels: g.outC, outH: g.outH, outW: g.outW,
-            kH: g.kH, kW: g.kW, padTop: g.padTop, padLeft: g.padLeft, padBottom: g.padBottom, padRight: g.padRight)
+            kH: g.kH, kW: g.kW, stride: g.strideH, padTop: g.padTop, padLeft: g.padLeft, padBottom: g.padBottom,
+            padRight: g.padRight)
     }
 
     init(backward g: ConvGeometry) {
         self.init(
             channels: g.outC, inH: g.outH, inW: g.outW, outChannels: g.inC, outH: g.inH, outW: g.inW,
-            kH: g.kH, kW: g.kW, padTop: g.kH - 1 - g.padTop, padLeft: g.kW - 1 - g.padLeft,
+            kH: g.kH, kW: g.kW, stride: 1, padTop: g.kH - 1 - g.padTop, padLeft: g.kW - 1 - g.padLeft,
             padBottom: g.kH - 1 - g.padBottom, padRight: g.kW - 1 - g.padRight)
     }
 
     private init(
         channels: Int, inH: Int, inW: Int, outChannels: Int, outH: Int, outW: Int,
-        kH: Int, kW: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+        kH: Int, kW: Int, stride: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
     ) {
         (self.channels, self.inH, self.inW, self.outChannels, self.outH, self.outW) = (channels, inH, inW, outChannels, outH, outW)
-        (self.kH, self.kW, self.padTop, self.padLeft) = (kH, kW, padTop, padLeft)
-        hp = inH + padTop + padBottom
-        wp = inW + padLeft + padRight
+        (self.kH, self.kW, self.stride, self.padTop, self.padLeft) = (kH, kW, stride, padTop, padLeft)
+        planeH = (inH + padTop + padBottom + stride - 1) / stride
+        rowStride = (inW + padLeft + padRight + stride - 1) / stride
     }
 
+    var phases: Int { stride * stride }
+    /// Where tap (ky, kx) reads, from an output position's flat index, within a channel.
+    var offsets: [Int] {
+        (0..<kH).flatMap { ky in
+            (0..<kW).map { kx in
+                ((ky % stride) * stride + kx % stride) * planeH * rowStride + (ky / stride) * rowStride + kx / stride
+            }
+        }
+    }
     /// Output rows per item, and the flat positions an item computes (whole tiles).
-    var rowsPerItem: Int { min(outH, max(1, DirectConv.itemPositions / wp)) }
+    var rowsPerItem: Int { min(outH, max(1, DirectConv.itemPositions / rowStride)) }
     var itemCapacity: Int {
         let t = directConvTilePositions
-        return (rowsPerItem * wp + t - 1) / t * t
+        return (rowsPerItem * rowStride + t - 1) / t * t
     }
-    /// Floats per padded channel: the plane, then zeros as far as the last item's last tile reads.
-    var channelStride: Int { (hp * wp + directConvTilePositions + (kH - 1) * wp + kW + 15) & ~15 }
+    /// Floats per padded channel: the (phase) planes, then zeros as far as the last tile reads.
+    var channelStride: Int {
+        (max(phases * planeH * rowStride, offsets.max()! + outH * rowStride + directConvTilePositions) + 15) & ~15
+    }
     var blocks: Int { (outChannels + directConvTileChannels - 1) / directConvTileChannels }
     var scratchCount: Int { channels * channelStride + Parallel.tasks * directConvTileChannels * itemCapacity }
 
-    /// Copies the planes into the padded scratch (zeros around them), channels over the cores.
+    /// Copies the planes into the padded scratch (zeros around them; stride 2: by phases), channels
+    /// over the cores.
     func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-        let cs = channelStride
+        let cs = channelStride, wp = rowStride
         parallelFor(channels) { _, c in
             let plane = dst + c * cs, s = src + c * inH * inW
-            plane.update(repeating: 0, count: padTop * wp)
-            for y in 0..<inH {
-                let row = plane + (padTop + y) * wp
-                row.update(repeating: 0, count: padLeft)
-                (row + padLeft).update(from: s + y * inW, count: inW)
-                (row + padLeft + inW).update(repeating: 0, count: wp - padLeft - inW)
+            if stride == 1 {
+                plane.update(repeating: 0, count: padTop * wp)
+                for y in 0..<inH {
+                    let row = plane + (padTop + y) * wp
+                    row.update(repeating: 0, count: padLeft)
+                    (row + padLeft).update(from: s + y * inW, count: inW)
+                    (row + padLeft + inW).update(repeating: 0, count: wp - padLeft - inW)
+                }
+                (plane + (padTop + inH) * wp).update(repeating: 0, count: cs - (padTop + inH) * wp)
+                return
             }
-            (plane + (padTop + inH) * wp).update(repeating: 0, count: cs - (padTop + inH) * wp)
+            // Phase (a, b) row i, column j = padded (2i + a, 2j + b) = source (2i + a − padTop, 2j + b − padLeft).
+            for a in 0..<stride {
+                for b in 0..<stride {
+                    let phase = plane + (a * stride + b) * planeH * wp
+                    let j = validRange(outCount: wp, stride: stride, offset: b - padLeft, n: inW)
+                    for i in 0..<planeH {
+                        let row = phase + i * wp, y = stride * i + a - padTop
+                        guard y >= 0 && y < inH else { row.update(repeating: 0, count: wp); continue }
+                        let srow = s + y * inW + b - padLeft
+                        row.update(repeating: 0, count: j.lo)
+                        for x in j.lo..<j.hi { row[x] = srow[stride * x] }
+                        (row + j.hi).update(repeating: 0, count: wp - j.hi)
+                    }
+                }
+            }
+            let used = phases * planeH * wp
+            (plane + used).update(repeating: 0, count: cs - used)
         }
     }
 
     /// Runs the tiles over every item; `emit(channel, rows, rowsOut)` gets each output channel's
-    /// computed rows (row r of the item at rowsOut + r·wp, outW valid floats each).
+    /// computed rows (row r of the item at rowsOut + r·rowStride, outW valid floats each).
     func run(
         padded: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
         emit: (_ channel: Int, _ rows: Range<Int>, _ values: UnsafePointer<Float>) -> Void
     ) {
-        var offsets = [Int]()
-        for ky in 0..<kH { for kx in 0..<kW { offsets.append(ky * wp + kx) } }
+        let offsets = self.offsets, wp = rowStride
         let rows = rowsPerItem, chunks = (outH + rows - 1) / rows, cap = itemCapacity, cs = channelStride
         let n = directConvTileChannels, blockWeights = channels * kH * kW * n
         offsets.withUnsafeBufferPointer { offsets in
@@ -165,7 +215,7 @@ private struct Pass {
     }
 }
 
-/// y = conv(x) + bias, then the fused clip, for one image (`DirectConv.handles(g)`).
+/// y = conv(x) + bias, then the fused clip, for one image (`DirectConv.runsForward(g)`).
 func directConv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weights: DirectConvWeights, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?
@@ -175,23 +225,52 @@ func directConv2d(
     p.run(padded: scratch, weights: weights.forward.pointer, scratch: scratch + g.inC * p.channelStride) { o, rows, v in
         let b = bias?[o] ?? 0
         for (r, oy) in rows.enumerated() {
-            let src = v + r * p.wp, dst = y + (o * g.outH + oy) * g.outW
-            for ox in 0..<g.outW { dst[ox] = min(max(src[ox] + b, lo), hi) }
+            biasClampRow(v + r * p.rowStride, y + (o * g.outH + oy) * g.outW, count: g.outW, bias: b, lo: lo, hi: hi)
         }
     }
 }
 
-/// dx += the input gradient of conv for dy, for one image (`DirectConv.handles(g)`).
+/// dx += the input gradient of conv for dy, for one image (`DirectConv.runsBackward(g)`).
 func directConv2dBackward(
     _ g: ConvGeometry, dy: UnsafePointer<Float>, weights: DirectConvWeights,
     dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
 ) {
     let p = Pass(backward: g)
     p.pad(dy, into: scratch)
-    p.run(padded: scratch, weights: weights.backward.pointer, scratch: scratch + g.outC * p.channelStride) { c, rows, v in
+    p.run(padded: scratch, weights: weights.backward!.pointer, scratch: scratch + g.outC * p.channelStride) { c, rows, v in
         for (r, iy) in rows.enumerated() {
-            let src = v + r * p.wp, dst = dx + (c * g.inH + iy) * g.inW
-            for ix in 0..<g.inW { dst[ix] += src[ix] }
+            addRow(v + r * p.rowStride, dx + (c * g.inH + iy) * g.inW, count: g.inW)
         }
     }
+}
+
+// Row write-outs in SIMD8 (Swift's NaN-aware scalar min/max do not vectorise); load8/store8 are
+// DepthwiseSupport.swift's.
+private typealias V8 = SIMD8<Float>
+
+/// dst = min(max(src + bias, lo), hi)
+@inline(__always)
+private func biasClampRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int, bias: Float, lo: Float, hi: Float) {
+    let b = V8(repeating: bias), vlo = V8(repeating: lo), vhi = V8(repeating: hi)
+    var i = 0
+    while i + 8 <= count {
+        var v = load8(src + i) + b
+        v.replace(with: vlo, where: v .< vlo)
+        v.replace(with: vhi, where: v .> vhi)
+        store8(v, dst + i)
+        i += 8
+    }
+    while i < count {
+        let v = src[i] + bias
+        dst[i] = v < lo ? lo : (v > hi ? hi : v)
+        i += 1
+    }
+}
+
+/// dst += src
+@inline(__always)
+private func addRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count { store8(load8(dst + i) + load8(src + i), dst + i); i += 8 }
+    while i < count { dst[i] += src[i]; i += 1 }
 }
