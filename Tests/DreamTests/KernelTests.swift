@@ -452,7 +452,8 @@ final class KernelTests: XCTestCase {
         let pools: [(k: Int, s: Int, padding: Padding, ceil: Bool, include: Bool)] = [
             (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, true),  // InceptionV3 pool branch
             (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, false),  // Keras count_include_pad=0
-            (3, 2, .valid, true, true), (2, 2, .valid, false, false), (5, 1, .explicit(top: 2, left: 1, bottom: 0, right: 3), false, true)
+            (3, 2, .valid, true, true), (2, 2, .valid, false, false), (5, 1, .explicit(top: 2, left: 1, bottom: 0, right: 3), false, true),
+            (3, 1, .valid, false, false), (4, 1, .explicit(top: 3, left: 0, bottom: 1, right: 2), false, false)
         ]
         for (i, p) in pools.enumerated() {
             let shape = [2, 3, 29, 53]

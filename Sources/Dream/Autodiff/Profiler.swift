@@ -19,7 +19,11 @@ final class Profiler {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var kind = fusedKind ?? opName(program.steps[s].op)
         if fusedKind == nil, let g = plan.geometry[s], case .conv = program.steps[s].op {
-            kind = g.isDepthwise ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : "Conv (im2col+sgemm)"
+            let direct = program.steps[s].direct != nil
+                && (pass == "forward" ? DirectConv.runsForward(g) : DirectConv.runsBackward(g))
+            kind =
+                g.isDepthwise
+                ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : direct ? "Conv (direct)" : "Conv (im2col+sgemm)"
         }
         byKind["\(kind) \(pass)", default: 0] += seconds
         byStep["\(program.steps[s].name) \(pass)", default: 0] += seconds

@@ -198,9 +198,16 @@ private func averageWindow(
     dst[oy * g.outW + ox] = s / w.div
 }
 
-/// The input gradient, 8 outputs at a time over the interior of each row at stride 1 (the same
-/// contributions as `averagePoolBackwardNaive`, added in another order).
+/// The input gradient (the same contributions as `averagePoolBackwardNaive`, added in another order).
+/// At stride 1 with the pads inside the window, as a gather (`averagePoolBackwardGather`); else by
+/// scattering each dy/div over its window.
 func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    if g.strideH == 1 && g.strideW == 1 && g.dilH == 1 && g.dilW == 1 && max(g.padTop, g.padBottom) < g.kH
+        && max(g.padLeft, g.padRight) < g.kW
+    {
+        averagePoolBackwardGather(g, dy: dy, dx: dx, countIncludePad: countIncludePad)
+        return
+    }
     parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
         forEachPoolRow(
@@ -221,6 +228,67 @@ func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: Unsafe
                 }
                 return ox
             })
+    }
+}
+
+/// Stride 1: dx(iy, ix) is the sum of dy/div over the windows holding (iy, ix), which is a box sum
+/// of the plane dy/div, so the pool's own row loop runs on the transposed geometry (dy's plane in,
+/// dx's out, pads k − 1 − pad) and adds 8 sums at a time. The scatter it replaces read and wrote
+/// overlapping vectors kh·kw times per 8 outputs and stalled on store forwarding: InceptionV3 to
+/// mixed5 at 1280x720, AveragePool backward 51.4 ms a step against 12.8 ms forward.
+/// div(oy, ox) is a row count times a column count (`avgWindow`), so dy/div is one vector division.
+private func averagePoolBackwardGather(
+    _ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool
+) {
+    var t = g
+    (t.inH, t.inW, t.outH, t.outW) = (g.outH, g.outW, g.inH, g.inW)
+    (t.padTop, t.padLeft) = (g.kH - 1 - g.padTop, g.kW - 1 - g.padLeft)
+    (t.padBottom, t.padRight) = (g.kH - 1 - g.padBottom, g.kW - 1 - g.padRight)
+    func count(_ o: Int, k: Int, pad: Int, padEnd: Int, n: Int) -> Float {
+        let s = o - pad, e = s + k
+        return Float(countIncludePad ? min(e, n + padEnd) - max(s, -pad) : min(e, n) - max(s, 0))
+    }
+    let rowCount = (0..<g.outH).map { count($0, k: g.kH, pad: g.padTop, padEnd: g.padBottom, n: g.inH) }
+    let colCount = (0..<g.outW).map { count($0, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW) }
+    parallelFor(g.batch * g.inC) { _, p in
+        let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: g.outPlane) { buffer in
+            let q = buffer.baseAddress!
+            for oy in 0..<g.outH {
+                let row = oy * g.outW, h = SIMD8<Float>(repeating: rowCount[oy])
+                var ox = 0
+                colCount.withUnsafeBufferPointer { cols in
+                    while ox + 8 <= g.outW {
+                        let n = h * load8(cols.baseAddress! + ox), div = n.replacing(with: 1, where: n .< 1)
+                        store8(load8(d + row + ox) / div, q + row + ox)
+                        ox += 8
+                    }
+                }
+                while ox < g.outW { q[row + ox] = d[row + ox] / max(rowCount[oy] * colCount[ox], 1); ox += 1 }
+            }
+            forEachPoolRow(
+                t, vectorStrides: 1...1,
+                window: { iy, ix in
+                    var s: Float = 0
+                    for oy in max(iy - t.padTop, 0)..<min(iy - t.padTop + t.kH, t.inH) {
+                        for ox in max(ix - t.padLeft, 0)..<min(ix - t.padLeft + t.kW, t.inW) { s += q[oy * t.inW + ox] }
+                    }
+                    dst[iy * t.outW + ix] += s
+                },
+                interior: { iy, rows, start, end in
+                    var ix = start
+                    while ix + 8 <= end {
+                        var sum = load8(dst + iy * t.outW + ix)
+                        for ky in rows {
+                            let row = q + (iy - t.padTop + ky) * t.inW + ix - t.padLeft
+                            for kx in 0..<t.kW { sum += load8(row + kx) }
+                        }
+                        store8(sum, dst + iy * t.outW + ix)
+                        ix += 8
+                    }
+                    return ix
+                })
+        }
     }
 }
 
