@@ -61,6 +61,11 @@ enum DirectConv {
     /// enough that a small plane still makes several items per core.
     static let itemPositions = 384
 
+    /// Whether the forward and the input gradient of `g` pad band by band (`Pass.bandLocal`).
+    static func padsByBands(_ g: ConvGeometry) -> (forward: Bool, backward: Bool) {
+        (runsForward(g) && Pass(forward: g).bandLocal, runsBackward(g) && Pass(backward: g).bandLocal)
+    }
+
     /// Floats of scratch a forward or input gradient of `g` needs (0 when neither runs direct).
     static func scratchCount(_ g: ConvGeometry) -> Int {
         max(runsForward(g) ? Pass(forward: g).scratchCount : 0, runsBackward(g) ? Pass(backward: g).scratchCount : 0)
@@ -148,25 +153,48 @@ private struct Pass {
         (max(phases * planeH * rowStride, offsets.max()! + outH * rowStride + directConvTilePositions) + 15) & ~15
     }
     var blocks: Int { (outChannels + directConvTileChannels - 1) / directConvTileChannels }
-    var scratchCount: Int { channels * channelStride + Parallel.tasks * directConvTileChannels * itemCapacity }
+
+    /// Large images (stride 1, padded input beyond the two L2s, 4+ bands per core): each core pads
+    /// one band of input rows at a time into its own scratch, ~1 MB, and runs every output channel
+    /// over it while it is in its L2. The whole padded copy went to memory and came back once per
+    /// band: a 1280x720 InceptionV3 stem pads 30–58 MB.
+    var localRows: Int { max(1, (1 << 20) / (4 * channels * rowStride) - (kH - 1)) }
+    var bandLocal: Bool {
+        stride == 1 && 4 * channels * planeH * rowStride > 4 << 20 && outH >= 4 * Parallel.tasks * localRows
+    }
+    /// Floats per channel of a local band: its input rows, then zeros as far as its last tile reads.
+    var localStride: Int { ((localRows + kH - 1) * rowStride + directConvTilePositions + kW + 15) & ~15 }
+    var localCapacity: Int {
+        let t = directConvTilePositions
+        return (localRows * rowStride + t - 1) / t * t
+    }
+
+    var scratchCount: Int {
+        let n = directConvTileChannels
+        if bandLocal { return Parallel.tasks * (channels * localStride + n * localCapacity) }
+        return channels * channelStride + Parallel.tasks * n * itemCapacity
+    }
+
+    /// Stride 1: padded rows `rows` (of Hp) of channel c into `plane`, then zeros up to `count` floats.
+    private func padRows(_ src: UnsafePointer<Float>, channel c: Int, _ rows: Range<Int>, into plane: UnsafeMutablePointer<Float>, count: Int) {
+        let wp = rowStride, s = src + c * inH * inW
+        for (i, pr) in rows.enumerated() {
+            let row = plane + i * wp, y = pr - padTop
+            guard y >= 0 && y < inH else { row.update(repeating: 0, count: wp); continue }
+            row.update(repeating: 0, count: padLeft)
+            (row + padLeft).update(from: s + y * inW, count: inW)
+            (row + padLeft + inW).update(repeating: 0, count: wp - padLeft - inW)
+        }
+        (plane + rows.count * wp).update(repeating: 0, count: count - rows.count * wp)
+    }
 
     /// Copies the planes into the padded scratch (zeros around them; stride 2: by phases), channels
     /// over the cores.
-    func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+    private func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         let cs = channelStride, wp = rowStride
         parallelFor(channels) { _, c in
             let plane = dst + c * cs, s = src + c * inH * inW
-            if stride == 1 {
-                plane.update(repeating: 0, count: padTop * wp)
-                for y in 0..<inH {
-                    let row = plane + (padTop + y) * wp
-                    row.update(repeating: 0, count: padLeft)
-                    (row + padLeft).update(from: s + y * inW, count: inW)
-                    (row + padLeft + inW).update(repeating: 0, count: wp - padLeft - inW)
-                }
-                (plane + (padTop + inH) * wp).update(repeating: 0, count: cs - (padTop + inH) * wp)
-                return
-            }
+            if stride == 1 { padRows(src, channel: c, 0..<planeH, into: plane, count: cs); return }
             // Phase (a, b) row i, column j = padded (2i + a, 2j + b) = source (2i + a − padTop, 2j + b − padLeft).
             for a in 0..<stride {
                 for b in 0..<stride {
@@ -190,12 +218,33 @@ private struct Pass {
     /// Runs the tiles over every item; `emit(channel, rows, rowsOut)` gets each output channel's
     /// computed rows (row r of the item at rowsOut + r·rowStride, outW valid floats each).
     func run(
-        padded: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        source: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
         emit: (_ channel: Int, _ rows: Range<Int>, _ values: UnsafePointer<Float>) -> Void
     ) {
-        let offsets = self.offsets, wp = rowStride
+        let offsets = self.offsets, wp = rowStride, n = directConvTileChannels, blockWeights = channels * kH * kW * n
+        if bandLocal {
+            let rows = localRows, cs = localStride, cap = localCapacity, perTask = channels * cs + n * cap
+            offsets.withUnsafeBufferPointer { offsets in
+                parallelFor((outH + rows - 1) / rows) { task, b in
+                    let band = (b * rows)..<min(outH, (b + 1) * rows)
+                    let padded = scratch + task * perTask, out = padded + channels * cs
+                    for c in 0..<channels {
+                        padRows(source, channel: c, band.lowerBound..<(band.upperBound + kH - 1), into: padded + c * cs, count: cs)
+                    }
+                    for blk in 0..<blocks {
+                        directConvTiles(
+                            input: padded, channelStride: cs, channels: channels, offsets: offsets.baseAddress!,
+                            taps: kH * kW, weights: weights + blk * blockWeights, output: out, outputStride: cap,
+                            tiles: (band.count * wp + directConvTilePositions - 1) / directConvTilePositions)
+                        for i in 0..<min(n, outChannels - blk * n) { emit(blk * n + i, band, out + i * cap) }
+                    }
+                }
+            }
+            return
+        }
+        pad(source, into: scratch)
+        let padded = UnsafePointer(scratch), work = scratch + channels * channelStride
         let rows = rowsPerItem, chunks = (outH + rows - 1) / rows, cap = itemCapacity, cs = channelStride
-        let n = directConvTileChannels, blockWeights = channels * kH * kW * n
         offsets.withUnsafeBufferPointer { offsets in
             parallelFor(blocks * chunks) { task, item in
                 // Band-major: the cores sweep the output channels over one band of input rows while
@@ -203,7 +252,7 @@ private struct Pass {
                 // 1280x720 an InceptionV3 stem input is 30 MB).
                 let blk = item % blocks, r = (item / blocks) * rows
                 let band = r..<min(outH, r + rows)
-                let out = scratch + task * n * cap
+                let out = work + task * n * cap
                 let positions = band.count * wp
                 directConvTiles(
                     input: padded + r * wp, channelStride: cs, channels: channels, offsets: offsets.baseAddress!,
@@ -221,8 +270,7 @@ func directConv2d(
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?
 ) {
     let p = Pass(forward: g), lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
-    p.pad(x, into: scratch)
-    p.run(padded: scratch, weights: weights.forward.pointer, scratch: scratch + g.inC * p.channelStride) { o, rows, v in
+    p.run(source: x, weights: weights.forward.pointer, scratch: scratch) { o, rows, v in
         let b = bias?[o] ?? 0
         for (r, oy) in rows.enumerated() {
             biasClampRow(v + r * p.rowStride, y + (o * g.outH + oy) * g.outW, count: g.outW, bias: b, lo: lo, hi: hi)
@@ -236,8 +284,7 @@ func directConv2dBackward(
     dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
 ) {
     let p = Pass(backward: g)
-    p.pad(dy, into: scratch)
-    p.run(padded: scratch, weights: weights.backward!.pointer, scratch: scratch + g.outC * p.channelStride) { c, rows, v in
+    p.run(source: dy, weights: weights.backward!.pointer, scratch: scratch) { c, rows, v in
         for (r, iy) in rows.enumerated() {
             addRow(v + r * p.rowStride, dx + (c * g.inH + iy) * g.inW, count: g.inW)
         }
