@@ -8,7 +8,10 @@
 /// each (channel, tap) loads 3 input vectors and broadcasts 8 weights into 24 FMAs. The sums run in
 /// a fixed order (channel, then tap), so every output is the same whichever thread computes it.
 /// Reads input[c·channelStride + offsets[t] + p] for p up to tiles·48 − 1: the caller pads for that.
+
+/// Output channels per tile (the weights are packed in groups of this many).
 public let directConvTileChannels = 8
+/// Consecutive flat output positions per tile.
 public let directConvTilePositions = 48
 
 #if arch(x86_64)
@@ -19,6 +22,7 @@ public let directConvTilePositions = 48
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
+    /// `tiles` tiles of 8 channels × 48 positions (see the top of the file); weights [channels][taps][8].
     public func directConvTiles(
         input: UnsafePointer<Float>, channelStride: Int, channels: Int,
         offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
@@ -67,6 +71,7 @@ public let directConvTilePositions = 48
         }
     }
 #else
+    /// Not built off x86-64: `DirectConv.available` is false there.
     public func directConvTiles(
         input: UnsafePointer<Float>, channelStride: Int, channels: Int,
         offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,

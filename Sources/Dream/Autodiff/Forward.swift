@@ -14,7 +14,8 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
                 g, x: x, weight: w, bias: b, y: out, scratch: plan.colScratch(depthwiseScratchCount(g))!,
                 clip: step.clip)
         } else {
-            conv2d(g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)), clip: step.clip,
+            conv2d(
+                g, x: x, weight: w, bias: b, y: out, col: plan.colScratch(convColumnCount(g)), clip: step.clip,
                 direct: step.direct)
         }
     case .batchNorm:

@@ -19,7 +19,8 @@ final class Profiler {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var kind = fusedKind ?? opName(program.steps[s].op)
         if fusedKind == nil, let g = plan.geometry[s], case .conv = program.steps[s].op {
-            let direct = program.steps[s].direct != nil
+            let direct =
+                program.steps[s].direct != nil
                 && (pass == "forward" ? DirectConv.runsForward(g) : DirectConv.runsBackward(g))
             kind =
                 g.isDepthwise

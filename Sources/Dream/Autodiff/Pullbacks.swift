@@ -33,7 +33,8 @@ func runPullback(
                 // The fused Clip's pullback: mask d loss/d output in place (nothing else reads it).
                 clipMaskInPlace(y: plan.value(step.output).pointer, dy: plan.grad(step.output).pointer, count: n, lo: c.lo, hi: c.hi)
             }
-            conv2dBackward(g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)),
+            conv2dBackward(
+                g, dy: dy, weight: step.weight!.pointer, dx: d, col: plan.colScratch(convColumnCount(g)),
                 direct: step.direct)
         }
     case .batchNorm:
