@@ -9,9 +9,9 @@
 ///     band count balanced over the cores (`balancedBandRows`); a backward too small for one band
 ///     per core runs on the whole image, split by input channels (`wholeImageBackward`);
 ///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
-/// Dense kxk convs of stride 1 (forward and backward) or 2 (forward) on AVX-512 CPUs go to
-/// DirectConv.swift instead, depthwise convs to
-/// DepthwiseConv2D.swift. Naive versions are the test oracles.
+/// On AVX-512 CPUs, dense kxk convs of stride 1 (forward and input gradient) and stride-2 image
+/// stems (forward) go to DirectConv.swift instead. Depthwise convs go to DepthwiseConv2D.swift.
+/// Naive versions are the test oracles.
 
 /// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a
 /// single-group conv, the whole im2col matrix for a grouped one; or the direct conv's padded image.

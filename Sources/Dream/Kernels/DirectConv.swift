@@ -2,7 +2,8 @@ import ConvAVX512
 import Foundation
 
 /// Direct convolution for dense stride-1 kxk convs (3x3, 5x5, 1x7, 7x1, ...) on AVX-512 CPUs, forward
-/// and input gradient, without im2col: the classic networks' inception branches and stems.
+/// and input gradient, and the forward of stride-2 image stems (7x7), without im2col: the classic
+/// networks' inception branches and stems.
 ///
 /// The input is copied once into a zero-padded image, each channel one flat row of Hp·Wp floats
 /// (Wp = W + padLeft + padRight). Output position (oy, ox) is flat position p = oy·Wp + ox, and tap
@@ -11,6 +12,9 @@ import Foundation
 /// channels × 48 consecutive positions at a time. Positions with ox ≥ outW (the pad columns) are
 /// computed and dropped. Work items are (8 output channels, a few whole output rows), taken by the
 /// cores as they are free; each item writes its rows out (bias, fused clip) from a per-core scratch.
+///
+/// Large images pad band by band instead, each core its own band in L2 (`Pass.bandLocal`). A
+/// stride-2 stem splits the padded image into 4 phase planes, where the taps are again shifted rows.
 ///
 /// The input gradient of a stride-1 conv is the same sum over dy padded by k − 1 − pad on each side,
 /// with weights transposed (output ↔ input channels) and flipped (ky, kx → k−1−ky, k−1−kx); it adds

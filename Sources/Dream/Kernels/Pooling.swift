@@ -174,12 +174,7 @@ func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePoi
                 var ox = start
                 let lastStart = lastVectorStart(g, end: end)
                 while ox <= lastStart {
-                    var sum = SIMD8<Float>(repeating: 0)
-                    for ky in rows {
-                        let row = src + (oy * g.strideH - g.padTop + ky) * g.inW + ox * g.strideW - g.padLeft
-                        for kx in 0..<g.kW { sum += taps8(row + kx, stride: g.strideW) }
-                    }
-                    UnsafeMutableRawPointer(dst + oy * g.outW + ox).storeBytes(of: sum / div, as: SIMD8<Float>.self)
+                    store8(windowSums8(g, src, oy, rows: rows, ox) / div, dst + oy * g.outW + ox)
                     ox += 8
                 }
                 return ox
@@ -187,15 +182,33 @@ func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePoi
     }
 }
 
+/// The tap sums of the 8 windows of output row oy from column ox (window rows `rows`; every column
+/// inside the input).
+@inline(__always)
+private func windowSums8(_ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, rows: Range<Int>, _ ox: Int) -> SIMD8<Float> {
+    var sum = SIMD8<Float>(repeating: 0)
+    for ky in rows {
+        let row = src + (oy * g.strideH - g.padTop + ky) * g.inW + ox * g.strideW - g.padLeft
+        for kx in 0..<g.kW { sum += taps8(row + kx, stride: g.strideW) }
+    }
+    return sum
+}
+
+/// The sum of one window's taps inside the input.
+@inline(__always)
+private func windowSum(_ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, _ ox: Int) -> Float {
+    let w = avgWindow(g, oy, ox, includePad: false)
+    var s: Float = 0
+    for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { s += src[iy * g.inW + ix] } }
+    return s
+}
+
 @inline(__always)
 private func averageWindow(
     _ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, _ ox: Int, _ dst: UnsafeMutablePointer<Float>,
     _ countIncludePad: Bool
 ) {
-    let w = avgWindow(g, oy, ox, includePad: countIncludePad)
-    var s: Float = 0
-    for iy in w.y0..<max(w.y1, w.y0) { for ix in w.x0..<max(w.x1, w.x0) { s += src[iy * g.inW + ix] } }
-    dst[oy * g.outW + ox] = s / w.div
+    dst[oy * g.outW + ox] = windowSum(g, src, oy, ox) / avgWindow(g, oy, ox, includePad: countIncludePad).div
 }
 
 /// The input gradient (the same contributions as `averagePoolBackwardNaive`, added in another order).
@@ -268,22 +281,11 @@ private func averagePoolBackwardGather(
             }
             forEachPoolRow(
                 t, vectorStrides: 1...1,
-                window: { iy, ix in
-                    var s: Float = 0
-                    for oy in max(iy - t.padTop, 0)..<min(iy - t.padTop + t.kH, t.inH) {
-                        for ox in max(ix - t.padLeft, 0)..<min(ix - t.padLeft + t.kW, t.inW) { s += q[oy * t.inW + ox] }
-                    }
-                    dst[iy * t.outW + ix] += s
-                },
+                window: { iy, ix in dst[iy * t.outW + ix] += windowSum(t, q, iy, ix) },
                 interior: { iy, rows, start, end in
                     var ix = start
                     while ix + 8 <= end {
-                        var sum = load8(dst + iy * t.outW + ix)
-                        for ky in rows {
-                            let row = q + (iy - t.padTop + ky) * t.inW + ix - t.padLeft
-                            for kx in 0..<t.kW { sum += load8(row + kx) }
-                        }
-                        store8(sum, dst + iy * t.outW + ix)
+                        store8(load8(dst + iy * t.outW + ix) + windowSums8(t, q, iy, rows: rows, ix), dst + iy * t.outW + ix)
                         ix += 8
                     }
                     return ix
