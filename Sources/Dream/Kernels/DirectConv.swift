@@ -6,8 +6,9 @@ import Foundation
 /// networks' inception branches and stems.
 ///
 /// The input is copied once into a zero-padded image, each channel one flat row of Hp·Wp floats
-/// (Wp = W + padLeft + padRight). Output position (oy, ox) is flat position p = oy·Wp + ox, and tap
-/// (ky, kx) reads padded flat position p + ky·Wp + kx, so over flat positions the conv is a sum of
+/// (Wp = W + max(padLeft, padRight): one row's right pad is the next one's left pad). Output
+/// position (oy, ox) is flat position p = oy·Wp + ox, and tap (ky, kx) reads padded flat position
+/// p + ky·Wp + kx, so over flat positions the conv is a sum of
 /// shifted rows: the register tile (`directConvTiles`, Sources/ConvAVX512) computes 8 output
 /// channels × 48 consecutive positions at a time. Positions with ox ≥ outW (the pad columns) are
 /// computed and dropped. Work items are (8 output channels, a few whole output rows), taken by the
@@ -134,7 +135,10 @@ private struct Pass {
         (self.channels, self.inH, self.inW, self.outChannels, self.outH, self.outW) = (channels, inH, inW, outChannels, outH, outW)
         (self.kH, self.kW, self.stride, self.padTop, self.padLeft) = (kH, kW, stride, padTop, padLeft)
         planeH = (inH + padTop + padBottom + stride - 1) / stride
-        rowStride = (inW + padLeft + padRight + stride - 1) / stride
+        // Stride 1: a row's right pad and the next row's left pad are the same zeros (a tap past
+        // the row's end reads the next row's first min(padLeft, padRight) columns), which drops
+        // min(padLeft, padRight) computed-and-dropped columns per row: a 1x7 conv at 12x12, 18 → 15.
+        rowStride = stride == 1 ? inW + max(padLeft, padRight) : (inW + padLeft + padRight + stride - 1) / stride
     }
 
     var phases: Int { stride * stride }
