@@ -19,9 +19,7 @@ final class Profiler {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var kind = fusedKind ?? opName(program.steps[s].op)
         if fusedKind == nil, let g = plan.geometry[s], case .conv = program.steps[s].op {
-            let direct =
-                program.steps[s].direct != nil
-                && (pass == "forward" ? DirectConv.runsForward(g) : DirectConv.runsBackward(g))
+            let direct = DirectConv.runs(g, program.steps[s].direct, backward: pass == "backward")
             kind =
                 g.isDepthwise
                 ? "DepthwiseConv" : g.isPointwise ? "Conv 1x1 (sgemm)" : direct ? "Conv (direct)" : "Conv (im2col+sgemm)"

@@ -22,7 +22,7 @@ func convColumnCount(_ g: ConvGeometry) -> Int {
 }
 
 /// `clip`: a fused Clip applied to the output (nil: none). `direct`: the conv's weights packed for
-/// the direct kernel (DirectConv.swift), used when `DirectConv.runsForward(g)` (`runsBackward`).
+/// the direct kernel (DirectConv.swift), used when `DirectConv.runs`.
 func conv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>?, clip: (lo: Float, hi: Float)? = nil,
@@ -31,7 +31,7 @@ func conv2d(
     let og = g.outC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let xn = x + n * g.inC * g.inPlane, yn = y + n * g.outC * plane
-        if let direct, DirectConv.runsForward(g) {
+        if let direct, DirectConv.runs(g, direct, backward: false) {
             directConv2d(g, x: xn, weights: direct, bias: bias, y: yn, scratch: col!, clip: clip)
             continue
         }
@@ -65,7 +65,7 @@ func conv2dBackward(
     let og = g.outC / g.groups, cg = g.inC / g.groups, k = g.colRows, plane = g.outPlane
     for n in 0..<g.batch {
         let dxn = dx + n * g.inC * g.inPlane, dyn = dy + n * g.outC * plane
-        if let direct, direct.backward != nil, DirectConv.runsBackward(g) {
+        if let direct, DirectConv.runs(g, direct, backward: true) {
             directConv2dBackward(g, dy: dyn, weights: direct, dx: dxn, scratch: col!)
             continue
         }

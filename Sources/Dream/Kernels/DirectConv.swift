@@ -62,6 +62,13 @@ enum DirectConv {
         runsForward(g) && g.strideH == 1 && max(g.padTop, g.padBottom) < g.kH && max(g.padLeft, g.padRight) < g.kW
     }
 
+    /// Whether a conv with packed weights `direct` runs its forward (or input gradient) here: the
+    /// one test that conv2d, conv2dBackward and the profiler share.
+    static func runs(_ g: ConvGeometry, _ direct: DirectConvWeights?, backward: Bool) -> Bool {
+        guard let direct else { return false }
+        return backward ? direct.backward != nil && runsBackward(g) : runsForward(g)
+    }
+
     /// Flat positions an item aims for: enough that the item's loop pays for its hand-over, few
     /// enough that a small plane still makes several items per core.
     static let itemPositions = 384
