@@ -29,7 +29,13 @@ final class DirectConvTests: XCTestCase {
         Case(n: 1, c: 3, h: 17, w: 23, o: 8, kh: 5, kw: 5, s: 2, padding: .valid),
         Case(n: 2, c: 4, h: 16, w: 30, o: 12, kh: 5, kw: 5, s: 2, padding: .sameUpper),
         Case(n: 1, c: 3, h: 31, w: 28, o: 16, kh: 7, kw: 7, s: 2, padding: .explicit(top: 3, left: 3, bottom: 3, right: 3)),
-        Case(n: 1, c: 2, h: 19, w: 12, o: 8, kh: 5, kw: 6, s: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 3))
+        Case(n: 1, c: 2, h: 19, w: 12, o: 8, kh: 5, kw: 6, s: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 3)),
+        // 1x1 (in place over the plane): whole tiles only; a partial last tile and a partial block;
+        // many channels (8-tile chunks, two of them, and a tail); a plane smaller than one tile.
+        Case(n: 1, c: 8, h: 12, w: 12, o: 16, kh: 1, kw: 1, padding: .valid),
+        Case(n: 2, c: 5, h: 7, w: 9, o: 12, kh: 1, kw: 1, padding: .valid),
+        Case(n: 1, c: 300, h: 20, w: 33, o: 24, kh: 1, kw: 1, padding: .valid),
+        Case(n: 1, c: 40, h: 3, w: 5, o: 8, kh: 1, kw: 1, padding: .valid)
     ]
 
     func testDirectConvMatchesNaiveForwardAndInputGradient() throws {
@@ -80,7 +86,8 @@ final class DirectConvTests: XCTestCase {
     }
 
     /// Which convs take the direct path: dense, undilated kxk; forward at stride 1 or for a stride-2
-    /// image stem of 5x5 or more, input gradient at stride 1 with pads inside the kernel.
+    /// image stem of 5x5 or more, input gradient at stride 1 with pads inside the kernel; 1x1 at
+    /// stride 1 unpadded.
     func testDirectConvTakesDenseKernelsOfStrideOneOrTwo() throws {
         try XCTSkipUnless(DirectConv.available, "the direct conv runs on AVX-512 CPUs only")
         func geometry(k: Int, stride: Int = 1, dilation: Int = 1, pad: Int = 1, groups: Int = 1, channels: Int = 8) -> ConvGeometry {
@@ -96,7 +103,10 @@ final class DirectConvTests: XCTestCase {
         XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 3)))
         XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, dilation: 2)))
         XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, groups: 2)))
-        XCTAssertFalse(DirectConv.runsForward(geometry(k: 1, pad: 0)))
+        XCTAssertTrue(DirectConv.runsForward(geometry(k: 1, pad: 0)) && DirectConv.runsBackward(geometry(k: 1, pad: 0)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 1, pad: 1)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 1, stride: 2, pad: 0)))
+        XCTAssertFalse(DirectConv.runsForward(geometry(k: 1, stride: 2, pad: 0, channels: 3)))
         XCTAssertTrue(DirectConv.runsForward(geometry(k: 3, pad: 3)))
         XCTAssertFalse(DirectConv.runsBackward(geometry(k: 3, pad: 3)))
     }

@@ -16,7 +16,7 @@
 /// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a
 /// single-group conv, the whole im2col matrix for a grouped one; or the direct conv's padded image.
 func convColumnCount(_ g: ConvGeometry) -> Int {
-    if g.isPointwise { return 0 }
+    if g.isPointwise { return DirectConv.scratchCount(g) }
     if g.groups == 1 { return max(Parallel.tasks * g.colRows * convBandRows(g) * g.outW, DirectConv.scratchCount(g)) }
     return g.inC * g.kH * g.kW * g.outPlane
 }

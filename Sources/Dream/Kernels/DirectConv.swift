@@ -45,13 +45,17 @@ enum DirectConv {
         kernel: (h: Int, w: Int), inputChannels: Int, strides: (h: Int, w: Int), dilations: (h: Int, w: Int), groups: Int
     ) -> Bool {
         let stemStride2 = strides == (2, 2) && inputChannels <= 4 && kernel.h * kernel.w >= 25
-        return available && groups == 1 && kernel.h * kernel.w > 1 && (strides == (1, 1) || stemStride2)
-            && dilations == (1, 1)
+        let pointwise = kernel.h * kernel.w == 1
+        if pointwise && !pointwiseAvailable { return false }
+        return available && groups == 1 && (strides == (1, 1) || (stemStride2 && !pointwise)) && dilations == (1, 1)
     }
+
+    static let pointwiseAvailable = ProcessInfo.processInfo.environment["REVERIE_DIRECT_POINTWISE"] != "0"
 
     /// Whether the forward of geometry `g` runs direct.
     static func runsForward(_ g: ConvGeometry) -> Bool {
-        suits(
+        (g.kH * g.kW > 1 || g.isPointwise)
+            && suits(
             kernel: (g.kH, g.kW), inputChannels: g.inC, strides: (g.strideH, g.strideW), dilations: (g.dilH, g.dilW),
             groups: g.groups)
     }
@@ -75,12 +79,14 @@ enum DirectConv {
 
     /// Whether the forward and the input gradient of `g` pad band by band (`Pass.bandLocal`).
     static func padsByBands(_ g: ConvGeometry) -> (forward: Bool, backward: Bool) {
-        (runsForward(g) && Pass(forward: g).bandLocal, runsBackward(g) && Pass(backward: g).bandLocal)
+        if g.isPointwise { return (false, false) }
+        return (runsForward(g) && Pass(forward: g).bandLocal, runsBackward(g) && Pass(backward: g).bandLocal)
     }
 
     /// Floats of scratch a forward or input gradient of `g` needs (0 when neither runs direct).
     static func scratchCount(_ g: ConvGeometry) -> Int {
-        max(runsForward(g) ? Pass(forward: g).scratchCount : 0, runsBackward(g) ? Pass(backward: g).scratchCount : 0)
+        if g.isPointwise { return runsForward(g) ? Pointwise(g).scratchCount : 0 }
+        return max(runsForward(g) ? Pass(forward: g).scratchCount : 0, runsBackward(g) ? Pass(backward: g).scratchCount : 0)
     }
 }
 
@@ -279,12 +285,95 @@ private struct Pass {
     }
 }
 
+/// A 1x1 conv (stride 1, unpadded) as the tile over the plane itself: its flat positions are the
+/// plane's own, so the tile reads the input in place, with no padded copy. Items are chunks of
+/// positions (≤ 8 tiles, the chunk's input ≤ 512 KB so it stays in L2 while every 8-channel block
+/// runs over it), cut further by blocks when a small plane gives too few chunks. The forward writes
+/// whole tiles of whole blocks straight into y (`inPlace`); the last partial tile of the plane is
+/// first copied, zero-padded, into the core's scratch (the tile reads 48 positions), and its outputs
+/// (and every output of the gradient, which adds) go through the scratch.
+private struct Pointwise {
+    let channels: Int, outChannels: Int, plane: Int
+
+    init(channels: Int, outChannels: Int, plane: Int) {
+        (self.channels, self.outChannels, self.plane) = (channels, outChannels, plane)
+    }
+    init(_ g: ConvGeometry) { self.init(channels: g.inC, outChannels: g.outC, plane: g.outPlane) }
+
+    var tilesPerChunk: Int { max(1, min(8, (1 << 17) / (channels * directConvTilePositions))) }
+    var chunkPositions: Int { tilesPerChunk * directConvTilePositions }
+    var blocks: Int { (outChannels + directConvTileChannels - 1) / directConvTileChannels }
+    /// Per core: the zero-padded tail tile's input, then one chunk of 8 output rows.
+    var perTask: Int { channels * directConvTilePositions + directConvTileChannels * chunkPositions }
+    var scratchCount: Int { Parallel.tasks * perTask }
+
+    /// `emit(channel, firstPosition, count, values)`: outputs p0..<p0+count of an output channel,
+    /// at `values` (in y itself when the tile wrote there).
+    func run(
+        source: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        inPlace: UnsafeMutablePointer<Float>?,
+        emit: (_ channel: Int, _ p0: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void
+    ) {
+        let t = directConvTilePositions, n = directConvTileChannels, blockWeights = channels * n
+        let chunk = chunkPositions, chunks = (plane + chunk - 1) / chunk, blocks = self.blocks
+        let groups = min(blocks, max(1, (4 * Parallel.tasks + chunks - 1) / chunks))
+        let fullTiles = plane / t
+        var zero = 0
+        withUnsafePointer(to: &zero) { offset in
+            parallelFor(chunks * groups) { task, item in
+                let p0 = (item / groups) * chunk, grp = item % groups
+                let positions = min(chunk, plane - p0)
+                let whole = min(positions / t, fullTiles - p0 / t), tail = positions - whole * t
+                let panel = scratch + task * perTask, out = panel + channels * t
+                if tail > 0 {
+                    let tp = p0 + whole * t
+                    for c in 0..<channels {
+                        let row = panel + c * t
+                        row.update(from: source + c * plane + tp, count: tail)
+                        (row + tail).update(repeating: 0, count: t - tail)
+                    }
+                }
+                for blk in (grp * blocks / groups)..<((grp + 1) * blocks / groups) {
+                    let w = weights + blk * blockWeights, live = min(n, outChannels - blk * n)
+                    if whole > 0 {
+                        if let y = inPlace, live == n {
+                            let dst = y + blk * n * plane + p0
+                            directConvTiles(
+                                input: source + p0, channelStride: plane, channels: channels, offsets: offset, taps: 1,
+                                weights: w, output: dst, outputStride: plane, tiles: whole)
+                            for i in 0..<n { emit(blk * n + i, p0, whole * t, dst + i * plane) }
+                        } else {
+                            directConvTiles(
+                                input: source + p0, channelStride: plane, channels: channels, offsets: offset, taps: 1,
+                                weights: w, output: out, outputStride: chunk, tiles: whole)
+                            for i in 0..<live { emit(blk * n + i, p0, whole * t, out + i * chunk) }
+                        }
+                    }
+                    if tail > 0 {
+                        directConvTiles(
+                            input: panel, channelStride: t, channels: channels, offsets: offset, taps: 1,
+                            weights: w, output: out, outputStride: chunk, tiles: 1)
+                        for i in 0..<live { emit(blk * n + i, p0 + whole * t, tail, out + i * chunk) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// y = conv(x) + bias, then the fused clip, for one image (`DirectConv.runsForward(g)`).
 func directConv2d(
     _ g: ConvGeometry, x: UnsafePointer<Float>, weights: DirectConvWeights, bias: UnsafePointer<Float>?,
     y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, clip: (lo: Float, hi: Float)?
 ) {
-    let p = Pass(forward: g), lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
+    let lo = clip?.lo ?? -.infinity, hi = clip?.hi ?? .infinity
+    if g.isPointwise {
+        Pointwise(g).run(source: x, weights: weights.forward.pointer, scratch: scratch, inPlace: y) { o, p0, n, v in
+            biasClampRow(v, y + o * g.outPlane + p0, count: n, bias: bias?[o] ?? 0, lo: lo, hi: hi)
+        }
+        return
+    }
+    let p = Pass(forward: g)
     p.run(source: x, weights: weights.forward.pointer, scratch: scratch) { o, rows, v in
         let b = bias?[o] ?? 0
         for (r, oy) in rows.enumerated() {
@@ -298,6 +387,13 @@ func directConv2dBackward(
     _ g: ConvGeometry, dy: UnsafePointer<Float>, weights: DirectConvWeights,
     dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
 ) {
+    if g.isPointwise {
+        let pw = Pointwise(channels: g.outC, outChannels: g.inC, plane: g.outPlane)
+        pw.run(source: dy, weights: weights.backward!.pointer, scratch: scratch, inPlace: nil) { c, p0, n, v in
+            addRow(v, dx + c * g.inPlane + p0, count: n)
+        }
+        return
+    }
     let p = Pass(backward: g)
     p.run(source: dy, weights: weights.backward!.pointer, scratch: scratch) { c, rows, v in
         for (r, iy) in rows.enumerated() {
