@@ -24,12 +24,13 @@ final class DirectConvTests: XCTestCase {
         // band by band: 4 bands of 30 rows of 128 (1 MB) per core.
         Case(n: 1, c: 64, h: DirectConvTests.bandRows, w: 128, o: 8, kh: 3, kw: 1, padding: .explicit(top: 1, left: 0, bottom: 1, right: 0)),
         Case(n: 1, c: 8, h: DirectConvTests.bandRows, w: 128, o: 64, kh: 3, kw: 1, padding: .explicit(top: 2, left: 0, bottom: 0, right: 0)),
-        // Stride-2 stems (forward direct by phases; the input gradient stays im2col): odd and even
-        // sizes and pads, the 7x7 GoogLeNet stem shape, an even kernel width.
+        // Stride 2 (forward direct by phases; the input gradient stays im2col): odd and even
+        // sizes and pads, the 7x7 GoogLeNet stem shape, an even kernel width, many channels.
         Case(n: 1, c: 3, h: 17, w: 23, o: 8, kh: 5, kw: 5, s: 2, padding: .valid),
         Case(n: 2, c: 4, h: 16, w: 30, o: 12, kh: 5, kw: 5, s: 2, padding: .sameUpper),
         Case(n: 1, c: 3, h: 31, w: 28, o: 16, kh: 7, kw: 7, s: 2, padding: .explicit(top: 3, left: 3, bottom: 3, right: 3)),
         Case(n: 1, c: 2, h: 19, w: 12, o: 8, kh: 5, kw: 6, s: 2, padding: .explicit(top: 0, left: 1, bottom: 2, right: 3)),
+        Case(n: 1, c: 40, h: 25, w: 27, o: 24, kh: 3, kw: 3, s: 2, padding: .valid),
         // 1x1 (in place over the plane): whole tiles only; a partial last tile and a partial block;
         // many channels (8-tile chunks, two of them, and a tail); a plane smaller than one tile.
         Case(n: 1, c: 8, h: 12, w: 12, o: 16, kh: 1, kw: 1, padding: .valid),
@@ -85,9 +86,8 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
-    /// Which convs take the direct path: dense, undilated kxk; forward at stride 1 or for a stride-2
-    /// image stem of 5x5 or more, input gradient at stride 1 with pads inside the kernel; 1x1 at
-    /// stride 1 unpadded.
+    /// Which convs take the direct path: dense, undilated kxk; forward at stride 1 or 2, input
+    /// gradient at stride 1 with pads inside the kernel; 1x1 at stride 1 unpadded.
     func testDirectConvTakesDenseKernelsOfStrideOneOrTwo() throws {
         try XCTSkipUnless(DirectConv.available, "the direct conv runs on AVX-512 CPUs only")
         func geometry(k: Int, stride: Int = 1, dilation: Int = 1, pad: Int = 1, groups: Int = 1, channels: Int = 8) -> ConvGeometry {
@@ -96,8 +96,8 @@ final class DirectConvTests: XCTestCase {
                 padding: .explicit(top: pad, left: pad, bottom: pad, right: pad), groups: groups)
         }
         XCTAssertTrue(DirectConv.runsForward(geometry(k: 3)) && DirectConv.runsBackward(geometry(k: 3)))
-        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 2)))
-        XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 2, channels: 3)))
+        XCTAssertTrue(DirectConv.runsForward(geometry(k: 3, stride: 2)))
+        XCTAssertFalse(DirectConv.runsBackward(geometry(k: 3, stride: 2)))
         XCTAssertTrue(DirectConv.runsForward(geometry(k: 7, stride: 2, pad: 3, channels: 3)))
         XCTAssertFalse(DirectConv.runsBackward(geometry(k: 7, stride: 2, pad: 3, channels: 3)))
         XCTAssertFalse(DirectConv.runsForward(geometry(k: 3, stride: 3)))

@@ -22,7 +22,8 @@ final class Profiler {
             let direct = DirectConv.runs(g, program.steps[s].direct, backward: pass == "backward")
             kind =
                 g.isDepthwise
-                ? "DepthwiseConv" : g.isPointwise ? (direct ? "Conv 1x1 (direct)" : "Conv 1x1 (sgemm)") : direct ? "Conv (direct)" : "Conv (im2col+sgemm)"
+                ? "DepthwiseConv"
+                : g.isPointwise ? (direct ? "Conv 1x1 (direct)" : "Conv 1x1 (sgemm)") : direct ? "Conv (direct)" : "Conv (im2col+sgemm)"
         }
         byKind["\(kind) \(pass)", default: 0] += seconds
         byStep["\(program.steps[s].name) \(pass)", default: 0] += seconds

@@ -67,7 +67,7 @@ struct Program {
                 step.weight = Program.buffer(p.weight)
                 step.bias = p.bias.map(Program.buffer)
                 let w = p.weight.shape
-                if DirectConv.suits(kernel: (w[2], w[3]), inputChannels: w[1], strides: p.strides, dilations: p.dilations, groups: p.groups) {
+                if DirectConv.suits(kernel: (w[2], w[3]), strides: p.strides, dilations: p.dilations, groups: p.groups) {
                     step.direct = DirectConvWeights(
                         weight: step.weight!.pointer, outC: w[0], inC: w[1], kH: w[2], kW: w[3], backward: p.strides == (1, 1))
                 }

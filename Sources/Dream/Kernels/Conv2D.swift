@@ -9,8 +9,8 @@
 ///     band count balanced over the cores (`balancedBandRows`); a backward too small for one band
 ///     per core runs on the whole image, split by input channels (`wholeImageBackward`);
 ///   - grouped, non-depthwise convs: whole-image im2col + one sgemm per group.
-/// On AVX-512 CPUs, dense kxk convs of stride 1 (forward and input gradient) and stride-2 image
-/// stems (forward) go to DirectConv.swift instead. Depthwise convs go to DepthwiseConv2D.swift.
+/// On AVX-512 CPUs, dense convs of stride 1 (kxk and 1x1; forward and input gradient) and kxk convs
+/// of stride 2 (forward) go to DirectConv.swift instead. Depthwise convs go to DepthwiseConv2D.swift.
 /// Naive versions are the test oracles.
 
 /// `col` scratch needs `convColumnCount(g)` floats: 0 for pointwise, one band per core for a

@@ -1,9 +1,9 @@
 import ConvAVX512
 import Foundation
 
-/// Direct convolution for dense stride-1 kxk convs (3x3, 5x5, 1x7, 7x1, ...) on AVX-512 CPUs, forward
-/// and input gradient, and the forward of stride-2 image stems (7x7), without im2col: the classic
-/// networks' inception branches and stems.
+/// Direct convolution for dense convs on AVX-512 CPUs, without im2col: stride-1 kxk convs (3x3, 5x5,
+/// 1x7, 7x1, ...) and 1x1 convs, forward and input gradient, and the forward of stride-2 kxk convs:
+/// the classic networks' inception branches, reductions and stems.
 ///
 /// The input is copied once into a zero-padded image, each channel one flat row of Hp·Wp floats
 /// (Wp = W + max(padLeft, padRight): one row's right pad is the next one's left pad). Output
@@ -15,15 +15,18 @@ import Foundation
 /// cores as they are free; each item writes its rows out (bias, fused clip) from a per-core scratch.
 ///
 /// Large images pad band by band instead, each core its own band in L2 (`Pass.bandLocal`). A
-/// stride-2 stem splits the padded image into 4 phase planes, where the taps are again shifted rows.
+/// stride-2 conv splits the padded image into 4 phase planes, where the taps are again shifted rows.
+/// A 1x1 conv needs no padding: the tile runs over the plane in place (`Pointwise`).
 ///
 /// The input gradient of a stride-1 conv is the same sum over dy padded by k − 1 − pad on each side,
 /// with weights transposed (output ↔ input channels) and flipped (ky, kx → k−1−ky, k−1−kx); it adds
 /// into dx.
 ///
-/// Why: im2col + sgemm ran these convs at 120–250 GFLOP/s on this 2-core AVX-512 machine (the copy
-/// is as large as the sgemm work when a conv has few channels), where onnxruntime's direct kernels
-/// reach ~290. The tile alone ran at 145–170 GFLOP/s on one core (3x3 and 5x5, 32–192 channels).
+/// Why: im2col + sgemm ran these convs at 120–250 GFLOP/s on a 2-core AVX-512 Intel machine (the
+/// copy is as large as the sgemm work when a conv has few channels), where onnxruntime's direct
+/// kernels reach ~290. The tile alone ran at 145–170 GFLOP/s on one core (3x3 and 5x5, 32–192
+/// channels). On a 2-core Zen 5 the kxk convs run at 360–480 GFLOP/s; OpenBLAS's 1x1 sgemms there
+/// ran at 140–230, the tile over the plane at about twice that.
 enum DirectConv {
     /// Whether the CPU runs the AVX-512 tile; `REVERIE_DIRECT_CONV=0` turns the path off (A/B runs).
     static let available: Bool = {
@@ -35,29 +38,24 @@ enum DirectConv {
         #endif
     }()
 
-    /// Whether `direct` weights should be packed for a conv: dense, kxk (not 1x1), undilated, on a
-    /// CPU that runs the tile; stride 1, or stride 2 for an image stem (≤ 4 input channels) of 5x5 or
-    /// more. The padding is known only with the input size.
-    /// Why stride 2 only there (release, per conv, 1280x720, against im2col + sgemm): GoogLeNet's
-    /// 7x7 3→64 stem 8.4 → 6.4 ms, but InceptionV3's 3x3 3→32 stem 5.9 → 6.5 ms, 96→96 2.9 → 3.9 ms
-    /// and 288→384 25 → 47 ms (every channel's 4 phase planes are read per tile, from L2).
-    static func suits(
-        kernel: (h: Int, w: Int), inputChannels: Int, strides: (h: Int, w: Int), dilations: (h: Int, w: Int), groups: Int
-    ) -> Bool {
-        let stemStride2 = strides == (2, 2) && inputChannels <= 4 && kernel.h * kernel.w >= 25
+    /// Whether `direct` weights should be packed for a conv: dense, undilated, on a CPU that runs the
+    /// tile; stride 1 (kxk or 1x1), or a kxk of stride 2 (forward by phase planes). The padding is
+    /// known only with the input size (a padded 1x1 keeps im2col).
+    /// Measured per conv, release, against im2col + sgemm (OpenBLAS), on a 2-core AMD EPYC (Zen 5)
+    /// with AVX-512: InceptionV3's 1x1 convs, all of them, 63–67 → 35.5 ms at 1280x720 (1.6–1.9 ms
+    /// against 3.2–3.3 at 224); the stride-2 288→384 29.1 → 22.3 ms at 1280x720, 8.0 → 4.4 ms at
+    /// 512x512, 1.40 → 0.91 ms at 224; the 3x3 3→32 stem alike (4.2 ms). On an earlier Intel
+    /// machine with 384-position items the stride-2 288→384 had gone 25 → 47 ms.
+    static func suits(kernel: (h: Int, w: Int), strides: (h: Int, w: Int), dilations: (h: Int, w: Int), groups: Int) -> Bool {
         let pointwise = kernel.h * kernel.w == 1
-        if pointwise && !pointwiseAvailable { return false }
-        return available && groups == 1 && (strides == (1, 1) || (stemStride2 && !pointwise)) && dilations == (1, 1)
+        return available && groups == 1 && (strides == (1, 1) || (strides == (2, 2) && !pointwise)) && dilations == (1, 1)
     }
-
-    static let pointwiseAvailable = ProcessInfo.processInfo.environment["REVERIE_DIRECT_POINTWISE"] != "0"
 
     /// Whether the forward of geometry `g` runs direct.
     static func runsForward(_ g: ConvGeometry) -> Bool {
         (g.kH * g.kW > 1 || g.isPointwise)
             && suits(
-            kernel: (g.kH, g.kW), inputChannels: g.inC, strides: (g.strideH, g.strideW), dilations: (g.dilH, g.dilW),
-            groups: g.groups)
+                kernel: (g.kH, g.kW), strides: (g.strideH, g.strideW), dilations: (g.dilH, g.dilW), groups: g.groups)
     }
 
     /// Whether the input gradient of `g` runs direct: stride 1, and no pad reaching past the kernel
@@ -76,6 +74,10 @@ enum DirectConv {
     /// Flat positions an item aims for: enough that the item's loop pays for its hand-over, few
     /// enough that a small plane still makes several items per core.
     static let itemPositions = 384
+    /// Stride 2 reads 4 phase planes per channel: smaller items keep an item's input rows in L2.
+    /// InceptionV3's 288→384 at 1280x720: 384 positions 23.7 ms, 96 positions 22.3 ms; at 512x512
+    /// 6.2 → 4.4 ms (im2col + sgemm: 29.1 and 8.0 ms).
+    static let stride2ItemPositions = 96
 
     /// Whether the forward and the input gradient of `g` pad band by band (`Pass.bandLocal`).
     static func padsByBands(_ g: ConvGeometry) -> (forward: Bool, backward: Bool) {
@@ -164,7 +166,7 @@ private struct Pass {
         }
     }
     /// Output rows per item, and the flat positions an item computes (whole tiles).
-    var rowsPerItem: Int { min(outH, max(1, DirectConv.itemPositions / rowStride)) }
+    var rowsPerItem: Int { min(outH, max(1, (stride == 2 ? DirectConv.stride2ItemPositions : DirectConv.itemPositions) / rowStride)) }
     var itemCapacity: Int {
         let t = directConvTilePositions
         return (rowsPerItem * rowStride + t - 1) / t * t
