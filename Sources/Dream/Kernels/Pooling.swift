@@ -5,10 +5,10 @@
 ///             when countIncludePad); backward spreads dy/divisor over the window
 ///   globalAveragePool: (N, C, H, W) → (N, C, 1, 1); backward dx += dy / (H·W)
 
-/// The fast pools take 8 outputs of a row at a time where every tap of the window's rows inside the
-/// input is inside the row too (`interiorColumns`), in the naive tap order (so max pool values and
-/// argmax, and average pool forward sums, are bit-identical to the naive window loop); the borders
-/// run the naive window loop.
+/// The forwards of undilated pools run separably, row by row (`PoolRows`): max values and argmax
+/// identical to the naive window loop, average sums in another order. The average pool's input
+/// gradient takes 8 outputs of a row at a time where every tap of the window's rows inside the
+/// input is inside the row too (`interiorColumns`); the borders run the naive window loop.
 
 /// Output columns whose windows lie inside the input row: every kx tap valid.
 @inline(__always)
@@ -65,11 +65,21 @@ private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
 }
 
 func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+    if g.dilH != 1 || g.dilW != 1 {
+        parallelFor(g.batch * g.inC) { _, p in
+            for oy in 0..<g.outH {
+                for ox in 0..<g.outW { maxWindow(g, x + p * g.inPlane, oy, ox, y + p * g.outPlane, argmax + p * g.outPlane) }
+            }
+        }
+        return
+    }
+    let rows = PoolRows(g)
     parallelFor(g.batch * g.inC) { _, p in
-        let src = x + p * g.inPlane, dst = y + p * g.outPlane, arg = argmax + p * g.outPlane
-        forEachPoolRow(
-            g, vectorStrides: 1...2, window: { maxWindow(g, src, $0, $1, dst, arg) },
-            interior: { maxPoolRowInterior(g, src, $0, rows: $1, from: $2, to: $3, dst, arg) })
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows.width) { vb in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: rows.width) { kb in
+                rows.maxPlane(x + p * g.inPlane, y + p * g.outPlane, argmax + p * g.outPlane, v: vb.baseAddress!, ky: kb.baseAddress!)
+            }
+        }
     }
 }
 
@@ -94,41 +104,175 @@ private func maxWindow(
     arg[oy * g.outW + ox] = at
 }
 
-/// Outputs start..<end of row oy (window rows `rows`, every tap of them inside the input; stride 1
-/// or 2), 8 at a time, the last eight overlapping the ones before (recomputed alike): the same
-/// first-largest rule as `maxWindow`, so values and argmax are identical. Returns where it stopped (the caller does the rest one by one).
-@inline(__always)
-private func maxPoolRowInterior(
-    _ g: ConvGeometry, _ src: UnsafePointer<Float>, _ oy: Int, rows: Range<Int>, from start: Int, to end: Int,
-    _ dst: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Int32>
-) -> Int {
-    let s = g.strideW, lastStart = lastVectorStart(g, end: end)
-    if lastStart < start { return start }
-    let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(s)
-    var ox = start
-    while true {
-        var best = SIMD8<Float>(repeating: 0), at = SIMD8<Int32>(repeating: 0)
-        for ky in rows {
-            let iy = oy * g.strideH - g.padTop + ky * g.dilH
-            for kx in 0..<g.kW {
-                let i = iy * g.inW + ox * s - g.padLeft + kx * g.dilW
-                let v = taps8(src + i, stride: s)
-                let index = SIMD8<Int32>(repeating: Int32(i)) &+ lanes
-                if ky == rows.lowerBound && kx == 0 {
-                    best = v; at = index
-                } else {
-                    let more = v .> best
-                    best.replace(with: v, where: more)
-                    at.replace(with: index, where: more)
+/// The forward of an undilated pool, row by row and separably: the window rows of output row oy
+/// are reduced down the columns into one padded row `v` (padded column c = input column c − padLeft;
+/// the columns outside the input hold the reduction's identity), then each output reduces kW
+/// columns of `v` across, 8 outputs at a time. A window of 3x3 costs 3 + 3 vector operations per
+/// 8 outputs instead of 9, with no per-tap bounds checks at the borders.
+/// Max: `v` keeps each column's first largest row (`ky`), and across, a column wins over the best
+/// so far when larger, or equal from an earlier row, which is the naive window loop's first largest
+/// tap in (ky, kx) order (for inputs without NaN): the same values and argmax.
+/// Average: sums down, then across, so the sums differ from the naive tap order in rounding only;
+/// the divisor (valid or padded taps) is a row count times a column count, as in the naive loop.
+private struct PoolRows {
+    let g: ConvGeometry
+    /// Floats of `v`: every column a window reads, and the 16 a stride-2 vector load reads.
+    let width: Int
+
+    init(_ g: ConvGeometry) {
+        self.g = g
+        width = (g.outW - 1) * g.strideW + g.kW + 16
+    }
+
+    /// Padded columns of `v` that are input columns.
+    private var inputColumns: Range<Int> { min(g.padLeft, width)..<min(g.padLeft + g.inW, width) }
+
+    /// Output columns whose window holds an input column.
+    private var outputsWithInputColumns: Range<Int> {
+        let s = g.strideW
+        var lo = 0, hi = g.outW
+        while lo < hi && lo * s - g.padLeft + g.kW - 1 < 0 { lo += 1 }
+        while hi > lo && (hi - 1) * s - g.padLeft > g.inW - 1 { hi -= 1 }
+        return lo..<hi
+    }
+
+    /// Input rows of output row oy's window, as ky values.
+    private func windowRows(_ oy: Int) -> Range<Int> {
+        let iy0 = oy * g.strideH - g.padTop
+        return max(0, -iy0)..<max(max(0, -iy0), min(g.kH, g.inH - iy0))
+    }
+
+    func maxPlane(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Int32>,
+        v: UnsafeMutablePointer<Float>, ky kyRow: UnsafeMutablePointer<Int32>
+    ) {
+        let cols = inputColumns, s = g.strideW, none = Int32.max, windowColumns = outputsWithInputColumns
+        v.initialize(repeating: -.infinity, count: width)
+        kyRow.initialize(repeating: none, count: width)
+        let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(s)
+        for oy in 0..<g.outH {
+            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(oy)
+            // Down: v[c] = the first largest of the window rows at column c.
+            if rows.isEmpty {
+                (v + cols.lowerBound).update(repeating: -.infinity, count: cols.count)
+                (kyRow + cols.lowerBound).update(repeating: none, count: cols.count)
+            } else {
+                let first = src + (iy0 + rows.lowerBound) * g.inW - g.padLeft
+                (v + cols.lowerBound).update(from: first + cols.lowerBound, count: cols.count)
+                (kyRow + cols.lowerBound).update(repeating: Int32(rows.lowerBound), count: cols.count)
+                for ky in rows.dropFirst() {
+                    let row = src + (iy0 + ky) * g.inW - g.padLeft, k = SIMD8<Int32>(repeating: Int32(ky))
+                    var c = cols.lowerBound
+                    while c + 8 <= cols.upperBound {
+                        let a = load8(row + c), b = load8(v + c), more = a .> b
+                        store8(b.replacing(with: a, where: more), v + c)
+                        storeInt8(loadInt8(kyRow + c).replacing(with: k, where: more), kyRow + c)
+                        c += 8
+                    }
+                    while c < cols.upperBound {
+                        if row[c] > v[c] { v[c] = row[c]; kyRow[c] = Int32(ky) }
+                        c += 1
+                    }
                 }
             }
+            // Across: the first largest of kW columns, an earlier row winning ties.
+            let out = dst + oy * g.outW, at = arg + oy * g.outW
+            var ox = 0
+            if s <= 2 {
+                while ox + 8 <= g.outW {
+                    var best = taps8(v + ox * s, stride: s), bk = tapsInt8(kyRow + ox * s, stride: s)
+                    var bx = SIMD8<Int32>(repeating: 0)
+                    for kx in 1..<max(g.kW, 1) {
+                        let a = taps8(v + ox * s + kx, stride: s), k = tapsInt8(kyRow + ox * s + kx, stride: s)
+                        let wins = (a .> best) .| ((a .== best) .& (k .< bk))
+                        best.replace(with: a, where: wins)
+                        bk.replace(with: k, where: wins)
+                        bx.replace(with: SIMD8<Int32>(repeating: Int32(kx)), where: wins)
+                    }
+                    store8(best, out + ox)
+                    let rowBase = (bk &+ Int32(iy0)) &* Int32(g.inW)
+                    storeInt8(rowBase &+ SIMD8<Int32>(repeating: Int32(ox * s - g.padLeft)) &+ lanes &+ bx, at + ox)
+                    ox += 8
+                }
+                // Windows with no input tap (a padding row, or columns all padding) hold −∞ and −1.
+                for o in 0..<ox where rows.isEmpty || !windowColumns.contains(o) { at[o] = -1 }
+            }
+            while ox < g.outW {
+                var best = v[ox * s], bk = kyRow[ox * s], bx = 0
+                for kx in 1..<max(g.kW, 1) {
+                    let a = v[ox * s + kx], k = kyRow[ox * s + kx]
+                    if a > best || (a == best && k < bk) { best = a; bk = k; bx = kx }
+                }
+                out[ox] = best
+                at[ox] = bk == none ? -1 : (Int32(iy0) + bk) * Int32(g.inW) + Int32(ox * s - g.padLeft + bx)
+                ox += 1
+            }
         }
-        let o = oy * g.outW + ox
-        UnsafeMutableRawPointer(dst + o).storeBytes(of: best, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(arg + o).storeBytes(of: at, as: SIMD8<Int32>.self)
-        if ox == lastStart { return ox + 8 }
-        ox = min(ox + 8, lastStart)
     }
+
+    func averagePlane(
+        _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        columnCounts: UnsafePointer<Float>, countIncludePad: Bool
+    ) {
+        let cols = inputColumns, s = g.strideW
+        v.initialize(repeating: 0, count: width)
+        for oy in 0..<g.outH {
+            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(oy)
+            // Down: v[c] = the sum of the window rows at column c.
+            if rows.isEmpty {
+                (v + cols.lowerBound).update(repeating: 0, count: cols.count)
+            } else {
+                let first = src + (iy0 + rows.lowerBound) * g.inW - g.padLeft
+                (v + cols.lowerBound).update(from: first + cols.lowerBound, count: cols.count)
+                for ky in rows.dropFirst() {
+                    let row = src + (iy0 + ky) * g.inW - g.padLeft
+                    var c = cols.lowerBound
+                    while c + 8 <= cols.upperBound { store8(load8(v + c) + load8(row + c), v + c); c += 8 }
+                    while c < cols.upperBound { v[c] += row[c]; c += 1 }
+                }
+            }
+            let rowCount = Float(
+                countIncludePad
+                    ? min(iy0 + g.kH, g.inH + g.padBottom) - max(iy0, -g.padTop) : rows.count)
+            let out = dst + oy * g.outW
+            var ox = 0
+            if s <= 2 {
+                let h = SIMD8<Float>(repeating: rowCount)
+                while ox + 8 <= g.outW {
+                    var sum = taps8(v + ox * s, stride: s)
+                    for kx in 1..<max(g.kW, 1) { sum += taps8(v + ox * s + kx, stride: s) }
+                    let n = h * load8(columnCounts + ox)
+                    store8(sum / n.replacing(with: 1, where: n .< 1), out + ox)
+                    ox += 8
+                }
+            }
+            while ox < g.outW {
+                var sum = v[ox * s]
+                for kx in 1..<max(g.kW, 1) { sum += v[ox * s + kx] }
+                out[ox] = sum / max(rowCount * columnCounts[ox], 1)
+                ox += 1
+            }
+        }
+    }
+
+    /// Per output column, the divisor's column count (valid taps, or taps inside input + padding).
+    func columnCounts(countIncludePad: Bool) -> [Float] {
+        (0..<g.outW).map { ox in
+            let sx = ox * g.strideW - g.padLeft, ex = sx + g.kW
+            return Float(countIncludePad ? min(ex, g.inW + g.padRight) - max(sx, -g.padLeft) : max(0, min(ex, g.inW) - max(sx, 0)))
+        }
+    }
+}
+
+@inline(__always) private func loadInt8(_ p: UnsafePointer<Int32>) -> SIMD8<Int32> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Int32>.self)
+}
+@inline(__always) private func storeInt8(_ v: SIMD8<Int32>, _ p: UnsafeMutablePointer<Int32>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Int32>.self)
+}
+/// 8 Int32 taps, `stride` (1 or 2) apart, from `p`.
+@inline(__always) private func tapsInt8(_ p: UnsafePointer<Int32>, stride: Int) -> SIMD8<Int32> {
+    stride == 1 ? loadInt8(p) : UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Int32>.self).evenHalf
 }
 
 /// Window by window, the oracle for `maxPool`.
@@ -164,21 +308,19 @@ private func avgWindow(_ g: ConvGeometry, _ oy: Int, _ ox: Int, includePad: Bool
 }
 
 func averagePool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
-    parallelFor(g.batch * g.inC) { _, p in
-        let src = x + p * g.inPlane, dst = y + p * g.outPlane
-        forEachPoolRow(
-            g, vectorStrides: 1...2, window: { averageWindow(g, src, $0, $1, dst, countIncludePad) },
-            interior: { oy, rows, start, end in
-                // One divisor for the whole interior of the row.
-                let div = avgWindow(g, oy, start, includePad: countIncludePad).div
-                var ox = start
-                let lastStart = lastVectorStart(g, end: end)
-                while ox <= lastStart {
-                    store8(windowSums8(g, src, oy, rows: rows, ox) / div, dst + oy * g.outW + ox)
-                    ox += 8
-                }
-                return ox
-            })
+    if g.dilH != 1 || g.dilW != 1 {
+        averagePoolNaive(g, x: x, y: y, countIncludePad: countIncludePad)
+        return
+    }
+    let rows = PoolRows(g), counts = rows.columnCounts(countIncludePad: countIncludePad)
+    counts.withUnsafeBufferPointer { counts in
+        parallelFor(g.batch * g.inC) { _, p in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows.width) { vb in
+                rows.averagePlane(
+                    x + p * g.inPlane, y + p * g.outPlane, v: vb.baseAddress!, columnCounts: counts.baseAddress!,
+                    countIncludePad: countIncludePad)
+            }
+        }
     }
 }
 
