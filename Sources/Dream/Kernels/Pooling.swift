@@ -162,13 +162,14 @@ private struct PoolRows {
                 (kyRow + cols.lowerBound).update(repeating: Int32(rows.lowerBound), count: cols.count)
                 for ky in rows.dropFirst() {
                     let row = src + (iy0 + ky) * g.inW - g.padLeft, k = SIMD8<Int32>(repeating: Int32(ky))
-                    var c = cols.lowerBound
-                    while c + 8 <= cols.upperBound {
-                        let a = load8(row + c), b = load8(v + c), more = a .> b
-                        store8(b.replacing(with: a, where: more), v + c)
-                        storeInt8(loadInt8(kyRow + c).replacing(with: k, where: more), kyRow + c)
-                        c += 8
-                    }
+                    // Overlapping vectors are harmless: a second pass of the same row changes nothing.
+                    var c =
+                        cols.lowerBound
+                        + eights(cols.count) { i in
+                            let c = cols.lowerBound + i, a = load8(row + c), b = load8(v + c), more = a .> b
+                            store8(b.replacing(with: a, where: more), v + c)
+                            storeInt8(loadInt8(kyRow + c).replacing(with: k, where: more), kyRow + c)
+                        }
                     while c < cols.upperBound {
                         if row[c] > v[c] { v[c] = row[c]; kyRow[c] = Int32(ky) }
                         c += 1
@@ -179,7 +180,7 @@ private struct PoolRows {
             let out = dst + oy * g.outW, at = arg + oy * g.outW
             var ox = 0
             if s <= 2 {
-                while ox + 8 <= g.outW {
+                ox = eights(g.outW) { ox in
                     var best = taps8(v + ox * s, stride: s), bk = tapsInt8(kyRow + ox * s, stride: s)
                     var bx = SIMD8<Int32>(repeating: 0)
                     for kx in 1..<max(g.kW, 1) {
@@ -192,10 +193,14 @@ private struct PoolRows {
                     store8(best, out + ox)
                     let rowBase = (bk &+ Int32(iy0)) &* Int32(g.inW)
                     storeInt8(rowBase &+ SIMD8<Int32>(repeating: Int32(ox * s - g.padLeft)) &+ lanes &+ bx, at + ox)
-                    ox += 8
                 }
                 // Windows with no input tap (a padding row, or columns all padding) hold −∞ and −1.
-                for o in 0..<ox where rows.isEmpty || !windowColumns.contains(o) { at[o] = -1 }
+                if rows.isEmpty {
+                    at.update(repeating: -1, count: ox)
+                } else {
+                    for o in 0..<min(windowColumns.lowerBound, ox) { at[o] = -1 }
+                    for o in min(windowColumns.upperBound, ox)..<ox { at[o] = -1 }
+                }
             }
             while ox < g.outW {
                 var best = v[ox * s], bk = kyRow[ox * s], bx = 0
@@ -238,12 +243,11 @@ private struct PoolRows {
             var ox = 0
             if s <= 2 {
                 let h = SIMD8<Float>(repeating: rowCount)
-                while ox + 8 <= g.outW {
+                ox = eights(g.outW) { ox in
                     var sum = taps8(v + ox * s, stride: s)
                     for kx in 1..<max(g.kW, 1) { sum += taps8(v + ox * s + kx, stride: s) }
                     let n = h * load8(columnCounts + ox)
                     store8(sum / n.replacing(with: 1, where: n .< 1), out + ox)
-                    ox += 8
                 }
             }
             while ox < g.outW {
@@ -262,6 +266,16 @@ private struct PoolRows {
             return Float(countIncludePad ? min(ex, g.inW + g.padRight) - max(sx, -g.padLeft) : max(0, min(ex, g.inW) - max(sx, 0)))
         }
     }
+}
+
+/// `body(i)` for 8-wide vectors i..<i+8 covering 0..<n, the last one overlapping the one before
+/// (for bodies that may run twice on the same values); returns how many it covered (0 when n < 8).
+@inline(__always) private func eights(_ n: Int, _ body: (_ i: Int) -> Void) -> Int {
+    if n < 8 { return 0 }
+    var i = 0
+    while i + 8 <= n { body(i); i += 8 }
+    if i < n { body(n - 8) }
+    return n
 }
 
 @inline(__always) private func loadInt8(_ p: UnsafePointer<Int32>) -> SIMD8<Int32> {
