@@ -4,6 +4,7 @@
 ///
 /// For 8 output channels and `tiles`·48 consecutive flat positions p of a padded image:
 ///   out[i·outputStride + p] = Σ_c Σ_t weights[(c·taps + t)·8 + i] · input[c·channelStride + offsets[t] + p]
+/// (`accumulate`: out plus that sum, the sum starting from out's value).
 /// 24 accumulators (8 channels × 3 vectors of 16 positions) stay in zmm registers across the sums;
 /// each (channel, tap) loads 3 input vectors and broadcasts 8 weights into 24 FMAs. The sums run in
 /// a fixed order (channel, then tap), so every output is the same whichever thread computes it.
@@ -26,7 +27,7 @@ public let directConvTilePositions = 48
     public func directConvTiles(
         input: UnsafePointer<Float>, channelStride: Int, channels: Int,
         offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int, accumulate: Bool = false
     ) {
         for tile in 0..<tiles {
             let p0 = tile * 48
@@ -34,6 +35,17 @@ public let directConvTilePositions = 48
             var a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
             var a40 = V(), a41 = V(), a42 = V(), a50 = V(), a51 = V(), a52 = V()
             var a60 = V(), a61 = V(), a62 = V(), a70 = V(), a71 = V(), a72 = V()
+            if accumulate {
+                let o = UnsafePointer(output + p0), s = outputStride
+                a00 = load(o); a01 = load(o + 16); a02 = load(o + 32)
+                a10 = load(o + s); a11 = load(o + s + 16); a12 = load(o + s + 32)
+                a20 = load(o + 2 * s); a21 = load(o + 2 * s + 16); a22 = load(o + 2 * s + 32)
+                a30 = load(o + 3 * s); a31 = load(o + 3 * s + 16); a32 = load(o + 3 * s + 32)
+                a40 = load(o + 4 * s); a41 = load(o + 4 * s + 16); a42 = load(o + 4 * s + 32)
+                a50 = load(o + 5 * s); a51 = load(o + 5 * s + 16); a52 = load(o + 5 * s + 32)
+                a60 = load(o + 6 * s); a61 = load(o + 6 * s + 16); a62 = load(o + 6 * s + 32)
+                a70 = load(o + 7 * s); a71 = load(o + 7 * s + 16); a72 = load(o + 7 * s + 32)
+            }
             var w = weights
             for c in 0..<channels {
                 let plane = input + c * channelStride + p0
@@ -75,7 +87,7 @@ public let directConvTilePositions = 48
     public func directConvTiles(
         input: UnsafePointer<Float>, channelStride: Int, channels: Int,
         offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int, accumulate: Bool = false
     ) {
         fatalError("directConvTiles needs x86-64 with AVX-512")
     }

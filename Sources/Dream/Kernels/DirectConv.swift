@@ -290,10 +290,11 @@ private struct Pass {
 /// A 1x1 conv (stride 1, unpadded) as the tile over the plane itself: its flat positions are the
 /// plane's own, so the tile reads the input in place, with no padded copy. Items are chunks of
 /// positions (≤ 8 tiles, the chunk's input ≤ 512 KB so it stays in L2 while every 8-channel block
-/// runs over it), cut further by blocks when a small plane gives too few chunks. The forward writes
-/// whole tiles of whole blocks straight into y (`inPlace`); the last partial tile of the plane is
-/// first copied, zero-padded, into the core's scratch (the tile reads 48 positions), and its outputs
-/// (and every output of the gradient, which adds) go through the scratch.
+/// runs over it), cut further by blocks when a small plane gives too few chunks. Whole tiles of
+/// whole blocks go straight into the destination (`inPlace`): the forward writes y, the gradient
+/// adds into dx (`accumulate`, the tile's sums starting from dx). The last partial tile of the
+/// plane is first copied, zero-padded, into the core's scratch (the tile reads 48 positions), and
+/// its outputs, and those of a partial block, go through the scratch.
 private struct Pointwise {
     let channels: Int, outChannels: Int, plane: Int
 
@@ -313,7 +314,7 @@ private struct Pointwise {
     /// at `values` (in y itself when the tile wrote there).
     func run(
         source: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-        inPlace: UnsafeMutablePointer<Float>?,
+        inPlace: UnsafeMutablePointer<Float>?, accumulate: Bool = false,
         emit: (_ channel: Int, _ p0: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void
     ) {
         let t = directConvTilePositions, n = directConvTileChannels, blockWeights = channels * n
@@ -342,8 +343,8 @@ private struct Pointwise {
                             let dst = y + blk * n * plane + p0
                             directConvTiles(
                                 input: source + p0, channelStride: plane, channels: channels, offsets: offset, taps: 1,
-                                weights: w, output: dst, outputStride: plane, tiles: whole)
-                            for i in 0..<n { emit(blk * n + i, p0, whole * t, dst + i * plane) }
+                                weights: w, output: dst, outputStride: plane, tiles: whole, accumulate: accumulate)
+                            if !accumulate { for i in 0..<n { emit(blk * n + i, p0, whole * t, dst + i * plane) } }
                         } else {
                             directConvTiles(
                                 input: source + p0, channelStride: plane, channels: channels, offsets: offset, taps: 1,
@@ -391,7 +392,7 @@ func directConv2dBackward(
 ) {
     if g.isPointwise {
         let pw = Pointwise(channels: g.outC, outChannels: g.inC, plane: g.outPlane)
-        pw.run(source: dy, weights: weights.backward!.pointer, scratch: scratch, inPlace: nil) { c, p0, n, v in
+        pw.run(source: dy, weights: weights.backward!.pointer, scratch: scratch, inPlace: dx, accumulate: true) { c, p0, n, v in
             addRow(v, dx + c * g.inPlane + p0, count: n)
         }
         return
