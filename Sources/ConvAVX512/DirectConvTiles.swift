@@ -82,6 +82,38 @@ public let directConvTilePositions = 48
             store(a70, o + 7 * s); store(a71, o + 7 * s + 16); store(a72, o + 7 * s + 32)
         }
     }
+    /// `tiles` narrow tiles of 8 channels × 16 positions, for the end of a row of positions where
+    /// a whole 48-position tile would compute mostly dropped positions (a 12x12 plane is 156 flat
+    /// positions: 4 wide tiles, or 3 and one narrow). 8 accumulators; the same sums in the same order.
+    public func directConvTiles16(
+        input: UnsafePointer<Float>, channelStride: Int, channels: Int,
+        offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int, accumulate: Bool = false
+    ) {
+        for tile in 0..<tiles {
+            let p0 = tile * 16, o = output + p0, s = outputStride
+            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+            if accumulate {
+                let r = UnsafePointer(o)
+                a0 = load(r); a1 = load(r + s); a2 = load(r + 2 * s); a3 = load(r + 3 * s)
+                a4 = load(r + 4 * s); a5 = load(r + 5 * s); a6 = load(r + 6 * s); a7 = load(r + 7 * s)
+            }
+            var w = weights
+            for c in 0..<channels {
+                let plane = input + c * channelStride + p0
+                for t in 0..<taps {
+                    let x = load(plane + offsets[t])
+                    a0 = a0.addingProduct(V(repeating: w[0]), x); a1 = a1.addingProduct(V(repeating: w[1]), x)
+                    a2 = a2.addingProduct(V(repeating: w[2]), x); a3 = a3.addingProduct(V(repeating: w[3]), x)
+                    a4 = a4.addingProduct(V(repeating: w[4]), x); a5 = a5.addingProduct(V(repeating: w[5]), x)
+                    a6 = a6.addingProduct(V(repeating: w[6]), x); a7 = a7.addingProduct(V(repeating: w[7]), x)
+                    w += 8
+                }
+            }
+            store(a0, o); store(a1, o + s); store(a2, o + 2 * s); store(a3, o + 3 * s)
+            store(a4, o + 4 * s); store(a5, o + 5 * s); store(a6, o + 6 * s); store(a7, o + 7 * s)
+        }
+    }
 #else
     /// Not built off x86-64: `DirectConv.available` is false there.
     public func directConvTiles(
@@ -90,5 +122,14 @@ public let directConvTilePositions = 48
         output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int, accumulate: Bool = false
     ) {
         fatalError("directConvTiles needs x86-64 with AVX-512")
+    }
+
+    /// Not built off x86-64: `DirectConv.available` is false there.
+    public func directConvTiles16(
+        input: UnsafePointer<Float>, channelStride: Int, channels: Int,
+        offsets: UnsafePointer<Int>, taps: Int, weights: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int, tiles: Int, accumulate: Bool = false
+    ) {
+        fatalError("directConvTiles16 needs x86-64 with AVX-512")
     }
 #endif
