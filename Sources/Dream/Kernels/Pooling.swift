@@ -227,13 +227,19 @@ private struct PoolRows {
             if rows.isEmpty {
                 (v + cols.lowerBound).update(repeating: 0, count: cols.count)
             } else {
-                let first = src + (iy0 + rows.lowerBound) * g.inW - g.padLeft
-                (v + cols.lowerBound).update(from: first + cols.lowerBound, count: cols.count)
-                for ky in rows.dropFirst() {
-                    let row = src + (iy0 + ky) * g.inW - g.padLeft
-                    var c = cols.lowerBound
-                    while c + 8 <= cols.upperBound { store8(load8(v + c) + load8(row + c), v + c); c += 8 }
-                    while c < cols.upperBound { v[c] += row[c]; c += 1 }
+                let base = src + iy0 * g.inW - g.padLeft, r0 = rows.lowerBound, c0 = cols.lowerBound
+                var c =
+                    c0
+                    + eights(cols.count) { i in
+                        var sum = load8(base + r0 * g.inW + c0 + i)
+                        for ky in rows.dropFirst() { sum += load8(base + ky * g.inW + c0 + i) }
+                        store8(sum, v + c0 + i)
+                    }
+                while c < cols.upperBound {
+                    var sum = base[r0 * g.inW + c]
+                    for ky in rows.dropFirst() { sum += base[ky * g.inW + c] }
+                    v[c] = sum
+                    c += 1
                 }
             }
             let rowCount = Float(
