@@ -75,14 +75,22 @@ enum DirectConv {
     /// enough that a small plane still makes several items per core.
     static let itemPositions = 384
     /// Stride 2 reads 4 phase planes per channel: smaller items keep an item's input rows in L2.
-    /// InceptionV3's 288→384 at 1280x720: 384 positions 23.7 ms, 96 positions 22.3 ms; at 512x512
-    /// 6.2 → 4.4 ms (im2col + sgemm: 29.1 and 8.0 ms).
-    static let stride2ItemPositions = 96
+    /// InceptionV3's 288→384 (im2col + sgemm: 29.1 ms at 1280x720, 8.0 at 512x512, 1.40 at 224),
+    /// by item positions 96 / 160 / 384: 24.2 / 22.6–23.8 / 26.1 ms at 1280x720, 5.0–5.2 /
+    /// 5.3–6.1 / 5.1–8.5 ms at 512x512 (noisy), 0.95 / 0.82 / 0.80–0.86 ms at 224.
+    static let stride2ItemPositions = 160
 
     /// Whether the forward and the input gradient of `g` pad band by band (`Pass.bandLocal`).
     static func padsByBands(_ g: ConvGeometry) -> (forward: Bool, backward: Bool) {
         if g.isPointwise { return (false, false) }
         return (runsForward(g) && Pass(forward: g).bandLocal, runsBackward(g) && Pass(backward: g).bandLocal)
+    }
+
+    /// Whether the forward of `g` sweeps its input channels in chunks (`Pass.channelChunk`; tests).
+    static func sweepsChannelsInChunks(_ g: ConvGeometry) -> Bool {
+        guard runsForward(g) && !g.isPointwise else { return false }
+        let p = Pass(forward: g)
+        return !p.bandLocal && p.channelChunk < p.channels
     }
 
     /// Floats of scratch a forward or input gradient of `g` needs (0 when neither runs direct).
@@ -192,10 +200,26 @@ private struct Pass {
         return (localRows * rowStride + t - 1) / t * t
     }
 
+    /// Input channels per sweep of an item's tiles: all of them, unless an item's input rows (every
+    /// phase plane's) pass 256 KB; then chunks that fit, each block's sums kept in the item's
+    /// scratch between chunks (`accumulate`). InceptionV3's stride-2 288→384 at 1280x720 reads
+    /// 1.1 MB of rows per item, beyond a core's L2, once per 8 output channels.
+    var channelChunk: Int {
+        let rowsRead = rowsPerItem + (kH - 1) / stride + 1, perChannel = phases * rowsRead * rowStride * 4
+        return channels * perChannel <= 256 << 10 ? channels : max(8, (256 << 10) / perChannel)
+    }
+    /// Blocks per item when channels go in chunks (an item then sweeps several blocks per chunk).
+    var blocksPerItem: Int {
+        if channelChunk == channels { return 1 }
+        let bands = (outH + rowsPerItem - 1) / rowsPerItem
+        let groups = min(blocks, max(1, (4 * Parallel.tasks + bands - 1) / bands))
+        return (blocks + groups - 1) / groups
+    }
+
     var scratchCount: Int {
         let n = directConvTileChannels
         if bandLocal { return Parallel.tasks * (channels * localStride + n * localCapacity) }
-        return channels * channelStride + Parallel.tasks * n * itemCapacity
+        return channels * channelStride + Parallel.tasks * blocksPerItem * n * itemCapacity
     }
 
     /// Stride 1: padded rows `rows` (of Hp) of channel c into `plane`, then zeros up to `count` floats.
@@ -268,20 +292,28 @@ private struct Pass {
         pad(source, into: scratch)
         let padded = UnsafePointer(scratch), work = scratch + channels * channelStride
         let rows = rowsPerItem, chunks = (outH + rows - 1) / rows, cap = itemCapacity, cs = channelStride
+        let chunkC = channelChunk, group = blocksPerItem, groups = (blocks + group - 1) / group
         offsets.withUnsafeBufferPointer { offsets in
-            parallelFor(blocks * chunks) { task, item in
+            parallelFor(groups * chunks) { task, item in
                 // Band-major: the cores sweep the output channels over one band of input rows while
                 // the band is in their L2 (channel-major reread the whole input per 8 channels: at
                 // 1280x720 an InceptionV3 stem input is 30 MB).
-                let blk = item % blocks, r = (item / blocks) * rows
+                let grp = item % groups, r = (item / groups) * rows
                 let band = r..<min(outH, r + rows)
-                let out = work + task * n * cap
-                let positions = band.count * wp
-                convTiles(
-                    input: padded + r * wp, channelStride: cs, channels: channels, offsets: offsets.baseAddress!,
-                    taps: kH * kW, weights: weights + blk * blockWeights, output: out, outputStride: cap,
-                    positions: positions)
-                for i in 0..<min(n, outChannels - blk * n) { emit(blk * n + i, band, out + i * cap) }
+                let out = work + task * group * n * cap
+                let positions = band.count * wp, taps = kH * kW
+                let first = grp * group, last = min(blocks, first + group)
+                for c0 in Swift.stride(from: 0, to: channels, by: chunkC) {
+                    for blk in first..<last {
+                        convTiles(
+                            input: padded + c0 * cs + r * wp, channelStride: cs, channels: min(chunkC, channels - c0),
+                            offsets: offsets.baseAddress!, taps: taps, weights: weights + blk * blockWeights + c0 * taps * n,
+                            output: out + (blk - first) * n * cap, outputStride: cap, positions: positions, accumulate: c0 > 0)
+                    }
+                }
+                for blk in first..<last {
+                    for i in 0..<min(n, outChannels - blk * n) { emit(blk * n + i, band, out + ((blk - first) * n + i) * cap) }
+                }
             }
         }
     }
@@ -371,17 +403,19 @@ private struct Pointwise {
 @inline(__always)
 private func convTiles(
     input: UnsafePointer<Float>, channelStride: Int, channels: Int, offsets: UnsafePointer<Int>, taps: Int,
-    weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Int
+    weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int, positions: Int,
+    accumulate: Bool = false
 ) {
     var wide = positions / directConvTilePositions
     if positions - wide * directConvTilePositions > 16 { wide += 1 }
     let done = min(positions, wide * directConvTilePositions)
     directConvTiles(
         input: input, channelStride: channelStride, channels: channels, offsets: offsets, taps: taps, weights: weights,
-        output: output, outputStride: outputStride, tiles: wide)
+        output: output, outputStride: outputStride, tiles: wide, accumulate: accumulate)
     directConvTiles16(
         input: input + done, channelStride: channelStride, channels: channels, offsets: offsets, taps: taps,
-        weights: weights, output: output + done, outputStride: outputStride, tiles: (positions - done + 15) / 16)
+        weights: weights, output: output + done, outputStride: outputStride, tiles: (positions - done + 15) / 16,
+        accumulate: accumulate)
 }
 
 /// y = conv(x) + bias, then the fused clip, for one image (`DirectConv.runsForward(g)`).
