@@ -79,6 +79,10 @@ enum DirectConv {
     /// by item positions 96 / 160 / 384: 24.2 / 22.6–23.8 / 26.1 ms at 1280x720, 5.0–5.2 /
     /// 5.3–6.1 / 5.1–8.5 ms at 512x512 (noisy), 0.95 / 0.82 / 0.80–0.86 ms at 224.
     static let stride2ItemPositions = 160
+    /// Input bytes an item's channel chunk may read (`Pass.channelChunk`). VGG16 to block4_conv3 at
+    /// 224x224, forward: 65–67 ms (256 KB), 65–66 (512 KB), 71.5–72 (no chunks); InceptionV3's
+    /// stride-2 288→384 at 1280x720 17.5–18.5 / 17.7–19.7 / 20.7–21.2 ms.
+    static let chunkBytes = 256 << 10
 
     /// Whether the forward and the input gradient of `g` pad band by band (`Pass.bandLocal`).
     static func padsByBands(_ g: ConvGeometry) -> (forward: Bool, backward: Bool) {
@@ -201,12 +205,15 @@ private struct Pass {
     }
 
     /// Input channels per sweep of an item's tiles: all of them, unless an item's input rows (every
-    /// phase plane's) pass 256 KB; then chunks that fit, each block's sums kept in the item's
+    /// phase plane's) pass 256 KB; then equal chunks that fit, each block's sums kept in the item's
     /// scratch between chunks (`accumulate`). InceptionV3's stride-2 288→384 at 1280x720 reads
     /// 1.1 MB of rows per item, beyond a core's L2, once per 8 output channels.
     var channelChunk: Int {
         let rowsRead = rowsPerItem + (kH - 1) / stride + 1, perChannel = phases * rowsRead * rowStride * 4
-        return channels * perChannel <= 256 << 10 ? channels : max(8, (256 << 10) / perChannel)
+        let limit = DirectConv.chunkBytes
+        if channels * perChannel <= limit { return channels }
+        let parts = (channels * perChannel + limit - 1) / limit
+        return (channels + parts - 1) / parts
     }
     /// Blocks per item when channels go in chunks (an item then sweeps several blocks per chunk).
     var blocksPerItem: Int {
