@@ -359,13 +359,12 @@ private struct Pointwise {
         let t = directConvTilePositions, n = directConvTileChannels, blockWeights = channels * n
         let chunk = chunkPositions, chunks = (plane + chunk - 1) / chunk, blocks = self.blocks
         let groups = min(blocks, max(1, (4 * Parallel.tasks + chunks - 1) / chunks))
-        let fullTiles = plane / t
         var zero = 0
         withUnsafePointer(to: &zero) { offset in
             parallelFor(chunks * groups) { task, item in
                 let p0 = (item / groups) * chunk, grp = item % groups
                 let positions = min(chunk, plane - p0)
-                let whole = min(positions / t, fullTiles - p0 / t), tail = positions - whole * t
+                let whole = positions / t, tail = positions - whole * t
                 let panel = scratch + task * perTask, out = panel + channels * t
                 if tail > 0 {
                     let tp = p0 + whole * t

@@ -136,12 +136,6 @@ private struct PoolRows {
         return lo..<hi
     }
 
-    /// Input rows of output row oy's window, as ky values.
-    private func windowRows(_ oy: Int) -> Range<Int> {
-        let iy0 = oy * g.strideH - g.padTop
-        return max(0, -iy0)..<max(max(0, -iy0), min(g.kH, g.inH - iy0))
-    }
-
     func maxPlane(
         _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ arg: UnsafeMutablePointer<Int32>,
         v: UnsafeMutablePointer<Float>, ky kyRow: UnsafeMutablePointer<Int32>
@@ -151,7 +145,7 @@ private struct PoolRows {
         kyRow.initialize(repeating: none, count: width)
         let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(s)
         for oy in 0..<g.outH {
-            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(oy)
+            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(g, oy)
             // Down: v[c] = the first largest of the window rows at column c.
             if rows.isEmpty {
                 (v + cols.lowerBound).update(repeating: -.infinity, count: cols.count)
@@ -222,7 +216,7 @@ private struct PoolRows {
         let cols = inputColumns, s = g.strideW
         v.initialize(repeating: 0, count: width)
         for oy in 0..<g.outH {
-            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(oy)
+            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(g, oy)
             // Down: v[c] = the sum of the window rows at column c.
             if rows.isEmpty {
                 (v + cols.lowerBound).update(repeating: 0, count: cols.count)
@@ -242,9 +236,7 @@ private struct PoolRows {
                     c += 1
                 }
             }
-            let rowCount = Float(
-                countIncludePad
-                    ? min(iy0 + g.kH, g.inH + g.padBottom) - max(iy0, -g.padTop) : rows.count)
+            let rowCount = windowCount(start: iy0, k: g.kH, pad: g.padTop, padEnd: g.padBottom, n: g.inH, includePad: countIncludePad)
             let out = dst + oy * g.outW
             var ox = 0
             if s <= 2 {
@@ -267,11 +259,19 @@ private struct PoolRows {
 
     /// Per output column, the divisor's column count (valid taps, or taps inside input + padding).
     func columnCounts(countIncludePad: Bool) -> [Float] {
-        (0..<g.outW).map { ox in
-            let sx = ox * g.strideW - g.padLeft, ex = sx + g.kW
-            return Float(countIncludePad ? min(ex, g.inW + g.padRight) - max(sx, -g.padLeft) : max(0, min(ex, g.inW) - max(sx, 0)))
+        (0..<g.outW).map {
+            windowCount(
+                start: $0 * g.strideW - g.padLeft, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW, includePad: countIncludePad)
         }
     }
+}
+
+/// Along one axis, the taps of a window starting at `start` that an average pool's divisor counts
+/// (the divisor is the row count times the column count): those inside the input, or with
+/// `includePad` those inside input + explicit padding (not ceil mode's phantom taps past it).
+private func windowCount(start: Int, k: Int, pad: Int, padEnd: Int, n: Int, includePad: Bool) -> Float {
+    let end = start + k
+    return Float(includePad ? min(end, n + padEnd) - max(start, -pad) : max(0, min(end, n) - max(start, 0)))
 }
 
 /// `body(i)` for 8-wide vectors i..<i+8 covering 0..<n, the last one overlapping the one before
@@ -419,12 +419,12 @@ private func averagePoolBackwardGather(
     (t.inH, t.inW, t.outH, t.outW) = (g.outH, g.outW, g.inH, g.inW)
     (t.padTop, t.padLeft) = (g.kH - 1 - g.padTop, g.kW - 1 - g.padLeft)
     (t.padBottom, t.padRight) = (g.kH - 1 - g.padBottom, g.kW - 1 - g.padRight)
-    func count(_ o: Int, k: Int, pad: Int, padEnd: Int, n: Int) -> Float {
-        let s = o - pad, e = s + k
-        return Float(countIncludePad ? min(e, n + padEnd) - max(s, -pad) : min(e, n) - max(s, 0))
+    let rowCount = (0..<g.outH).map {
+        windowCount(start: $0 - g.padTop, k: g.kH, pad: g.padTop, padEnd: g.padBottom, n: g.inH, includePad: countIncludePad)
     }
-    let rowCount = (0..<g.outH).map { count($0, k: g.kH, pad: g.padTop, padEnd: g.padBottom, n: g.inH) }
-    let colCount = (0..<g.outW).map { count($0, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW) }
+    let colCount = (0..<g.outW).map {
+        windowCount(start: $0 - g.padLeft, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW, includePad: countIncludePad)
+    }
     parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
         withUnsafeTemporaryAllocation(of: Float.self, capacity: g.outPlane) { buffer in
