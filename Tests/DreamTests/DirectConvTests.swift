@@ -39,7 +39,10 @@ final class DirectConvTests: XCTestCase {
         Case(n: 1, c: 8, h: 12, w: 12, o: 16, kh: 1, kw: 1, padding: .valid),
         Case(n: 2, c: 5, h: 7, w: 9, o: 12, kh: 1, kw: 1, padding: .valid),
         Case(n: 1, c: 300, h: 20, w: 33, o: 24, kh: 1, kw: 1, padding: .valid),
-        Case(n: 1, c: 40, h: 3, w: 5, o: 8, kh: 1, kw: 1, padding: .valid)
+        Case(n: 1, c: 40, h: 3, w: 5, o: 8, kh: 1, kw: 1, padding: .valid),
+        // An expanding 1x1 over many items: its input gradient (64 channels in) needs more scratch
+        // per core than its forward (4 in).
+        Case(n: 1, c: 4, h: 60, w: 61, o: 64, kh: 1, kw: 1, padding: .valid)
     ]
 
     func testDirectConvMatchesNaiveForwardAndInputGradient() throws {
@@ -65,7 +68,9 @@ final class DirectConvTests: XCTestCase {
             var fast = [Float](repeating: 0, count: dy.count), slow = fast
             var dxFast = [Float](repeating: 0.5, count: x.count), dxSlow = dxFast  // the gradient adds into dx
             // NaN: the kernel must not read scratch it did not write.
-            var col = [Float](repeating: .nan, count: convColumnCount(g))
+            // And a guard past the end: it must not write beyond the scratch it asked for.
+            let guardValue: Float = 7.25e30, scratchCount = convColumnCount(g)
+            var col = [Float](repeating: .nan, count: scratchCount) + [Float](repeating: guardValue, count: 256)
             x.data.withUnsafeBufferPointer { xp in
                 weight.data.withUnsafeBufferPointer { wp in
                     bias.data.withUnsafeBufferPointer { bp in
@@ -86,6 +91,7 @@ final class DirectConvTests: XCTestCase {
                     }
                 }
             }
+            XCTAssertEqual(col[scratchCount...].filter { $0 != guardValue }.count, 0, "case \(i): wrote past its scratch")
             assertClose(fast, slow.map { min(max($0, relu6.lo), relu6.hi) }, rtol: 1e-4, atol: 1e-4, "direct conv forward case \(i) \(g)")
             assertClose(dxFast, dxSlow, rtol: 1e-4, atol: 1e-4, "direct conv input gradient case \(i) \(g)")
             XCTAssertGreaterThan(fast.filter { $0 > 0 && $0 < 6 }.count, fast.count / 10, "case \(i): many outputs should be inside the clip")

@@ -99,7 +99,10 @@ enum DirectConv {
 
     /// Floats of scratch a forward or input gradient of `g` needs (0 when neither runs direct).
     static func scratchCount(_ g: ConvGeometry) -> Int {
-        if g.isPointwise { return runsForward(g) ? Pointwise(g).scratchCount : 0 }
+        if g.isPointwise {
+            guard runsForward(g) else { return 0 }
+            return max(Pointwise(g).scratchCount, Pointwise(backward: g).scratchCount)
+        }
         return max(runsForward(g) ? Pass(forward: g).scratchCount : 0, runsBackward(g) ? Pass(backward: g).scratchCount : 0)
     }
 }
@@ -341,6 +344,8 @@ private struct Pointwise {
         (self.channels, self.outChannels, self.plane) = (channels, outChannels, plane)
     }
     init(_ g: ConvGeometry) { self.init(channels: g.inC, outChannels: g.outC, plane: g.outPlane) }
+    /// The input gradient's: dy's channels in, dx's out.
+    init(backward g: ConvGeometry) { self.init(channels: g.outC, outChannels: g.inC, plane: g.outPlane) }
 
     var tilesPerChunk: Int { max(1, min(8, (1 << 17) / (channels * directConvTilePositions))) }
     var chunkPositions: Int { tilesPerChunk * directConvTilePositions }
@@ -451,8 +456,7 @@ func directConv2dBackward(
     dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
 ) {
     if g.isPointwise {
-        let pw = Pointwise(channels: g.outC, outChannels: g.inC, plane: g.outPlane)
-        pw.run(source: dy, weights: weights.backward!.pointer, scratch: scratch, inPlace: dx, accumulate: true) { c, p0, n, v in
+        Pointwise(backward: g).run(source: dy, weights: weights.backward!.pointer, scratch: scratch, inPlace: dx, accumulate: true) { c, p0, n, v in
             addRow(v, dx + c * g.inPlane + p0, count: n)
         }
         return
