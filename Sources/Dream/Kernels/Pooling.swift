@@ -28,27 +28,20 @@ private func windowRows(_ g: ConvGeometry, _ oy: Int) -> Range<Int> {
     return lo..<hi
 }
 
-/// The last start of 8 outputs within `end` whose taps stay inside the image row; a stride-2 load
-/// reads 16 floats for 8 taps.
-@inline(__always)
-private func lastVectorStart(_ g: ConvGeometry, end: Int) -> Int {
-    let reach = (g.kW - 1) * g.dilW - g.padLeft
-    return g.strideW == 1 ? end - 8 : min(end - 8, (g.inW - reach - 16) >> 1)
-}
-
-/// Runs a pool over one plane's output rows: `interior(oy, rows, from, to)` over row oy's interior
-/// columns from..<to (the window rows `rows` inside the input; it returns where it stopped) when the
-/// stride across is in `vectorStrides`, `window(oy, ox)` for every other output.
+/// Runs a stride-1 pass (the average pool's input gradient) over one plane's output rows:
+/// `interior(oy, rows, from, to)` over row oy's interior columns from..<to (the window rows `rows`
+/// inside the input; it returns where it stopped), `window(oy, ox)` for every other output (all of
+/// them at another stride across).
 @inline(__always)
 private func forEachPoolRow(
-    _ g: ConvGeometry, vectorStrides: ClosedRange<Int>, window: (_ oy: Int, _ ox: Int) -> Void,
+    _ g: ConvGeometry, window: (_ oy: Int, _ ox: Int) -> Void,
     interior: (_ oy: Int, _ rows: Range<Int>, _ from: Int, _ to: Int) -> Int
 ) {
     let inner = interiorColumns(g)
     for oy in 0..<g.outH {
         let rows = windowRows(g, oy)
         var ox = 0
-        if !rows.isEmpty && vectorStrides.contains(g.strideW) && !inner.isEmpty {
+        if !rows.isEmpty && g.strideW == 1 && !inner.isEmpty {
             while ox < inner.lowerBound { window(oy, ox); ox += 1 }
             ox = interior(oy, rows, ox, inner.upperBound)
         }
@@ -66,11 +59,7 @@ private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
 
 func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
     if g.dilH != 1 || g.dilW != 1 {
-        parallelFor(g.batch * g.inC) { _, p in
-            for oy in 0..<g.outH {
-                for ox in 0..<g.outW { maxWindow(g, x + p * g.inPlane, oy, ox, y + p * g.outPlane, argmax + p * g.outPlane) }
-            }
-        }
+        maxPoolNaive(g, x: x, y: y, argmax: argmax)
         return
     }
     let rows = PoolRows(g)
@@ -386,7 +375,7 @@ func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: Unsafe
     parallelFor(g.batch * g.inC) { _, p in
         let d = dy + p * g.outPlane, dst = dx + p * g.inPlane
         forEachPoolRow(
-            g, vectorStrides: 1...1, window: { averageWindowBackward(g, d, $0, $1, dst, countIncludePad) },
+            g, window: { averageWindowBackward(g, d, $0, $1, dst, countIncludePad) },
             interior: { oy, rows, start, end in
                 let div = avgWindow(g, oy, start, includePad: countIncludePad).div
                 var ox = start
@@ -442,7 +431,7 @@ private func averagePoolBackwardGather(
                 while ox < g.outW { q[row + ox] = d[row + ox] / max(rowCount[oy] * colCount[ox], 1); ox += 1 }
             }
             forEachPoolRow(
-                t, vectorStrides: 1...1,
+                t,
                 window: { iy, ix in dst[iy * t.outW + ix] += windowSum(t, q, iy, ix) },
                 interior: { iy, rows, start, end in
                     var ix = start
