@@ -19,7 +19,9 @@ final class InterruptTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    /// `slow`: frames long enough (about a second each) that two Ctrl-Cs land in one frame.
+    /// `slow`: frames long enough (10000 steps, the most a frame takes) that two Ctrl-Cs land in one frame. 3000 steps
+    /// were too few once the tiny model's 1x1 convs ran on the direct kernel: its frame sometimes
+    /// ended, and the render exited on the first Ctrl-C, before the second (1 of 3 runs).
     func zoomArguments(_ output: String, slow: Bool = false) throws -> [String] {
         let picture = dir + "/start.png"
         if !FileManager.default.fileExists(atPath: picture) {
@@ -27,7 +29,7 @@ final class InterruptTests: XCTestCase {
         }
         return [
             "zoom", picture, "-o", output, "--model", model, "--layers", "block1", "--octaves", "2", "--steps", "2",
-            "--zoom-steps", slow ? "3000" : "2", "--frames", "40", "--fps", "12", "--zoom", "1.4", "--width", "128", "--seed", "4",
+            "--zoom-steps", slow ? "10000" : "2", "--frames", "40", "--fps", "12", "--zoom", "1.4", "--width", "128", "--seed", "4",
             "--checkpoint-every", "100"
         ]
     }
