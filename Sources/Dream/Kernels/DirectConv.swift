@@ -11,8 +11,8 @@ import Foundation
 /// p + ky·Wp + kx, so over flat positions the conv is a sum of
 /// shifted rows: the register tile (`directConvTiles`, Sources/ConvAVX512) computes 8 output
 /// channels × 48 consecutive positions at a time. Positions with ox ≥ outW (the pad columns) are
-/// computed and dropped. Work items are (8 output channels, a few whole output rows), taken by the
-/// cores as they are free; each item writes its rows out (bias, fused clip) from a per-core scratch.
+/// computed and dropped. Work items are (8 output channels, a run of flat positions), taken by the
+/// cores as they are free; each item writes its outputs (bias, fused clip) from a per-core scratch.
 ///
 /// Large images pad band by band instead, each core its own band in L2 (`Pass.bandLocal`). A
 /// stride-2 conv splits the padded image into 4 phase planes, where the taps are again shifted rows.
@@ -180,11 +180,16 @@ private struct Pass {
             }
         }
     }
-    /// Output rows per item, and the flat positions an item computes (whole tiles).
-    var rowsPerItem: Int { min(outH, max(1, (stride == 2 ? DirectConv.stride2ItemPositions : DirectConv.itemPositions) / rowStride)) }
+    /// Flat output positions computed (whole rows, pad columns included).
+    var positions: Int { outH * rowStride }
+    /// Flat positions per item (the last item takes what is left), and the floats its tiles write.
+    /// Items are runs of flat positions, not whole rows: rows of 158 positions made items of 2 rows,
+    /// 316 positions in 7 tiles of 48 (6% computed and dropped).
+    var itemPositions: Int { min(positions, stride == 2 ? DirectConv.stride2ItemPositions : DirectConv.itemPositions) }
+    var items: Int { (positions + itemPositions - 1) / itemPositions }
     var itemCapacity: Int {
         let t = directConvTilePositions
-        return (rowsPerItem * rowStride + t - 1) / t * t
+        return (itemPositions + t - 1) / t * t
     }
     /// Floats per padded channel: the (phase) planes, then zeros as far as the last tile reads.
     var channelStride: Int {
@@ -212,7 +217,7 @@ private struct Pass {
     /// scratch between chunks (`accumulate`). InceptionV3's stride-2 288→384 at 1280x720 reads
     /// 1.1 MB of rows per item, beyond a core's L2, once per 8 output channels.
     var channelChunk: Int {
-        let rowsRead = rowsPerItem + (kH - 1) / stride + 1, perChannel = phases * rowsRead * rowStride * 4
+        let perChannel = phases * (itemPositions + ((kH - 1) / stride + 1) * rowStride) * 4
         let limit = DirectConv.chunkBytes
         if channels * perChannel <= limit { return channels }
         let parts = (channels * perChannel + limit - 1) / limit
@@ -221,8 +226,7 @@ private struct Pass {
     /// Blocks per item when channels go in chunks (an item then sweeps several blocks per chunk).
     var blocksPerItem: Int {
         if channelChunk == channels { return 1 }
-        let bands = (outH + rowsPerItem - 1) / rowsPerItem
-        let groups = min(blocks, max(1, (4 * Parallel.tasks + bands - 1) / bands))
+        let groups = min(blocks, max(1, (4 * Parallel.tasks + items - 1) / items))
         return (blocks + groups - 1) / groups
     }
 
@@ -230,6 +234,21 @@ private struct Pass {
         let n = directConvTileChannels
         if bandLocal { return Parallel.tasks * (channels * localStride + n * localCapacity) }
         return channels * channelStride + Parallel.tasks * blocksPerItem * n * itemCapacity
+    }
+
+    /// The output values among flat positions p0..<p0+count: `body(i, at, n)` for each run of n
+    /// of them inside one output row, the first at flat position p0 + i and at `at` in the plane
+    /// (the pad columns, ox ≥ outW, are skipped).
+    @inline(__always)
+    func forEachRun(_ p0: Int, _ count: Int, _ body: (_ i: Int, _ at: Int, _ n: Int) -> Void) {
+        let end = p0 + count
+        var oy = p0 / rowStride, ox = p0 - oy * rowStride
+        while oy * rowStride + ox < end {
+            let p = oy * rowStride + ox
+            let n = min(outW - ox, end - p)
+            if n > 0 { body(p - p0, oy * outW + ox, n) }
+            oy += 1; ox = 0
+        }
     }
 
     /// Stride 1: padded rows `rows` (of Hp) of channel c into `plane`, then zeros up to `count` floats.
@@ -272,11 +291,11 @@ private struct Pass {
         }
     }
 
-    /// Runs the tiles over every item; `emit(channel, rows, rowsOut)` gets each output channel's
-    /// computed rows (row r of the item at rowsOut + r·rowStride, outW valid floats each).
+    /// Runs the tiles over every item; `emit(channel, p0, count, values)` gets each output
+    /// channel's computed flat positions p0..<p0+count (at values[p − p0]; see `forEachRun`).
     func run(
         source: UnsafePointer<Float>, weights: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-        emit: (_ channel: Int, _ rows: Range<Int>, _ values: UnsafePointer<Float>) -> Void
+        emit: (_ channel: Int, _ p0: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void
     ) {
         let offsets = self.offsets, wp = rowStride, n = directConvTileChannels, blockWeights = channels * kH * kW * n
         if bandLocal {
@@ -293,7 +312,9 @@ private struct Pass {
                             input: padded, channelStride: cs, channels: channels, offsets: offsets.baseAddress!,
                             taps: kH * kW, weights: weights + blk * blockWeights, output: out, outputStride: cap,
                             positions: band.count * wp)
-                        for i in 0..<min(n, outChannels - blk * n) { emit(blk * n + i, band, out + i * cap) }
+                        for i in 0..<min(n, outChannels - blk * n) {
+                            emit(blk * n + i, band.lowerBound * wp, band.count * wp, out + i * cap)
+                        }
                     }
                 }
             }
@@ -301,28 +322,29 @@ private struct Pass {
         }
         pad(source, into: scratch)
         let padded = UnsafePointer(scratch), work = scratch + channels * channelStride
-        let rows = rowsPerItem, chunks = (outH + rows - 1) / rows, cap = itemCapacity, cs = channelStride
+        let per = itemPositions, chunks = items, cap = itemCapacity, cs = channelStride
         let chunkC = channelChunk, group = blocksPerItem, groups = (blocks + group - 1) / group
         offsets.withUnsafeBufferPointer { offsets in
             parallelFor(groups * chunks) { task, item in
-                // Band-major: the cores sweep the output channels over one band of input rows while
-                // the band is in their L2 (channel-major reread the whole input per 8 channels: at
-                // 1280x720 an InceptionV3 stem input is 30 MB).
-                let grp = item % groups, r = (item / groups) * rows
-                let band = r..<min(outH, r + rows)
+                // Position-major: the cores sweep the output channels over one run of input rows while
+                // it is in their L2 (channel-major reread the whole input per 8 channels: at 1280x720
+                // an InceptionV3 stem input is 30 MB).
+                let grp = item % groups, p0 = (item / groups) * per
                 let out = work + task * group * n * cap
-                let positions = band.count * wp, taps = kH * kW
+                let positions = min(per, self.positions - p0), taps = kH * kW
                 let first = grp * group, last = min(blocks, first + group)
                 for c0 in Swift.stride(from: 0, to: channels, by: chunkC) {
                     for blk in first..<last {
                         convTiles(
-                            input: padded + c0 * cs + r * wp, channelStride: cs, channels: min(chunkC, channels - c0),
+                            input: padded + c0 * cs + p0, channelStride: cs, channels: min(chunkC, channels - c0),
                             offsets: offsets.baseAddress!, taps: taps, weights: weights + blk * blockWeights + c0 * taps * n,
                             output: out + (blk - first) * n * cap, outputStride: cap, positions: positions, accumulate: c0 > 0)
                     }
                 }
                 for blk in first..<last {
-                    for i in 0..<min(n, outChannels - blk * n) { emit(blk * n + i, band, out + ((blk - first) * n + i) * cap) }
+                    for i in 0..<min(n, outChannels - blk * n) {
+                        emit(blk * n + i, p0, positions, out + ((blk - first) * n + i) * cap)
+                    }
                 }
             }
         }
@@ -442,11 +464,9 @@ func directConv2d(
         return
     }
     let p = Pass(forward: g)
-    p.run(source: x, weights: weights.forward.pointer, scratch: scratch) { o, rows, v in
-        let b = bias?[o] ?? 0
-        for (r, oy) in rows.enumerated() {
-            biasClampRow(v + r * p.rowStride, y + (o * g.outH + oy) * g.outW, count: g.outW, bias: b, lo: lo, hi: hi)
-        }
+    p.run(source: x, weights: weights.forward.pointer, scratch: scratch) { o, p0, count, v in
+        let b = bias?[o] ?? 0, plane = y + o * g.outPlane
+        p.forEachRun(p0, count) { i, at, n in biasClampRow(v + i, plane + at, count: n, bias: b, lo: lo, hi: hi) }
     }
 }
 
@@ -462,10 +482,9 @@ func directConv2dBackward(
         return
     }
     let p = Pass(backward: g)
-    p.run(source: dy, weights: weights.backward!.pointer, scratch: scratch) { c, rows, v in
-        for (r, iy) in rows.enumerated() {
-            addRow(v + r * p.rowStride, dx + (c * g.inH + iy) * g.inW, count: g.inW)
-        }
+    p.run(source: dy, weights: weights.backward!.pointer, scratch: scratch) { c, p0, count, v in
+        let plane = dx + c * g.inPlane
+        p.forEachRun(p0, count) { i, at, n in addRow(v + i, plane + at, count: n) }
     }
 }
 
