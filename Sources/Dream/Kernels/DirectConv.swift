@@ -322,10 +322,10 @@ private struct Pass {
         }
         pad(source, into: scratch)
         let padded = UnsafePointer(scratch), work = scratch + channels * channelStride
-        let per = itemPositions, chunks = items, cap = itemCapacity, cs = channelStride
+        let per = itemPositions, cap = itemCapacity, cs = channelStride
         let chunkC = channelChunk, group = blocksPerItem, groups = (blocks + group - 1) / group
         offsets.withUnsafeBufferPointer { offsets in
-            parallelFor(groups * chunks) { task, item in
+            parallelFor(groups * items) { task, item in
                 // Position-major: the cores sweep the output channels over one run of input rows while
                 // it is in their L2 (channel-major reread the whole input per 8 channels: at 1280x720
                 // an InceptionV3 stem input is 30 MB).
