@@ -77,7 +77,8 @@ enum DirectConv {
     /// Stride 2 reads 4 phase planes per channel: smaller items keep an item's input rows in L2.
     /// InceptionV3's 288→384 (im2col + sgemm: 29.1 ms at 1280x720, 8.0 at 512x512, 1.40 at 224),
     /// by item positions 96 / 160 / 384: 24.2 / 22.6–23.8 / 26.1 ms at 1280x720, 5.0–5.2 /
-    /// 5.3–6.1 / 5.1–8.5 ms at 512x512 (noisy), 0.95 / 0.82 / 0.80–0.86 ms at 224.
+    /// 5.3–6.1 / 5.1–8.5 ms at 512x512 (noisy), 0.95 / 0.82 / 0.80–0.86 ms at 224 (measured on Zen 5
+    /// when items were whole rows, as many as fit in these positions).
     static let stride2ItemPositions = 160
     /// Input bytes an item's channel chunk may read (`Pass.channelChunk`). VGG16 to block4_conv3 at
     /// 224x224, forward: 65–67 ms (256 KB), 65–66 (512 KB), 71.5–72 (no chunks); InceptionV3's
@@ -182,9 +183,10 @@ private struct Pass {
     }
     /// Flat output positions computed (whole rows, pad columns included).
     var positions: Int { outH * rowStride }
-    /// Flat positions per item (the last item takes what is left), and the floats its tiles write.
-    /// Items are runs of flat positions, not whole rows: rows of 158 positions made items of 2 rows,
-    /// 316 positions in 7 tiles of 48 (6% computed and dropped).
+    /// Flat positions per item (the last item takes what is left; `itemCapacity`: the floats its
+    /// tiles write). Items are runs of flat positions, not whole rows: rows of 158 positions made
+    /// items of 2 rows, 316 positions in 7 tiles of 48 (6% computed and dropped). InceptionV3 to
+    /// mixed5 forward at 1280x720 on a 2-core Zen 4: 487 → 462 ms (medians of 3 interleaved runs).
     var itemPositions: Int { min(positions, stride == 2 ? DirectConv.stride2ItemPositions : DirectConv.itemPositions) }
     var items: Int { (positions + itemPositions - 1) / itemPositions }
     var itemCapacity: Int {
@@ -213,7 +215,7 @@ private struct Pass {
     }
 
     /// Input channels per sweep of an item's tiles: all of them, unless an item's input rows (every
-    /// phase plane's) pass 256 KB; then equal chunks that fit, each block's sums kept in the item's
+    /// phase plane's) pass `DirectConv.chunkBytes`; then equal chunks that fit, each block's sums kept in the item's
     /// scratch between chunks (`accumulate`). InceptionV3's stride-2 288→384 at 1280x720 reads
     /// 1.1 MB of rows per item, beyond a core's L2, once per 8 output channels.
     var channelChunk: Int {
