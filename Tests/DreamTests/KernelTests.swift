@@ -423,58 +423,69 @@ final class KernelTests: XCTestCase {
 
     func testFastMaxPoolMatchesNaiveValuesAndArgmax() {
         // Ties (values on a coarse grid) check that the SIMD rows keep the first largest tap.
-        let pools: [(k: Int, s: Int, padding: Padding, ceil: Bool)] = [
-            (3, 2, .explicit(top: 0, left: 0, bottom: 1, right: 1), false),  // zoo GoogLeNet
-            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false),  // inception pool branch
-            (3, 2, .valid, true), (2, 2, .valid, false), (3, 3, .explicit(top: 1, left: 2, bottom: 0, right: 1), false),
-            (5, 2, .sameUpper, false)
-        ]
-        for (i, p) in pools.enumerated() {
-            let shape = [2, 3, 29, 53]
+        for (i, c) in poolCases(shapes: [[2, 3, 29, 53]]).enumerated() {
+            let (shape, p) = (c.shape, c.pool)
             var x = randomTensor(shape, seed: UInt64(60 + i))
             for j in 0..<x.count { x.data[j] = (x.data[j] * 4).rounded() }
             let g = convGeometry(
-                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding, groups: 3,
-                ceilMode: p.ceil)
+                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding,
+                groups: shape[1], ceilMode: p.ceil)
             let n = g.batch * g.inC * g.outPlane
-            var y = [Float](repeating: 0, count: n), want = y
+            var y = [Float](repeating: 0, count: n), want = y, values = y
             var arg = [Int32](repeating: 0, count: n), wantArg = arg
             x.data.withUnsafeBufferPointer { xp in
                 maxPool(g, x: xp.baseAddress!, y: &y, argmax: &arg)
+                maxPool(g, x: xp.baseAddress!, y: &values, argmax: nil)
                 maxPoolNaive(g, x: xp.baseAddress!, y: &want, argmax: &wantArg)
             }
-            XCTAssertEqual(y, want, "pool \(i) values")
-            XCTAssertEqual(arg, wantArg, "pool \(i) argmax")
+            XCTAssertEqual(y, want, "pool \(i) \(shape) values")
+            XCTAssertEqual(arg, wantArg, "pool \(i) \(shape) argmax")
+            XCTAssertEqual(values, want, "pool \(i) \(shape) values without argmax")
         }
     }
 
-    func testFastAveragePoolMatchesNaiveForwardAndBackward() {
-        let pools: [(k: Int, s: Int, padding: Padding, ceil: Bool, include: Bool)] = [
-            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, true),  // InceptionV3 pool branch
-            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false, false),  // Keras count_include_pad=0
-            (3, 2, .valid, true, true), (2, 2, .valid, false, false), (5, 1, .explicit(top: 2, left: 1, bottom: 0, right: 3), false, true),
-            (3, 1, .valid, false, false), (4, 1, .explicit(top: 3, left: 0, bottom: 1, right: 2), false, false)
+    /// The pools the fast paths take: `odd` (row by row), then stride-1 windows whose output plane
+    /// is the input plane (`SameWindows`, whole planes) on `shapes` and on small planes (12x12 and
+    /// 25x25 are InceptionV3's at 224x224; 2x3 is narrower than the windows).
+    private func poolCases(shapes: [[Int]]) -> [(shape: [Int], pool: (k: Int, s: Int, padding: Padding, ceil: Bool))] {
+        typealias Pool = (k: Int, s: Int, padding: Padding, ceil: Bool)
+        let odd: [Pool] = [
+            (3, 2, .explicit(top: 0, left: 0, bottom: 1, right: 1), false),  // zoo GoogLeNet
+            (3, 2, .valid, true), (2, 2, .valid, false), (3, 3, .explicit(top: 1, left: 2, bottom: 0, right: 1), false),
+            (5, 2, .sameUpper, false), (5, 1, .explicit(top: 2, left: 1, bottom: 0, right: 3), false),
+            (3, 1, .valid, false), (4, 1, .explicit(top: 3, left: 0, bottom: 1, right: 2), false)
         ]
-        for (i, p) in pools.enumerated() {
-            let shape = [2, 3, 29, 53]
-            let x = randomTensor(shape, seed: UInt64(100 + i))
+        let same: [Pool] = [
+            (3, 1, .explicit(top: 1, left: 1, bottom: 1, right: 1), false),  // inception pool branch
+            (5, 1, .explicit(top: 2, left: 2, bottom: 2, right: 2), false), (4, 1, .explicit(top: 1, left: 2, bottom: 2, right: 1), false),
+            (1, 1, .valid, false)
+        ]
+        let small = [[1, 5, 12, 12], [1, 2, 25, 25], [2, 3, 2, 3]]
+        return shapes.flatMap { shape in odd.map { (shape, $0) } } + (shapes + small).flatMap { shape in same.map { (shape, $0) } }
+    }
+
+    func testFastAveragePoolMatchesNaiveForwardAndBackward() {
+        // Both divisors (valid taps; taps inside input + padding) for every pool.
+        let cases = poolCases(shapes: [[2, 3, 29, 53]]).flatMap { [($0.shape, $0.pool, false), ($0.shape, $0.pool, true)] }
+        for (i, (shape, p, include)) in cases.enumerated() {
+            let x = randomTensor(shape, seed: UInt64(100 + 3 * i))
             let g = convGeometry(
-                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding, groups: 3,
-                ceilMode: p.ceil)
-            let dy = randomTensor([2, 3, g.outH, g.outW], seed: UInt64(110 + i))
-            let start = randomTensor(shape, seed: UInt64(120 + i))
+                input: shape, weight: [3, 1, p.k, p.k], strides: (p.s, p.s), dilations: (1, 1), padding: p.padding,
+                groups: shape[1], ceilMode: p.ceil)
+            let dy = randomTensor([shape[0], shape[1], g.outH, g.outW], seed: UInt64(101 + 3 * i))
+            let start = randomTensor(shape, seed: UInt64(102 + 3 * i))
             var y = [Float](repeating: 0, count: dy.count), want = y
             var dx = start.data, wantDx = start.data
             x.data.withUnsafeBufferPointer { xp in
                 dy.data.withUnsafeBufferPointer { dp in
-                    averagePool(g, x: xp.baseAddress!, y: &y, countIncludePad: p.include)
-                    averagePoolNaive(g, x: xp.baseAddress!, y: &want, countIncludePad: p.include)
-                    averagePoolBackward(g, dy: dp.baseAddress!, dx: &dx, countIncludePad: p.include)
-                    averagePoolBackwardNaive(g, dy: dp.baseAddress!, dx: &wantDx, countIncludePad: p.include)
+                    averagePool(g, x: xp.baseAddress!, y: &y, countIncludePad: include)
+                    averagePoolNaive(g, x: xp.baseAddress!, y: &want, countIncludePad: include)
+                    averagePoolBackward(g, dy: dp.baseAddress!, dx: &dx, countIncludePad: include)
+                    averagePoolBackwardNaive(g, dy: dp.baseAddress!, dx: &wantDx, countIncludePad: include)
                 }
             }
-            assertClose(y, want, rtol: 1e-6, atol: 1e-6, "pool \(i) forward")  // summed down, then across
-            assertClose(dx, wantDx, rtol: 1e-5, atol: 1e-6, "pool \(i) backward")
+            assertClose(y, want, rtol: 1e-6, atol: 1e-6, "pool \(i) \(shape) forward")  // summed down, then across
+            assertClose(dx, wantDx, rtol: 1e-5, atol: 1e-6, "pool \(i) \(shape) backward")
         }
     }
 

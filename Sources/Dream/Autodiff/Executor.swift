@@ -39,8 +39,9 @@ final class Executor {
     }
 
     /// Runs the steps `ids` need on `input` (shape `shape`, already checked) and returns the tape.
-    /// `keepIntermediates`: the fused blocks also store E and D (the backward's ReLU6 masks).
-    func forward(_ input: UnsafeBufferPointer<Float>, shape: [Int], ids: [Int], keepIntermediates: Bool) throws -> Tape {
+    /// `forBackward`: a backward walk follows: the fused blocks also store E and D (its ReLU6
+    /// masks), the max pools their argmax.
+    func forward(_ input: UnsafeBufferPointer<Float>, shape: [Int], ids: [Int], forBackward: Bool) throws -> Tape {
         let plan = plan(for: shape)
         let steps = neededSteps(for: ids)
         try plan.infer(program, steps: steps)
@@ -55,7 +56,7 @@ final class Executor {
                 // E and D are kept for the backward pass (its ReLU6 masks) or when asked for.
                 let block = chain.block, x = plan.value(program.steps[s].inputs[0]).pointer
                 let e = chain.expand.map { program.steps[$0].output }, d = program.steps[chain.depthwise].output
-                let keep = { (v: Int?) in v.flatMap { keepIntermediates || ids.contains($0) ? plan.value($0).pointer : nil } }
+                let keep = { (v: Int?) in v.flatMap { forBackward || ids.contains($0) ? plan.value($0).pointer : nil } }
                 block.forward(
                     x: x, e: keep(e), d: keep(d),
                     y: plan.value(program.steps[chain.add ?? chain.project].output).pointer,
@@ -65,7 +66,7 @@ final class Executor {
                 i += chain.steps.count
                 continue
             }
-            runForward(program, plan, step: s)
+            runForward(program, plan, step: s, forBackward: forBackward)
             profiler.record(s, program, plan, "forward", since: t0)
             tape.record(s)
             i += 1

@@ -1,5 +1,6 @@
 /// Runs one step forward: reads its inputs' buffers in `plan`, writes its output buffer.
-func runForward(_ program: Program, _ plan: Plan, step s: Int) {
+/// `forBackward`: a backward walk follows (max pools record their argmax for it).
+func runForward(_ program: Program, _ plan: Plan, step s: Int, forBackward: Bool) {
     let step = program.steps[s]
     let out = plan.value(step.output).pointer
     let x = UnsafePointer(plan.value(step.inputs[0]).pointer)
@@ -42,7 +43,7 @@ func runForward(_ program: Program, _ plan: Plan, step s: Int) {
             offset += len
         }
     case .maxPool:
-        maxPool(plan.geometry[s]!, x: x, y: out, argmax: plan.argmaxBuffer(step: s, count: n))
+        maxPool(plan.geometry[s]!, x: x, y: out, argmax: forBackward ? plan.argmaxBuffer(step: s, count: n) : nil)
     case let .averagePool(p):
         averagePool(plan.geometry[s]!, x: x, y: out, countIncludePad: p.countIncludePad)
     case .globalAveragePool:

@@ -6,9 +6,13 @@
 ///   globalAveragePool: (N, C, H, W) → (N, C, 1, 1); backward dx += dy / (H·W)
 
 /// The forwards of undilated pools run separably, row by row (`PoolRows`): max values and argmax
-/// identical to the naive window loop, average sums in another order. The average pool's input
-/// gradient takes 8 outputs of a row at a time where every tap of the window's rows inside the
-/// input is inside the row too (`interiorColumns`); the borders run the naive window loop.
+/// identical to the naive window loop, average sums in another order. Without `argmax` (a forward
+/// no backward follows) a max pool computes the values only, and a stride-1 one whose output plane
+/// is the input plane (pads k − 1 in all: the inception pool branches) over the whole plane's flat
+/// positions (`SameWindows`). Such an average pool's input gradient is a `SameWindows` box sum
+/// too. Otherwise the average pool's input gradient takes 8 outputs of a row at a time where every
+/// tap of the window's rows inside the input is inside the row too (`interiorColumns`); the borders
+/// run the naive window loop.
 
 /// Output columns whose windows lie inside the input row: every kx tap valid.
 @inline(__always)
@@ -57,14 +61,31 @@ private func taps8(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
         : UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
 }
 
-func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+/// `argmax`: where the backward finds each output's tap; nil when no backward follows (values only:
+/// InceptionV3 at 224x224, its 3 stride-2 pools 0.25/0.40/0.39 → 0.10/0.25/0.20 ms, per-node
+/// minimums on an Emerald Rapids Xeon).
+func maxPool(_ g: ConvGeometry, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
     if g.dilH != 1 || g.dilW != 1 {
-        maxPoolNaive(g, x: x, y: y, argmax: argmax)
+        if let argmax {
+            maxPoolNaive(g, x: x, y: y, argmax: argmax)
+        } else {
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: g.batch * g.inC * g.outPlane) {
+                maxPoolNaive(g, x: x, y: y, argmax: $0.baseAddress!)
+            }
+        }
+        return
+    }
+    if argmax == nil, let same = SameWindows(g) {
+        same.forEachPlane(WindowMax.self, x, y)
         return
     }
     let rows = PoolRows(g)
     parallelFor(g.batch * g.inC) { _, p in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rows.width) { vb in
+            guard let argmax else {
+                rows.maxValuesPlane(x + p * g.inPlane, y + p * g.outPlane, v: vb.baseAddress!)
+                return
+            }
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: rows.width) { kb in
                 rows.maxPlane(x + p * g.inPlane, y + p * g.outPlane, argmax + p * g.outPlane, v: vb.baseAddress!, ky: kb.baseAddress!)
             }
@@ -198,6 +219,50 @@ private struct PoolRows {
         }
     }
 
+    /// `maxPlane`'s values without the argmax.
+    func maxValuesPlane(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
+        let cols = inputColumns, s = g.strideW
+        v.initialize(repeating: -.infinity, count: width)
+        for oy in 0..<g.outH {
+            let iy0 = oy * g.strideH - g.padTop, rows = windowRows(g, oy)
+            // Down: v[c] = the largest of the window rows at column c.
+            if rows.isEmpty {
+                (v + cols.lowerBound).update(repeating: -.infinity, count: cols.count)
+            } else {
+                let base = src + iy0 * g.inW - g.padLeft, r0 = rows.lowerBound, c0 = cols.lowerBound
+                var c =
+                    c0
+                    + eights(cols.count) { i in
+                        var m = load8(base + r0 * g.inW + c0 + i)
+                        for ky in rows.dropFirst() { m = larger(m, load8(base + ky * g.inW + c0 + i)) }
+                        store8(m, v + c0 + i)
+                    }
+                while c < cols.upperBound {
+                    var m = base[r0 * g.inW + c]
+                    for ky in rows.dropFirst() where base[ky * g.inW + c] > m { m = base[ky * g.inW + c] }
+                    v[c] = m
+                    c += 1
+                }
+            }
+            // Across: the largest of kW columns.
+            let out = dst + oy * g.outW
+            var ox = 0
+            if s <= 2 {
+                ox = eights(g.outW) { ox in
+                    var m = taps8(v + ox * s, stride: s)
+                    for kx in 1..<max(g.kW, 1) { m = larger(m, taps8(v + ox * s + kx, stride: s)) }
+                    store8(m, out + ox)
+                }
+            }
+            while ox < g.outW {
+                var m = v[ox * s]
+                for kx in 1..<max(g.kW, 1) where v[ox * s + kx] > m { m = v[ox * s + kx] }
+                out[ox] = m
+                ox += 1
+            }
+        }
+    }
+
     func averagePlane(
         _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
         columnCounts: UnsafePointer<Float>, countIncludePad: Bool
@@ -253,6 +318,149 @@ private struct PoolRows {
                 start: $0 * g.strideW - g.padLeft, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW, includePad: countIncludePad)
         }
     }
+}
+
+/// Stride-1 undilated windows whose output plane is the input plane (padTop + padBottom = kH − 1,
+/// padLeft + padRight = kW − 1: the inception pool branches, 3x3 with pad 1), reduced over the
+/// plane's flat positions in whole-plane vector passes, with no per-row work but at the borders.
+/// Down: each row reduces its window rows inside the plane into `v` (margins of the identity,
+/// padLeft floats before the plane, padRight after); the rows whose window is whole are one flat
+/// pass. Across: position p reduces v[p − padLeft + kx] over kx, which in a row's first padLeft and
+/// last padRight columns reaches into the row before or after; those are recomputed from their own
+/// row. Why: row by row, a 12x12 or 25x25 plane pays per-row set-up on 2–4 vectors. InceptionV3 at
+/// 224x224, its five 3x3 average pools' input gradients took 0.45–0.68 ms each by the gather, 0.16–0.30
+/// as box sums (per-node minimums, Xeon). Their forwards stay on `PoolRows`: as box sums they measured
+/// 0.17–0.28 ms against 0.15–0.26, no better.
+private struct SameWindows {
+    let h: Int, w: Int, kH: Int, kW: Int, padTop: Int, padLeft: Int, planes: Int
+
+    init?(_ g: ConvGeometry) {
+        guard
+            g.strideH == 1 && g.strideW == 1 && g.dilH == 1 && g.dilW == 1 && g.padTop >= 0 && g.padLeft >= 0
+                && g.padBottom >= 0 && g.padRight >= 0 && g.padTop + g.padBottom == g.kH - 1
+                && g.padLeft + g.padRight == g.kW - 1 && g.outH == g.inH && g.outW == g.inW
+        else { return nil }
+        (h, w, kH, kW, padTop, padLeft, planes) = (g.inH, g.inW, g.kH, g.kW, g.padTop, g.padLeft, g.batch * g.inC)
+    }
+
+    private init(h: Int, w: Int, kH: Int, kW: Int, padTop: Int, padLeft: Int, planes: Int) {
+        (self.h, self.w, self.kH, self.kW, self.padTop, self.padLeft, self.planes) = (h, w, kH, kW, padTop, padLeft, planes)
+    }
+
+    var plane: Int { h * w }
+    private var padBottom: Int { kH - 1 - padTop }
+    private var padRight: Int { kW - 1 - padLeft }
+    /// The windows that hold each position: the input gradient's (pads k − 1 − pad).
+    var transposed: SameWindows { SameWindows(h: h, w: w, kH: kH, kW: kW, padTop: padBottom, padLeft: padRight, planes: planes) }
+    /// Floats of `v`: the margins, the plane, and the 8 an overlapping last vector may read.
+    var marginCount: Int { kW - 1 + plane + 8 }
+
+    /// Taps of row r's window inside the plane (never empty: row r itself is one).
+    private func rows(_ r: Int) -> Range<Int> { max(0, padTop - r)..<min(kH, h + padTop - r) }
+
+    /// t[p] = the reduction of position p's window taps inside the plane, for p in 0..<plane.
+    func reduce<R: WindowReduction>(
+        _: R.Type, _ src: UnsafePointer<Float>, into t: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    ) {
+        v.initialize(repeating: R.identity, count: padLeft)
+        (v + padLeft + plane).initialize(repeating: R.identity, count: padRight)
+        let body = v + padLeft
+        // Down, over flat positions lo..<hi of whole rows sharing window taps `taps`.
+        func down(_ lo: Int, _ hi: Int, _ taps: Range<Int>) {
+            if hi <= lo { return }
+            let first = src + (taps.lowerBound - padTop) * w
+            var i =
+                lo
+                + eights(hi - lo) { j in
+                    var a = load8(first + lo + j)
+                    for ky in taps.dropFirst() { a = R.combine(a, load8(src + lo + j + (ky - padTop) * w)) }
+                    store8(a, body + lo + j)
+                }
+            while i < hi {
+                var a = first[i]
+                for ky in taps.dropFirst() { a = R.combine(a, src[i + (ky - padTop) * w]) }
+                body[i] = a
+                i += 1
+            }
+        }
+        let top = min(padTop, h), bottom = max(top, h - padBottom)
+        for r in 0..<top { down(r * w, (r + 1) * w, rows(r)) }
+        down(top * w, bottom * w, 0..<kH)
+        for r in bottom..<h { down(r * w, (r + 1) * w, rows(r)) }
+        // Across, then the border columns of every row from their own row's taps.
+        var p =
+            eights(plane) { p in
+                var a = load8(v + p)
+                for kx in 1..<kW { a = R.combine(a, load8(v + p + kx)) }
+                store8(a, t + p)
+            }
+        while p < plane {
+            var a = v[p]
+            for kx in 1..<kW { a = R.combine(a, v[p + kx]) }
+            t[p] = a
+            p += 1
+        }
+        if kW == 1 { return }
+        func border(_ r: Int, _ ox: Int) {
+            let taps = max(0, padLeft - ox)..<min(kW, w + padLeft - ox), row = body + r * w + ox - padLeft
+            var a = row[taps.lowerBound]
+            for kx in taps.dropFirst() { a = R.combine(a, row[kx]) }
+            t[r * w + ox] = a
+        }
+        let left = min(padLeft, w), right = max(left, w - padRight)
+        for r in 0..<h {
+            for ox in 0..<left { border(r, ox) }
+            for ox in right..<w { border(r, ox) }
+        }
+    }
+
+    /// `reduce` of every plane of `src` into the same plane of `dst`, planes over the cores.
+    func forEachPlane<R: WindowReduction>(_: R.Type, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+        parallelFor(planes) { _, i in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: marginCount) { v in
+                reduce(R.self, src + i * plane, into: dst + i * plane, v: v.baseAddress!)
+            }
+        }
+    }
+}
+
+/// How `SameWindows` reduces a window: sums (average pools) or maxima (max pools' values).
+private protocol WindowReduction {
+    static var identity: Float { get }
+    static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
+    static func combine(_ a: Float, _ b: Float) -> Float
+}
+private enum WindowSum: WindowReduction {
+    static var identity: Float { 0 }
+    @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+    @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { a + b }
+}
+private enum WindowMax: WindowReduction {
+    static var identity: Float { -.infinity }
+    @inline(__always) static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { larger(a, b) }
+    @inline(__always) static func combine(_ a: Float, _ b: Float) -> Float { b > a ? b : a }
+}
+
+/// The lanes of b larger than a's replace them (a's first largest, as the naive window loop keeps).
+@inline(__always) private func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
+
+/// 1 / the average pool's divisor for every output position (`windowCount`'s row count times its
+/// column count).
+private func reciprocalDivisors(_ g: ConvGeometry, countIncludePad: Bool) -> [Float] {
+    let rows = (0..<g.outH).map {
+        windowCount(start: $0 * g.strideH - g.padTop, k: g.kH, pad: g.padTop, padEnd: g.padBottom, n: g.inH, includePad: countIncludePad)
+    }
+    let cols = (0..<g.outW).map {
+        windowCount(start: $0 * g.strideW - g.padLeft, k: g.kW, pad: g.padLeft, padEnd: g.padRight, n: g.inW, includePad: countIncludePad)
+    }
+    return rows.flatMap { r in cols.map { 1 / max(r * $0, 1) } }
+}
+
+/// dst[i] = a[i] · b[i]
+@inline(__always) private func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count { store8(load8(a + i) * load8(b + i), dst + i); i += 8 }
+    while i < count { dst[i] = a[i] * b[i]; i += 1 }
 }
 
 /// Along one axis, the taps of a window starting at `start` that an average pool's divisor counts
@@ -366,6 +574,23 @@ private func averageWindow(
 /// At stride 1 with the pads inside the window, as a gather (`averagePoolBackwardGather`); else by
 /// scattering each dy/div over its window.
 func averagePoolBackward(_ g: ConvGeometry, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, countIncludePad: Bool) {
+    if let same = SameWindows(g) {
+        // dx += the box sums of dy / div over the windows holding each position.
+        let holding = same.transposed, n = same.plane
+        reciprocalDivisors(g, countIncludePad: countIncludePad).withUnsafeBufferPointer { r in
+            parallelFor(same.planes) { _, i in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n + holding.marginCount) { b in
+                    let q = b.baseAddress!, sums = q + n, d = dx + i * n
+                    multiply(dy + i * n, r.baseAddress!, into: q, count: n)
+                    holding.reduce(WindowSum.self, q, into: sums, v: sums + n)
+                    var j = 0
+                    while j + 8 <= n { store8(load8(d + j) + load8(sums + j), d + j); j += 8 }
+                    while j < n { d[j] += sums[j]; j += 1 }
+                }
+            }
+        }
+        return
+    }
     if g.strideH == 1 && g.strideW == 1 && g.dilH == 1 && g.dilW == 1 && max(g.padTop, g.padBottom) < g.kH
         && max(g.padLeft, g.padRight) < g.kW
     {

@@ -123,7 +123,7 @@ public final class Network: @unchecked Sendable {
             let ids = try valueIDs(outputs, allowAny: true)
             try check(inputShape: input.shape)
             let plan = try input.data.withUnsafeBufferPointer {
-                try executor.forward($0, shape: input.shape, ids: ids, keepIntermediates: false)
+                try executor.forward($0, shape: input.shape, ids: ids, forBackward: false)
             }.plan
             var result = [String: Tensor]()
             for (name, id) in zip(outputs, ids) { result[name] = plan.value(id).tensor(shape: plan.shapes[id]!) }
@@ -176,7 +176,7 @@ public final class Network: @unchecked Sendable {
             }
             let ids = try valueIDs(layers, allowAny: false)
             try check(inputShape: shape)
-            let tape = try executor.forward(input, shape: shape, ids: ids, keepIntermediates: true)
+            let tape = try executor.forward(input, shape: shape, ids: ids, forBackward: true)
             let plan = tape.plan
             var seeded = [Bool](repeating: false, count: program.valueNames.count)
             var loss: Float = 0
